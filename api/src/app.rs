@@ -1,0 +1,46 @@
+//! The one `Router`, served by Lambda and by `axum::serve` alike.
+
+use crate::error::ApiError;
+use crate::routes;
+use crate::service::OtpService;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::sync::Arc;
+
+/// Bodies are small JSON objects; anything bigger is refused before it is parsed.
+pub const MAX_BODY_BYTES: usize = 8 * 1024;
+
+pub fn router(service: Arc<OtpService>) -> Router {
+    Router::new()
+        .route("/health", get(routes::health))
+        .route("/v1/otp/send", post(routes::send))
+        .route("/v1/otp/verify", post(routes::verify))
+        .route("/v1/otp/{otp_id}", get(routes::status))
+        .route("/v1/otp/{otp_id}/resend", post(routes::resend))
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(access_log))
+        .with_state(service)
+}
+
+/// One span per request, one line per response: the route template, never the body.
+async fn access_log(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let span = tracing::info_span!("request", %method, %route);
+    let started = std::time::Instant::now();
+    let response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
+    let status = response.status().as_u16();
+    span.in_scope(|| {
+        tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "response");
+    });
+    response.into_response()
+}

@@ -1,0 +1,160 @@
+//! Every way a request can fail, and how each is answered. One enum, one status match: a new
+//! failure cannot be added without deciding its status, code and text.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use common::error::BackendError;
+use common::store::RateLimited;
+use serde_json::json;
+
+/// Seconds a client should wait after a 503: long enough for the SDK's own retries to have
+/// been exhausted upstream, short enough that a blip costs little.
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed; the text says what to change.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// 404: no such OTP, or no such path.
+    #[error("not found")]
+    NotFound,
+    /// 405: the path exists, the method does not.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 409: the code was used already.
+    #[error("already verified")]
+    AlreadyVerified,
+    /// 410: the OTP's lifetime is over.
+    #[error("expired")]
+    Expired,
+    /// 413: the body is over the limit.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// 415: the body is declared as something other than JSON.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// 422: the `Idempotency-Key` was used for a different request.
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
+    /// 422: wrong code; the OTP is still usable.
+    #[error("invalid code")]
+    InvalidCode { attempts_remaining: u32 },
+    /// 429: a send limit; `Retry-After` when waiting helps.
+    #[error("rate limited")]
+    RateLimited(RateLimited),
+    /// 429: no guesses left for this OTP; waiting does not help, a new OTP does.
+    #[error("too many attempts")]
+    TooManyAttempts,
+    /// 503: a backend failed or throttled; logged, never shown.
+    #[error("backend unavailable")]
+    Unavailable(#[source] BackendError),
+}
+
+impl ApiError {
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::AlreadyVerified => StatusCode::CONFLICT,
+            ApiError::Expired => StatusCode::GONE,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::IdempotencyKeyReused | ApiError::InvalidCode { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::RateLimited(_) | ApiError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidRequest(_) => "invalid_request",
+            ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::AlreadyVerified => "already_verified",
+            ApiError::Expired => "expired",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
+            ApiError::InvalidCode { .. } => "invalid_code",
+            ApiError::RateLimited(_) => "rate_limited",
+            ApiError::TooManyAttempts => "too_many_attempts",
+            ApiError::Unavailable(_) => "unavailable",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::InvalidRequest(text) => text.clone(),
+            ApiError::NotFound => "no such resource".into(),
+            ApiError::MethodNotAllowed => "this path does not accept that method".into(),
+            ApiError::AlreadyVerified => "this code has already been used".into(),
+            ApiError::Expired => "this code has expired; request a new one".into(),
+            ApiError::PayloadTooLarge => "request body is larger than 8 KiB".into(),
+            ApiError::UnsupportedMediaType => "request body must be application/json".into(),
+            ApiError::IdempotencyKeyReused => {
+                "this Idempotency-Key was already used with a different request body".into()
+            }
+            ApiError::InvalidCode { .. } => "the code is not correct".into(),
+            ApiError::RateLimited(limit) => match limit.retry_after {
+                Some(_) => "too many codes requested; retry after the time given".into(),
+                None => "this code has been sent the maximum number of times; request a new one".into(),
+            },
+            ApiError::TooManyAttempts => "too many wrong codes; request a new one".into(),
+            ApiError::Unavailable(_) => "the service is temporarily unavailable; retry shortly".into(),
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited(limit) => limit.retry_after.map(|s| s.max(1) as u64),
+            ApiError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Unavailable(source) = &self {
+            tracing::error!(error = %source, "backend failure answered with 503");
+        }
+        let mut body = json!({ "error": self.code(), "message": self.message() });
+        match &self {
+            ApiError::InvalidCode { attempts_remaining } => {
+                body["attempts_remaining"] = json!(attempts_remaining);
+            }
+            ApiError::RateLimited(limit) => {
+                body["limit"] = json!(limit.scope);
+            }
+            _ => {}
+        }
+        let retry_after = self.retry_after();
+        if let Some(seconds) = retry_after {
+            body["retry_after"] = json!(seconds);
+        }
+        let mut response = (self.status_code(), Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl From<BackendError> for ApiError {
+    fn from(err: BackendError) -> Self {
+        ApiError::Unavailable(err)
+    }
+}
+
+impl From<common::domain::ParseError> for ApiError {
+    fn from(err: common::domain::ParseError) -> Self {
+        ApiError::InvalidRequest(err.to_string())
+    }
+}

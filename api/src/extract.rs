@@ -1,0 +1,109 @@
+//! Extractors whose rejections are [`ApiError`]s, so every malformed request gets the same JSON
+//! error shape instead of axum's plain-text defaults.
+
+use crate::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use common::domain::IdempotencyKey;
+use serde::de::DeserializeOwned;
+use std::net::{IpAddr, SocketAddr};
+
+/// A JSON body, limited in size by the router's `DefaultBodyLimit`.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(content_type) = req.headers().get(CONTENT_TYPE) {
+            let essence = content_type
+                .to_str()
+                .unwrap_or_default()
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            if essence != "application/json" && !essence.ends_with("+json") {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::InvalidRequest("request body could not be read".into())
+            }
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|err| ApiError::InvalidRequest(describe_json_error(&err)))
+    }
+}
+
+/// A client-facing description of a bad body. Syntax errors are summarised (their text can quote
+/// the input); data errors name the field and what was expected.
+fn describe_json_error(err: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match err.classify() {
+        Category::Eof if err.line() == 1 && err.column() == 0 => "request body is empty".into(),
+        Category::Eof | Category::Syntax | Category::Io => "request body is not valid JSON".into(),
+        Category::Data => {
+            let text = err.to_string();
+            // serde appends " at line L column C"; the position is noise for a one-line body.
+            let text = text.split(" at line ").next().unwrap_or(&text);
+            format!("request body is not a valid request: {text}")
+        }
+    }
+}
+
+/// The client's address: API Gateway's view of the caller in Lambda, the socket peer locally.
+/// Forwarding headers are not trusted: any client can write them.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        use lambda_http::request::RequestContext;
+        let from_lambda = parts
+            .extensions
+            .get::<RequestContext>()
+            .and_then(|context| match context {
+                RequestContext::ApiGatewayV2(ctx) => ctx.http.source_ip.clone(),
+                RequestContext::ApiGatewayV1(ctx) => ctx.identity.source_ip.clone(),
+                _ => None,
+            })
+            .and_then(|ip| ip.parse().ok());
+        let from_socket = || {
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip())
+        };
+        Ok(ClientIp(from_lambda.or_else(from_socket)))
+    }
+}
+
+/// The optional `Idempotency-Key` header, validated.
+#[derive(Debug)]
+pub struct IdempotencyHeader(pub Option<IdempotencyKey>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(Self(None));
+        };
+        let text = value.to_str().map_err(|_| {
+            ApiError::InvalidRequest("Idempotency-Key must be 1 to 128 visible ASCII characters".into())
+        })?;
+        Ok(Self(Some(IdempotencyKey::parse(text)?)))
+    }
+}

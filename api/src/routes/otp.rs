@@ -1,0 +1,75 @@
+use crate::error::ApiError;
+use crate::extract::{ClientIp, IdempotencyHeader, JsonBody};
+use crate::service::{Issued, OtpService, SendCommand, StatusView};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use common::domain::{Channel, Destination, Locale, OtpCode, OtpId};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendBody {
+    channel: String,
+    destination: String,
+    #[serde(default)]
+    locale: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    otp_id: String,
+    code: String,
+}
+
+pub async fn send(
+    State(service): State<Arc<OtpService>>,
+    ClientIp(client_ip): ClientIp,
+    IdempotencyHeader(idempotency_key): IdempotencyHeader,
+    JsonBody(body): JsonBody<SendBody>,
+) -> Result<(StatusCode, Json<Issued>), ApiError> {
+    let channel = Channel::parse(&body.channel).ok_or_else(|| {
+        ApiError::InvalidRequest("channel must be \"email\" or \"sms\"".into())
+    })?;
+    let destination = Destination::parse(channel, &body.destination)?;
+    let locale = body.locale.as_deref().map(Locale::parse).transpose()?.unwrap_or_default();
+    let issued = service
+        .send(SendCommand {
+            destination,
+            locale,
+            client_ip,
+            idempotency_key,
+        })
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(issued)))
+}
+
+pub async fn resend(
+    State(service): State<Arc<OtpService>>,
+    ClientIp(client_ip): ClientIp,
+    Path(otp_id): Path<String>,
+) -> Result<(StatusCode, Json<Issued>), ApiError> {
+    let id = OtpId::parse(&otp_id)?;
+    Ok((StatusCode::ACCEPTED, Json(service.resend(id, client_ip).await?)))
+}
+
+pub async fn verify(
+    State(service): State<Arc<OtpService>>,
+    JsonBody(body): JsonBody<VerifyBody>,
+) -> Result<Json<Value>, ApiError> {
+    let id = OtpId::parse(&body.otp_id)?;
+    let code = OtpCode::parse(&body.code, service.rules.code_length)?;
+    service.verify(id, &code).await?;
+    Ok(Json(json!({ "otp_id": id, "verified": true })))
+}
+
+pub async fn status(
+    State(service): State<Arc<OtpService>>,
+    Path(otp_id): Path<String>,
+) -> Result<Json<StatusView>, ApiError> {
+    let id = OtpId::parse(&otp_id)?;
+    Ok(Json(service.status(id).await?))
+}

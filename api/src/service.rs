@@ -1,0 +1,231 @@
+//! The send / resend / verify / status rules, over the store and queue seams. Handlers only
+//! translate HTTP to these calls; unit tests drive this directly on in-memory fakes.
+
+use crate::error::ApiError;
+use common::clock::{Clock, rfc3339};
+use common::config::Rules;
+use common::crypto::Keys;
+use common::domain::{Channel, Destination, IdempotencyKey, Locale, OtpCode, OtpId};
+use common::job::{DeliveryJob, JOB_VERSION};
+use common::queue::JobQueue;
+use common::record::{DeliveryState, OtpRecord, OtpStatus, VerifyOutcome};
+use common::store::{
+    CreateError, IdempotencyRecord, LimitScope, OtpStore, RateLimited, ResendError, SendGuards,
+};
+use serde::Serialize;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub struct OtpService {
+    pub rules: Rules,
+    pub store: Arc<dyn OtpStore>,
+    pub queue: Arc<dyn JobQueue>,
+    pub keys: Arc<Keys>,
+    pub clock: Arc<dyn Clock>,
+}
+
+#[derive(Debug)]
+pub struct SendCommand {
+    pub destination: Destination,
+    pub locale: Locale,
+    pub client_ip: Option<IpAddr>,
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+/// The 202 answer to a send or resend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Issued {
+    pub otp_id: OtpId,
+    pub channel: Channel,
+    pub expires_at: String,
+    pub expires_in: i64,
+    pub resend_after: i64,
+}
+
+/// What `GET /v1/otp/{id}` shows: never the code, the destination only masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusView {
+    pub otp_id: OtpId,
+    pub channel: Channel,
+    pub destination: String,
+    pub status: &'static str,
+    pub delivery: &'static str,
+    pub attempts_remaining: u32,
+    pub sends: u32,
+    pub expires_at: String,
+}
+
+impl OtpService {
+    fn guards(&self, destination_key: &str, ip: Option<IpAddr>, now: i64) -> SendGuards {
+        SendGuards {
+            destination_key: destination_key.to_owned(),
+            ip_key: ip.map(|ip| self.keys.ip_key(ip)),
+            now,
+            cooldown_seconds: self.rules.resend_cooldown_seconds,
+            max_per_destination_hour: self.rules.max_sends_per_hour,
+            max_per_ip_hour: self.rules.max_sends_per_ip_per_hour,
+        }
+    }
+
+    fn issued(&self, id: OtpId, channel: Channel, last_send: i64, expires_at: i64, now: i64) -> Issued {
+        Issued {
+            otp_id: id,
+            channel,
+            expires_at: rfc3339(expires_at),
+            expires_in: (expires_at - now).max(0),
+            resend_after: (last_send + self.rules.resend_cooldown_seconds - now).max(0),
+        }
+    }
+
+    /// One transaction (record + limits + idempotency) then one `SendMessage`; if the enqueue
+    /// fails the transaction is undone, so no code is left that nobody will ever receive.
+    pub async fn send(&self, command: SendCommand) -> Result<Issued, ApiError> {
+        let now = self.clock.now();
+        let id = OtpId::new_random();
+        let destination = &command.destination;
+        let channel = destination.channel();
+        let record = {
+            let code = OtpCode::generate(self.rules.code_length);
+            OtpRecord {
+                id,
+                channel,
+                masked_destination: destination.masked(),
+                destination_key: self.keys.destination_key(destination),
+                locale: command.locale.as_str().to_owned(),
+                code_slot: Some(self.keys.code_slot(id, &code)),
+                sealed: common::payload::seal(&self.keys, id, &code, destination),
+                created_at: now,
+                expires_at: now + self.rules.ttl_seconds,
+                attempts: 0,
+                max_attempts: self.rules.max_attempts,
+                sends: 1,
+                delivery: DeliveryState::Queued,
+                delivered_send: 0,
+                lease_until: None,
+                failure_reason: None,
+            }
+        };
+        let guards = self.guards(&record.destination_key, command.client_ip, now);
+        let idempotency = command.idempotency_key.as_ref().map(|key| IdempotencyRecord {
+            key_hash: self.keys.idempotency_key(key),
+            fingerprint: self.keys.request_fingerprint(destination, command.locale.as_str()),
+            otp_id: id,
+            channel,
+            created_at: now,
+            expires_at: record.expires_at,
+        });
+        match self.store.create(&record, &guards, idempotency.as_ref()).await {
+            Ok(()) => {}
+            Err(CreateError::Replay(first)) => {
+                let same_body = idempotency.as_ref().is_some_and(|i| i.fingerprint == first.fingerprint);
+                if !same_body {
+                    return Err(ApiError::IdempotencyKeyReused);
+                }
+                tracing::info!(otp_id = %first.otp_id, "idempotent replay of a send");
+                return Ok(self.issued(first.otp_id, first.channel, first.created_at, first.expires_at, now));
+            }
+            Err(CreateError::RateLimited(limit)) => {
+                tracing::info!(limit = ?limit.scope, %channel, "send refused by a rate limit");
+                return Err(ApiError::RateLimited(limit));
+            }
+            Err(CreateError::Backend(err)) => return Err(err.into()),
+        }
+        let job = Self::job(&record, 1, now);
+        if let Err(err) = self.queue.enqueue(&job).await {
+            if let Err(undo) = self.store.cancel_create(&record, &guards, idempotency.as_ref()).await {
+                tracing::error!(otp_id = %id, error = %undo, "could not undo a send whose job was not enqueued; its code was never delivered");
+            }
+            return Err(err.into());
+        }
+        tracing::info!(otp_id = %id, %channel, to = %record.masked_destination, "otp issued");
+        Ok(self.issued(id, channel, now, record.expires_at, now))
+    }
+
+    /// Delivers the same code again: a late first message still works.
+    pub async fn resend(&self, id: OtpId, client_ip: Option<IpAddr>) -> Result<Issued, ApiError> {
+        let now = self.clock.now();
+        let record = self.store.get(id).await?.ok_or(ApiError::NotFound)?;
+        Self::ensure_pending(&record, now)?;
+        let guards = self.guards(&record.destination_key, client_ip, now);
+        let send = match self.store.add_send(&record, &guards, self.rules.max_sends_per_otp).await {
+            Ok(send) => send,
+            Err(ResendError::RateLimited(limit)) => return Err(ApiError::RateLimited(limit)),
+            Err(ResendError::Backend(err)) => return Err(err.into()),
+            Err(ResendError::Changed) => {
+                // Verified, locked or expired meanwhile, or another resend won the race.
+                let current = self.store.get(id).await?.ok_or(ApiError::NotFound)?;
+                Self::ensure_pending(&current, now)?;
+                return Err(ApiError::RateLimited(RateLimited {
+                    scope: LimitScope::DestinationCooldown,
+                    retry_after: Some(self.rules.resend_cooldown_seconds.max(1)),
+                }));
+            }
+        };
+        let job = Self::job(&record, send, now);
+        if let Err(err) = self.queue.enqueue(&job).await {
+            if let Err(undo) = self.store.cancel_send(&record, &guards, send).await {
+                tracing::error!(otp_id = %id, error = %undo, "could not undo a resend whose job was not enqueued");
+            }
+            return Err(err.into());
+        }
+        tracing::info!(otp_id = %id, send, "otp resend queued");
+        Ok(self.issued(id, record.channel, now, record.expires_at, now))
+    }
+
+    /// One conditional update: the guess is counted and, if right, the code consumed.
+    pub async fn verify(&self, id: OtpId, code: &OtpCode) -> Result<(), ApiError> {
+        let now = self.clock.now();
+        let slot = self.keys.code_slot(id, code);
+        let outcome = self.store.verify(id, &slot, now).await?;
+        tracing::info!(otp_id = %id, outcome = ?outcome, "verify");
+        match outcome {
+            VerifyOutcome::Verified => Ok(()),
+            VerifyOutcome::AlreadyVerified => Err(ApiError::AlreadyVerified),
+            VerifyOutcome::Expired => Err(ApiError::Expired),
+            VerifyOutcome::Locked => Err(ApiError::TooManyAttempts),
+            VerifyOutcome::NotFound => Err(ApiError::NotFound),
+            VerifyOutcome::Wrong { attempts_remaining } => Err(ApiError::InvalidCode { attempts_remaining }),
+        }
+    }
+
+    pub async fn status(&self, id: OtpId) -> Result<StatusView, ApiError> {
+        let now = self.clock.now();
+        let record = self.store.get(id).await?.ok_or(ApiError::NotFound)?;
+        Ok(StatusView {
+            otp_id: record.id,
+            channel: record.channel,
+            destination: record.masked_destination.clone(),
+            status: record.status(now).as_str(),
+            delivery: record.delivery.public_name(),
+            attempts_remaining: record.attempts_remaining(),
+            sends: record.sends,
+            expires_at: rfc3339(record.expires_at),
+        })
+    }
+
+    fn ensure_pending(record: &OtpRecord, now: i64) -> Result<(), ApiError> {
+        match record.status(now) {
+            OtpStatus::Pending => Ok(()),
+            OtpStatus::Verified => Err(ApiError::AlreadyVerified),
+            OtpStatus::Expired => Err(ApiError::Expired),
+            OtpStatus::Locked => Err(ApiError::TooManyAttempts),
+        }
+    }
+
+    fn job(record: &OtpRecord, send: u32, now: i64) -> DeliveryJob {
+        DeliveryJob {
+            v: JOB_VERSION,
+            otp_id: record.id,
+            send,
+            channel: record.channel,
+            slot: record.code_slot.clone().unwrap_or_default(),
+            to: record.masked_destination.clone(),
+            expires_at: record.expires_at,
+            enqueued_at: now,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

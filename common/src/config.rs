@@ -1,0 +1,183 @@
+//! Settings from `OTP_*` environment variables. AWS endpoints and the region are deliberately not
+//! here: they come from the SDK's own environment (`AWS_ENDPOINT_URL_<SERVICE>`, `AWS_REGION`), so
+//! any one service can be redirected without touching this crate.
+
+use crate::domain::OtpCodeLength;
+use std::net::SocketAddr;
+use std::ops::RangeInclusive;
+
+/// The rules of issuing and checking codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    pub code_length: OtpCodeLength,
+    pub ttl_seconds: i64,
+    pub max_attempts: u32,
+    pub resend_cooldown_seconds: i64,
+    pub max_sends_per_hour: u32,
+    pub max_sends_per_otp: u32,
+    pub max_sends_per_ip_per_hour: u32,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self {
+            code_length: OtpCodeLength::default(),
+            ttl_seconds: 600,
+            max_attempts: 5,
+            resend_cooldown_seconds: 30,
+            max_sends_per_hour: 5,
+            max_sends_per_otp: 5,
+            max_sends_per_ip_per_hour: 50,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub rules: Rules,
+    pub table_name: String,
+    pub queue_url: String,
+    pub email_from: Option<String>,
+    pub brand_name: String,
+    pub http_addr: SocketAddr,
+}
+
+/// A setting that cannot be used, with the variable to fix and what it accepts.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can supply a map instead of the process env.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let defaults = Rules::default();
+        let digits = env.number("OTP_CODE_LENGTH", 6, 4..=10)?;
+        let rules = Rules {
+            code_length: OtpCodeLength::new(digits as u8).unwrap_or_default(),
+            ttl_seconds: env.number("OTP_TTL_SECONDS", defaults.ttl_seconds, 10..=3600)?,
+            max_attempts: env.number("OTP_MAX_ATTEMPTS", 5, 1..=100)? as u32,
+            resend_cooldown_seconds: env.number("OTP_RESEND_COOLDOWN_SECONDS", 30, 0..=3600)?,
+            max_sends_per_hour: env.number("OTP_MAX_SENDS_PER_HOUR", 5, 1..=1000)? as u32,
+            max_sends_per_otp: env.number("OTP_MAX_SENDS_PER_OTP", 5, 1..=100)? as u32,
+            max_sends_per_ip_per_hour: env.number("OTP_MAX_SENDS_PER_IP_PER_HOUR", 50, 1..=100_000)?
+                as u32,
+        };
+        let queue_url = env.text("OTP_QUEUE_URL").ok_or_else(|| ConfigError {
+            var: "OTP_QUEUE_URL",
+            problem: "required: the URL of the delivery job queue (`make dev` sets it locally)"
+                .to_owned(),
+        })?;
+        let email_from = env.text("OTP_EMAIL_FROM");
+        if let Some(from) = &email_from {
+            crate::domain::EmailAddress::parse(from).map_err(|_| ConfigError {
+                var: "OTP_EMAIL_FROM",
+                problem: "must be an e-mail address verified in SES".to_owned(),
+            })?;
+        }
+        let http_addr = match env.text("OTP_HTTP_ADDR") {
+            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+            Some(raw) => raw.parse().map_err(|_| ConfigError {
+                var: "OTP_HTTP_ADDR",
+                problem: format!("{raw:?} is not an address like 127.0.0.1:3000"),
+            })?,
+        };
+        Ok(Self {
+            rules,
+            table_name: env.text("OTP_TABLE_NAME").unwrap_or_else(|| "otp-relay".to_owned()),
+            queue_url,
+            email_from,
+            brand_name: env.text("OTP_BRAND_NAME").unwrap_or_else(|| "OTP Relay".to_owned()),
+            http_addr,
+        })
+    }
+}
+
+struct Env<'a, F>(&'a F);
+
+impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
+    fn text(&self, var: &str) -> Option<String> {
+        (self.0)(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn number(
+        &self,
+        var: &'static str,
+        default: i64,
+        range: RangeInclusive<i64>,
+    ) -> Result<i64, ConfigError> {
+        let Some(raw) = self.text(var) else {
+            return Ok(default);
+        };
+        match raw.parse::<i64>() {
+            Ok(value) if range.contains(&value) => Ok(value),
+            _ => Err(ConfigError {
+                var,
+                problem: format!(
+                    "{raw:?} is not a whole number from {} to {} (default {default})",
+                    range.start(),
+                    range.end()
+                ),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_only_the_queue_is_given() {
+        let s = settings(&[("OTP_QUEUE_URL", "http://q")]).unwrap();
+        assert_eq!(s.rules, Rules::default());
+        assert_eq!(s.http_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(s.table_name, "otp-relay");
+    }
+
+    #[test]
+    fn out_of_range_values_name_the_variable_and_the_range() {
+        let err = settings(&[("OTP_QUEUE_URL", "q"), ("OTP_CODE_LENGTH", "3")]).unwrap_err();
+        assert_eq!(err.var, "OTP_CODE_LENGTH");
+        assert!(err.problem.contains("4 to 10"));
+        let err = settings(&[("OTP_QUEUE_URL", "q"), ("OTP_TTL_SECONDS", "9")]).unwrap_err();
+        assert_eq!(err.var, "OTP_TTL_SECONDS");
+        let err = settings(&[("OTP_QUEUE_URL", "q"), ("OTP_TTL_SECONDS", "ten")]).unwrap_err();
+        assert_eq!(err.var, "OTP_TTL_SECONDS");
+        assert_eq!(settings(&[]).unwrap_err().var, "OTP_QUEUE_URL");
+        let err = settings(&[("OTP_QUEUE_URL", "q"), ("OTP_EMAIL_FROM", "nope")]).unwrap_err();
+        assert_eq!(err.var, "OTP_EMAIL_FROM");
+    }
+
+    #[test]
+    fn values_in_range_are_taken() {
+        let s = settings(&[
+            ("OTP_QUEUE_URL", "q"),
+            ("OTP_CODE_LENGTH", "8"),
+            ("OTP_TTL_SECONDS", "10"),
+            ("OTP_HTTP_ADDR", "0.0.0.0:8080"),
+        ])
+        .unwrap();
+        assert_eq!(s.rules.code_length.get(), 8);
+        assert_eq!(s.rules.ttl_seconds, 10);
+        assert_eq!(s.http_addr.port(), 8080);
+    }
+}

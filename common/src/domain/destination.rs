@@ -1,0 +1,38 @@
+use super::{Channel, EmailAddress, ParseError, PhoneNumber};
+
+/// Where a code goes; the variant is the channel, so a phone number can never be sent an e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Destination {
+    Email(EmailAddress),
+    Sms(PhoneNumber),
+}
+
+impl Destination {
+    pub fn parse(channel: Channel, raw: &str) -> Result<Self, ParseError> {
+        match channel {
+            Channel::Email => EmailAddress::parse(raw).map(Destination::Email),
+            Channel::Sms => PhoneNumber::parse(raw).map(Destination::Sms),
+        }
+    }
+
+    pub fn channel(&self) -> Channel {
+        match self {
+            Destination::Email(_) => Channel::Email,
+            Destination::Sms(_) => Channel::Sms,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Destination::Email(email) => email.as_str(),
+            Destination::Sms(phone) => phone.as_str(),
+        }
+    }
+
+    pub fn masked(&self) -> String {
+        match self {
+            Destination::Email(email) => email.masked(),
+            Destination::Sms(phone) => phone.masked(),
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! What the record keeps sealed: the code and the full destination. Only the service key opens
+//! it, and only the worker (to deliver) needs to.
+
+use crate::crypto::{CryptoError, Keys};
+use crate::domain::{Channel, Destination, OtpCode, OtpId};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+struct Plain {
+    code: String,
+    to: String,
+}
+
+pub fn seal(keys: &Keys, id: OtpId, code: &OtpCode, to: &Destination) -> String {
+    let plain = Plain {
+        code: code.expose().to_owned(),
+        to: to.as_str().to_owned(),
+    };
+    keys.seal(id, &serde_json::to_vec(&plain).unwrap_or_default())
+}
+
+pub fn open(
+    keys: &Keys,
+    id: OtpId,
+    channel: Channel,
+    sealed: &str,
+) -> Result<(OtpCode, Destination), CryptoError> {
+    let bytes = keys.open(id, sealed)?;
+    let plain: Plain = serde_json::from_slice(&bytes).map_err(|_| CryptoError::Unseal)?;
+    let to = Destination::parse(channel, &plain.to).map_err(|_| CryptoError::Unseal)?;
+    Ok((OtpCode::from_sealed(plain.code), to))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::ServiceSecret;
+
+    #[test]
+    fn round_trip_and_nothing_in_clear() {
+        let keys = Keys::derive(&ServiceSecret::generate());
+        let id = OtpId::new_random();
+        let code = OtpCode::generate(Default::default());
+        let to = Destination::parse(Channel::Email, "jane@example.com").unwrap();
+        let sealed = seal(&keys, id, &code, &to);
+        assert!(!sealed.contains(code.expose()) && !sealed.contains("jane"));
+        let (opened, dest) = open(&keys, id, Channel::Email, &sealed).unwrap();
+        assert_eq!(opened, code);
+        assert_eq!(dest, to);
+    }
+}

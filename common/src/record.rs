@@ -1,0 +1,230 @@
+//! One OTP as stored, and the rules that read it. Both store adapters decide outcomes through
+//! these functions, so DynamoDB and the in-memory fake cannot disagree about what a state means.
+
+use crate::domain::{Channel, OtpId};
+
+/// What happened to the latest delivery job of an OTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    Queued,
+    /// A worker holds a claim and is talking to the provider; shown to clients as `queued`.
+    Sending,
+    Sent,
+    Failed,
+    Dropped,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::Sending => "sending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Dropped => "dropped",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "queued" => DeliveryState::Queued,
+            "sending" => DeliveryState::Sending,
+            "sent" => DeliveryState::Sent,
+            "failed" => DeliveryState::Failed,
+            "dropped" => DeliveryState::Dropped,
+            _ => return None,
+        })
+    }
+
+    /// The client-facing name: a claim in progress is still "queued" from the outside.
+    pub fn public_name(self) -> &'static str {
+        match self {
+            DeliveryState::Sending => "queued",
+            other => other.as_str(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtpStatus {
+    Pending,
+    Verified,
+    Expired,
+    Locked,
+}
+
+impl OtpStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OtpStatus::Pending => "pending",
+            OtpStatus::Verified => "verified",
+            OtpStatus::Expired => "expired",
+            OtpStatus::Locked => "locked",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtpRecord {
+    pub id: OtpId,
+    pub channel: Channel,
+    pub masked_destination: String,
+    pub destination_key: String,
+    pub locale: String,
+    /// `live_<hmac>` while the code is unused; gone once it verified.
+    pub code_slot: Option<String>,
+    /// The code and destination, sealed with the service key (see [`crate::crypto::Keys::seal`]).
+    pub sealed: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// Guesses evaluated so far (wrong ones, plus the one that verified).
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub sends: u32,
+    pub delivery: DeliveryState,
+    /// The highest send number a worker has delivered: older duplicates are skipped.
+    pub delivered_send: u32,
+    pub lease_until: Option<i64>,
+    pub failure_reason: Option<String>,
+}
+
+impl OtpRecord {
+    /// Verified wins over everything (it happened), then locked, then expired.
+    pub fn status(&self, now: i64) -> OtpStatus {
+        if self.code_slot.is_none() {
+            OtpStatus::Verified
+        } else if self.attempts >= self.max_attempts {
+            OtpStatus::Locked
+        } else if now >= self.expires_at {
+            OtpStatus::Expired
+        } else {
+            OtpStatus::Pending
+        }
+    }
+
+    pub fn attempts_remaining(&self) -> u32 {
+        if self.code_slot.is_none() {
+            return 0;
+        }
+        self.max_attempts.saturating_sub(self.attempts)
+    }
+}
+
+/// The answer to one verify call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyOutcome {
+    Verified,
+    AlreadyVerified,
+    Expired,
+    Locked,
+    NotFound,
+    Wrong { attempts_remaining: u32 },
+}
+
+/// The verify rule, given the record as it was just before the atomic update.
+///
+/// `counted` says whether the update's condition held (`attempts < max_attempts AND expires_at >
+/// now`): only then was the guess counted and evaluated, and only then can it be right.
+pub fn verify_outcome(
+    before: Option<&OtpRecord>,
+    guess_slot: &str,
+    counted: bool,
+    now: i64,
+) -> VerifyOutcome {
+    let Some(before) = before else {
+        return VerifyOutcome::NotFound;
+    };
+    if counted {
+        return match before.code_slot.as_deref() {
+            Some(slot) if slot == guess_slot => VerifyOutcome::Verified,
+            None => VerifyOutcome::AlreadyVerified,
+            Some(_) => VerifyOutcome::Wrong {
+                attempts_remaining: before.max_attempts.saturating_sub(before.attempts + 1),
+            },
+        };
+    }
+    match before.status(now) {
+        OtpStatus::Verified => VerifyOutcome::AlreadyVerified,
+        OtpStatus::Expired => VerifyOutcome::Expired,
+        // Pending cannot fail the condition; if it does (clock skew between check and read),
+        // refusing is the safe side.
+        OtpStatus::Locked | OtpStatus::Pending => VerifyOutcome::Locked,
+    }
+}
+
+/// Whether a verify guess would be counted now: the condition both adapters enforce atomically.
+pub fn guess_is_counted(record: &OtpRecord, now: i64) -> bool {
+    record.attempts < record.max_attempts && record.expires_at > now
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn record(now: i64) -> OtpRecord {
+        OtpRecord {
+            id: OtpId::new_random(),
+            channel: Channel::Email,
+            masked_destination: "j***@example.com".into(),
+            destination_key: "dk".into(),
+            locale: "en".into(),
+            code_slot: Some("live_right".into()),
+            sealed: "sealed".into(),
+            created_at: now,
+            expires_at: now + 600,
+            attempts: 0,
+            max_attempts: 5,
+            sends: 1,
+            delivery: DeliveryState::Queued,
+            delivered_send: 0,
+            lease_until: None,
+            failure_reason: None,
+        }
+    }
+
+    #[test]
+    fn status_precedence_is_verified_then_locked_then_expired() {
+        let now = 1_000;
+        let mut r = record(now);
+        assert_eq!(r.status(now), OtpStatus::Pending);
+        assert_eq!(r.status(now + 600), OtpStatus::Expired);
+        r.attempts = 5;
+        assert_eq!(r.status(now + 600), OtpStatus::Locked);
+        r.code_slot = None;
+        assert_eq!(r.status(now + 600), OtpStatus::Verified);
+    }
+
+    #[test]
+    fn a_counted_guess_is_right_only_if_it_matches_the_live_slot() {
+        let now = 1_000;
+        let r = record(now);
+        assert_eq!(verify_outcome(Some(&r), "live_right", true, now), VerifyOutcome::Verified);
+        assert_eq!(
+            verify_outcome(Some(&r), "live_wrong", true, now),
+            VerifyOutcome::Wrong { attempts_remaining: 4 }
+        );
+        let mut used = r.clone();
+        used.code_slot = None;
+        assert_eq!(
+            verify_outcome(Some(&used), "live_right", true, now),
+            VerifyOutcome::AlreadyVerified
+        );
+        assert_eq!(verify_outcome(None, "live_right", false, now), VerifyOutcome::NotFound);
+    }
+
+    #[test]
+    fn an_uncounted_guess_is_never_evaluated() {
+        let now = 1_000;
+        let mut r = record(now);
+        r.attempts = 5;
+        // Even the right code is refused once the attempts are spent.
+        assert_eq!(verify_outcome(Some(&r), "live_right", false, now), VerifyOutcome::Locked);
+        let r = record(now);
+        assert_eq!(
+            verify_outcome(Some(&r), "live_right", false, now + 600),
+            VerifyOutcome::Expired
+        );
+        assert!(!guess_is_counted(&r, now + 600));
+        assert!(guess_is_counted(&r, now + 599));
+    }
+}

@@ -1,0 +1,500 @@
+//! [`OtpStore`] on one DynamoDB table (`pk` string hash key, TTL on `ttl`).
+//!
+//! Item kinds, by key prefix:
+//! - `otp#<id>`: the record; its unused code is the attribute `live_<hmac>`;
+//! - `rate#dest#<hmac>`: last send time to a destination (cooldown);
+//! - `rate#dest#<hmac>#h<hour>` / `rate#ip#<hmac>#h<hour>`: hourly send counters;
+//! - `idem#<hmac>`: an idempotency key's first answer.
+
+use super::{
+    Claim, CreateError, DeliveryResult, IdempotencyRecord, LimitScope, OtpStore, RateLimited,
+    ResendError, SendGuards, claim_refusal, delivery_state,
+};
+use crate::domain::{Channel, OtpId};
+use crate::error::BackendError;
+use crate::job::DeliveryJob;
+use crate::record::{DeliveryState, OtpRecord, VerifyOutcome, verify_outcome};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, Delete, Put, ReturnValue,
+    ReturnValuesOnConditionCheckFailure as OnFail, TransactWriteItem, Update,
+};
+use backon::{ExponentialBuilder, Retryable};
+use std::collections::HashMap;
+use std::time::Duration;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// How long a record outlives its expiry before TTL may delete it: status keeps answering
+/// `expired` (not `not_found`) for a day, and TTL itself lags up to 48 h anyway.
+const RECORD_RETENTION: i64 = 86_400;
+
+const CHECK_FAILED: &str = "ConditionalCheckFailed";
+const CONFLICT: &str = "TransactionConflict";
+
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Runs a transaction; DynamoDB's own transaction conflicts (two requests touching the same
+    /// counter at once) are retried a few times here because the SDK does not retry them.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Cancelled> {
+        let attempt = || async {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => Ok(()),
+                Err(err) => Err(match err.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+                        Cancelled::Reasons(e.cancellation_reasons().to_vec())
+                    }
+                    _ => Cancelled::Backend(BackendError::sdk(
+                        "dynamodb",
+                        "TransactWriteItems",
+                        &err,
+                    )),
+                }),
+            }
+        };
+        attempt
+            .retry(
+                ExponentialBuilder::default()
+                    .with_min_delay(Duration::from_millis(10))
+                    .with_max_delay(Duration::from_millis(100))
+                    .with_max_times(3)
+                    .with_jitter(),
+            )
+            .when(|e| matches!(e, Cancelled::Reasons(r) if r.iter().any(|r| r.code() == Some(CONFLICT))))
+            .await
+    }
+
+    /// A conditional UpdateItem that hands back the old item when the condition fails.
+    async fn conditional_update(
+        &self,
+        update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+        operation: &'static str,
+    ) -> Result<Result<Option<Item>, Option<Item>>, BackendError> {
+        match update
+            .return_values_on_condition_check_failure(OnFail::AllOld)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Ok(out.attributes)),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(e)) => Ok(Err(e.item.clone())),
+                _ => Err(BackendError::sdk("dynamodb", operation, &err)),
+            },
+        }
+    }
+
+    fn limit_items(&self, guards: &SendGuards, delta: i64) -> Result<Vec<TransactWriteItem>, BackendError> {
+        let mut items = Vec::with_capacity(3);
+        let bucket = guards.hour_bucket();
+        let cooldown_key = key(format!("rate#dest#{}", guards.destination_key));
+        items.push(if delta > 0 {
+            update(&self.table, cooldown_key)
+                .update_expression("SET #last = :now, #ttl = :ttl")
+                .condition_expression("attribute_not_exists(#last) OR #last <= :cutoff")
+                .expression_attribute_names("#last", "last_send")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":now", n(guards.now))
+                .expression_attribute_values(":ttl", n(guards.cooldown_ttl()))
+                .expression_attribute_values(":cutoff", n(guards.cooldown_cutoff()))
+                .return_values_on_condition_check_failure(OnFail::AllOld)
+        } else {
+            update(&self.table, cooldown_key)
+                .update_expression("REMOVE #last")
+                .expression_attribute_names("#last", "last_send")
+        });
+        let mut counter = |pk: String, max: u32| {
+            let builder = update(&self.table, key(pk))
+                .update_expression("ADD #n :delta SET #ttl = :ttl")
+                .expression_attribute_names("#n", "count")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":delta", n(delta))
+                .expression_attribute_values(":ttl", n(guards.counters_ttl()));
+            items.push(if delta > 0 {
+                builder
+                    .condition_expression("attribute_not_exists(#n) OR #n < :max")
+                    .expression_attribute_values(":max", n(max))
+            } else {
+                builder
+            });
+        };
+        counter(
+            format!("rate#dest#{}#h{bucket}", guards.destination_key),
+            guards.max_per_destination_hour,
+        );
+        if let Some(ip) = &guards.ip_key {
+            counter(format!("rate#ip#{ip}#h{bucket}"), guards.max_per_ip_hour);
+        }
+        items
+            .into_iter()
+            .map(|b| b.build().map(|u| TransactWriteItem::builder().update(u).build()).map_err(build_error))
+            .collect()
+    }
+
+    /// Which limits refused a transaction whose items after `first` are [`Self::limit_items`].
+    fn limits_hit(guards: &SendGuards, reasons: &[CancellationReason], first: usize) -> Vec<RateLimited> {
+        let failed = |i: usize| reasons.get(i).and_then(|r| r.code()) == Some(CHECK_FAILED);
+        let mut hit = Vec::new();
+        if failed(first) {
+            let last = reasons[first]
+                .item()
+                .and_then(|item| num(item, "last_send"))
+                .unwrap_or(guards.now);
+            hit.push(RateLimited {
+                scope: LimitScope::DestinationCooldown,
+                retry_after: Some(guards.cooldown_left(last)),
+            });
+        }
+        if failed(first + 1) {
+            hit.push(guards.hourly(LimitScope::DestinationHourly));
+        }
+        if guards.ip_key.is_some() && failed(first + 2) {
+            hit.push(guards.hourly(LimitScope::IpHourly));
+        }
+        hit
+    }
+}
+
+enum Cancelled {
+    Reasons(Vec<CancellationReason>),
+    Backend(BackendError),
+}
+
+impl Cancelled {
+    /// A cancellation that no condition explains (e.g. conflicts that outlasted the retries).
+    fn unexplained(reasons: &[CancellationReason], operation: &'static str) -> BackendError {
+        let codes: Vec<&str> = reasons.iter().map(|r| r.code().unwrap_or("?")).collect();
+        BackendError::new("dynamodb", operation, format!("transaction cancelled: {codes:?}"))
+    }
+}
+
+#[async_trait::async_trait]
+impl OtpStore for DynamoStore {
+    async fn create(
+        &self,
+        record: &OtpRecord,
+        guards: &SendGuards,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<(), CreateError> {
+        let put_record = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(record_item(record)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(build_error)?;
+        let mut items = vec![TransactWriteItem::builder().put(put_record).build()];
+        items.extend(self.limit_items(guards, 1)?);
+        let idem_index = items.len();
+        if let Some(idem) = idempotency {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(idempotency_item(idem)))
+                .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+                .expression_attribute_values(":now", n(guards.now))
+                .return_values_on_condition_check_failure(OnFail::AllOld)
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(Cancelled::Backend(e)) => Err(e.into()),
+            Err(Cancelled::Reasons(reasons)) => {
+                if idempotency.is_some()
+                    && let Some(reason) = reasons.get(idem_index)
+                    && reason.code() == Some(CHECK_FAILED)
+                {
+                    if let Some(existing) = reason.item().and_then(parse_idempotency) {
+                        return Err(CreateError::Replay(existing));
+                    }
+                }
+                match SendGuards::worst(Self::limits_hit(guards, &reasons, 1)) {
+                    Some(limit) => Err(CreateError::RateLimited(limit)),
+                    None => Err(Cancelled::unexplained(&reasons, "TransactWriteItems").into()),
+                }
+            }
+        }
+    }
+
+    async fn cancel_create(
+        &self,
+        record: &OtpRecord,
+        guards: &SendGuards,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<(), BackendError> {
+        let delete = |pk: String| {
+            Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk)))
+                .build()
+                .map(|d| TransactWriteItem::builder().delete(d).build())
+                .map_err(build_error)
+        };
+        let mut items = vec![delete(format!("otp#{}", record.id))?];
+        if let Some(idem) = idempotency {
+            items.push(delete(format!("idem#{}", idem.key_hash))?);
+        }
+        items.extend(self.limit_items(guards, -1)?);
+        self.transact(items).await.map_err(|e| match e {
+            Cancelled::Backend(e) => e,
+            Cancelled::Reasons(r) => Cancelled::unexplained(&r, "TransactWriteItems"),
+        })
+    }
+
+    async fn get(&self, id: OtpId) -> Result<Option<OtpRecord>, BackendError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("otp#{id}"))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| BackendError::sdk("dynamodb", "GetItem", &e))?;
+        out.item.as_ref().map(parse_record).transpose()
+    }
+
+    async fn verify(&self, id: OtpId, guess_slot: &str, now: i64) -> Result<VerifyOutcome, BackendError> {
+        // Count the guess and consume the code in one step: the guess is evaluated only if it
+        // was counted, and only one request can remove the slot.
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("otp#{id}"))))
+            .update_expression("ADD attempts :one REMOVE #guess")
+            .condition_expression("attribute_exists(pk) AND attempts < max_attempts AND expires_at > :now")
+            .expression_attribute_names("#guess", guess_slot)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllOld);
+        let (before, counted) = match self.conditional_update(request, "UpdateItem").await? {
+            Ok(old) => (old, true),
+            Err(old) => (old, false),
+        };
+        let before = before.as_ref().map(parse_record).transpose()?;
+        Ok(verify_outcome(before.as_ref(), guess_slot, counted, now))
+    }
+
+    async fn add_send(&self, record: &OtpRecord, guards: &SendGuards, max_sends: u32) -> Result<u32, ResendError> {
+        if record.sends >= max_sends {
+            return Err(ResendError::RateLimited(RateLimited { scope: LimitScope::OtpSends, retry_after: None }));
+        }
+        let slot = record.code_slot.as_deref().ok_or(ResendError::Changed)?;
+        let bump = update(&self.table, key(format!("otp#{}", record.id)))
+            .update_expression("SET sends = :next, delivery = :queued")
+            .condition_expression(
+                "attribute_exists(#slot) AND attempts < max_attempts AND expires_at > :now AND sends = :seen",
+            )
+            .expression_attribute_names("#slot", slot)
+            .expression_attribute_values(":next", n(record.sends + 1))
+            .expression_attribute_values(":seen", n(record.sends))
+            .expression_attribute_values(":now", n(guards.now))
+            .expression_attribute_values(":queued", s(DeliveryState::Queued.as_str()))
+            .build()
+            .map_err(build_error)?;
+        let mut items = vec![TransactWriteItem::builder().update(bump).build()];
+        items.extend(self.limit_items(guards, 1)?);
+        match self.transact(items).await {
+            Ok(()) => Ok(record.sends + 1),
+            Err(Cancelled::Backend(e)) => Err(e.into()),
+            Err(Cancelled::Reasons(reasons)) => {
+                if reasons.first().and_then(|r| r.code()) == Some(CHECK_FAILED) {
+                    return Err(ResendError::Changed);
+                }
+                match SendGuards::worst(Self::limits_hit(guards, &reasons, 1)) {
+                    Some(limit) => Err(ResendError::RateLimited(limit)),
+                    None => Err(Cancelled::unexplained(&reasons, "TransactWriteItems").into()),
+                }
+            }
+        }
+    }
+
+    async fn cancel_send(&self, record: &OtpRecord, guards: &SendGuards, _send: u32) -> Result<(), BackendError> {
+        let restore = update(&self.table, key(format!("otp#{}", record.id)))
+            .update_expression("SET sends = :sends, delivery = :delivery")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":sends", n(record.sends))
+            .expression_attribute_values(":delivery", s(record.delivery.as_str()))
+            .build()
+            .map_err(build_error)?;
+        let mut items = vec![TransactWriteItem::builder().update(restore).build()];
+        items.extend(self.limit_items(guards, -1)?);
+        self.transact(items).await.map_err(|e| match e {
+            Cancelled::Backend(e) => e,
+            Cancelled::Reasons(r) => Cancelled::unexplained(&r, "TransactWriteItems"),
+        })
+    }
+
+    async fn claim_delivery(&self, job: &DeliveryJob, now: i64, lease_seconds: i64) -> Result<Claim, BackendError> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("otp#{}", job.otp_id))))
+            .update_expression("SET delivery = :sending, lease_until = :lease")
+            .condition_expression(
+                "attribute_exists(#slot) AND attempts < max_attempts AND expires_at > :now \
+                 AND delivered_send < :send \
+                 AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+            )
+            .expression_attribute_names("#slot", &job.slot)
+            .expression_attribute_values(":sending", s(DeliveryState::Sending.as_str()))
+            .expression_attribute_values(":lease", n(now + lease_seconds))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":send", n(job.send))
+            .return_values(ReturnValue::AllNew);
+        match self.conditional_update(request, "UpdateItem").await? {
+            Ok(Some(item)) => Ok(Claim::Granted(parse_record(&item)?)),
+            Ok(None) => Err(BackendError::new("dynamodb", "UpdateItem", "claim returned no item")),
+            Err(before) => {
+                let before = before.as_ref().map(parse_record).transpose()?;
+                Ok(claim_refusal(before.as_ref(), job, now))
+            }
+        }
+    }
+
+    async fn finish_delivery(&self, id: OtpId, send: u32, result: &DeliveryResult) -> Result<(), BackendError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("otp#{id}"))))
+            .expression_attribute_values(":state", s(delivery_state(result).as_str()));
+        request = match result {
+            DeliveryResult::Sent => request
+                .update_expression("SET delivery = :state, delivered_send = :send REMOVE lease_until")
+                // A later send delivered first already carries the same code: keep its number.
+                .condition_expression("attribute_exists(pk) AND delivered_send < :send")
+                .expression_attribute_values(":send", n(send)),
+            DeliveryResult::Failed { reason } => request
+                .update_expression("SET delivery = :state, failure_reason = :reason REMOVE lease_until")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":reason", s(reason)),
+            DeliveryResult::Dropped | DeliveryResult::Released => request
+                .update_expression("SET delivery = :state REMOVE lease_until")
+                .condition_expression("attribute_exists(pk)"),
+        };
+        // A failed condition means the record is gone or already further along: nothing to do.
+        self.conditional_update(request, "UpdateItem").await.map(|_| ())
+    }
+}
+
+fn key(pk: String) -> Item {
+    HashMap::from([("pk".to_owned(), AttributeValue::S(pk))])
+}
+
+fn update(table: &str, key: Item) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+    Update::builder().table_name(table).set_key(Some(key))
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl std::fmt::Display) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn build_error(err: aws_sdk_dynamodb::error::BuildError) -> BackendError {
+    BackendError::new("dynamodb", "build", err.to_string())
+}
+
+fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn num(item: &Item, name: &str) -> Option<i64> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+fn record_item(r: &OtpRecord) -> Item {
+    let mut item = key(format!("otp#{}", r.id));
+    item.insert("kind".into(), s("otp"));
+    item.insert("channel".into(), s(r.channel.as_str()));
+    item.insert("masked_destination".into(), s(&r.masked_destination));
+    item.insert("destination_key".into(), s(&r.destination_key));
+    item.insert("locale".into(), s(&r.locale));
+    item.insert("sealed".into(), s(&r.sealed));
+    item.insert("created_at".into(), n(r.created_at));
+    item.insert("expires_at".into(), n(r.expires_at));
+    item.insert("ttl".into(), n(r.expires_at + RECORD_RETENTION));
+    item.insert("attempts".into(), n(r.attempts));
+    item.insert("max_attempts".into(), n(r.max_attempts));
+    item.insert("sends".into(), n(r.sends));
+    item.insert("delivery".into(), s(r.delivery.as_str()));
+    item.insert("delivered_send".into(), n(r.delivered_send));
+    if let Some(slot) = &r.code_slot {
+        item.insert(slot.clone(), AttributeValue::Bool(true));
+    }
+    item
+}
+
+fn parse_record(item: &Item) -> Result<OtpRecord, BackendError> {
+    let bad = |field: &str| BackendError::new("dynamodb", "decode", format!("record field {field} missing or invalid"));
+    let id = text(item, "pk")
+        .and_then(|pk| pk.strip_prefix("otp#"))
+        .and_then(|id| OtpId::parse(id).ok())
+        .ok_or_else(|| bad("pk"))?;
+    let count = |name: &str| num(item, name).and_then(|v| u32::try_from(v).ok()).ok_or_else(|| bad(name));
+    Ok(OtpRecord {
+        id,
+        channel: text(item, "channel").and_then(Channel::parse).ok_or_else(|| bad("channel"))?,
+        masked_destination: text(item, "masked_destination").unwrap_or_default().to_owned(),
+        destination_key: text(item, "destination_key").ok_or_else(|| bad("destination_key"))?.to_owned(),
+        locale: text(item, "locale").unwrap_or("en").to_owned(),
+        code_slot: item.keys().find(|k| k.starts_with("live_")).cloned(),
+        sealed: text(item, "sealed").ok_or_else(|| bad("sealed"))?.to_owned(),
+        created_at: num(item, "created_at").ok_or_else(|| bad("created_at"))?,
+        expires_at: num(item, "expires_at").ok_or_else(|| bad("expires_at"))?,
+        attempts: count("attempts")?,
+        max_attempts: count("max_attempts")?,
+        sends: count("sends")?,
+        delivery: text(item, "delivery").and_then(DeliveryState::parse).ok_or_else(|| bad("delivery"))?,
+        delivered_send: count("delivered_send")?,
+        lease_until: num(item, "lease_until"),
+        failure_reason: text(item, "failure_reason").map(str::to_owned),
+    })
+}
+
+fn idempotency_item(r: &IdempotencyRecord) -> Item {
+    let mut item = key(format!("idem#{}", r.key_hash));
+    item.insert("kind".into(), s("idempotency"));
+    item.insert("fingerprint".into(), s(&r.fingerprint));
+    item.insert("otp_id".into(), s(r.otp_id.to_string()));
+    item.insert("channel".into(), s(r.channel.as_str()));
+    item.insert("created_at".into(), n(r.created_at));
+    item.insert("expires_at".into(), n(r.expires_at));
+    item.insert("ttl".into(), n(r.expires_at + RECORD_RETENTION));
+    item
+}
+
+fn parse_idempotency(item: &Item) -> Option<IdempotencyRecord> {
+    Some(IdempotencyRecord {
+        key_hash: text(item, "pk")?.strip_prefix("idem#")?.to_owned(),
+        fingerprint: text(item, "fingerprint")?.to_owned(),
+        otp_id: OtpId::parse(text(item, "otp_id")?).ok()?,
+        channel: Channel::parse(text(item, "channel")?)?,
+        created_at: num(item, "created_at")?,
+        expires_at: num(item, "expires_at")?,
+    })
+}

@@ -1,0 +1,238 @@
+//! An in-memory [`OtpStore`] with DynamoDB's semantics: every operation checks all of its
+//! conditions first and then applies all of its writes under one lock, like a transaction.
+
+use super::{
+    Claim, CreateError, DeliveryResult, IdempotencyRecord, LimitScope, OtpStore, RateLimited,
+    ResendError, SendGuards, claim_allowed, claim_refusal, delivery_state,
+};
+use crate::domain::OtpId;
+use crate::error::BackendError;
+use crate::job::DeliveryJob;
+use crate::record::{OtpRecord, VerifyOutcome, guess_is_counted, verify_outcome};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+#[derive(Debug, Default)]
+struct Tables {
+    records: HashMap<OtpId, OtpRecord>,
+    cooldowns: HashMap<String, i64>,
+    destination_hours: HashMap<(String, i64), u32>,
+    ip_hours: HashMap<(String, i64), u32>,
+    idempotency: HashMap<String, IdempotencyRecord>,
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    tables: Mutex<Tables>,
+    unavailable: AtomicBool,
+    calls: AtomicUsize,
+}
+
+impl MemoryStore {
+    /// Makes every following call fail as if DynamoDB were unreachable.
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.unavailable.store(unavailable, Ordering::SeqCst);
+    }
+
+    /// How many store calls were made: each stands for one DynamoDB request.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    pub fn record(&self, id: OtpId) -> Option<OtpRecord> {
+        self.lock().records.get(&id).cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
+        // A panic while holding the lock leaves plain data behind; keep serving it.
+        self.tables.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn enter(&self, operation: &'static str) -> Result<std::sync::MutexGuard<'_, Tables>, BackendError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(BackendError::new("memory", operation, "store unavailable (injected)"));
+        }
+        Ok(self.lock())
+    }
+}
+
+impl Tables {
+    /// The limits `guards` would exceed now; empty when the send may go ahead.
+    fn limit_violations(&self, guards: &SendGuards) -> Vec<RateLimited> {
+        let mut hit = Vec::new();
+        if let Some(&last) = self.cooldowns.get(&guards.destination_key)
+            && last > guards.cooldown_cutoff()
+        {
+            hit.push(RateLimited {
+                scope: LimitScope::DestinationCooldown,
+                retry_after: Some(guards.cooldown_left(last)),
+            });
+        }
+        let bucket = guards.hour_bucket();
+        let dest = (guards.destination_key.clone(), bucket);
+        if self.destination_hours.get(&dest).copied().unwrap_or(0) >= guards.max_per_destination_hour {
+            hit.push(guards.hourly(LimitScope::DestinationHourly));
+        }
+        if let Some(ip) = &guards.ip_key
+            && self.ip_hours.get(&(ip.clone(), bucket)).copied().unwrap_or(0) >= guards.max_per_ip_hour
+        {
+            hit.push(guards.hourly(LimitScope::IpHourly));
+        }
+        hit
+    }
+
+    fn count_send(&mut self, guards: &SendGuards, delta: i64) {
+        let bucket = guards.hour_bucket();
+        let bump = |n: &mut u32| *n = (i64::from(*n) + delta).max(0) as u32;
+        bump(self.destination_hours.entry((guards.destination_key.clone(), bucket)).or_default());
+        if let Some(ip) = &guards.ip_key {
+            bump(self.ip_hours.entry((ip.clone(), bucket)).or_default());
+        }
+        if delta > 0 {
+            self.cooldowns.insert(guards.destination_key.clone(), guards.now);
+        } else {
+            self.cooldowns.remove(&guards.destination_key);
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl OtpStore for MemoryStore {
+    async fn create(
+        &self,
+        record: &OtpRecord,
+        guards: &SendGuards,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<(), CreateError> {
+        let mut t = self.enter("create")?;
+        if let Some(idem) = idempotency
+            && let Some(existing) = t.idempotency.get(&idem.key_hash)
+            && existing.expires_at > guards.now
+        {
+            return Err(CreateError::Replay(existing.clone()));
+        }
+        if let Some(limit) = SendGuards::worst(t.limit_violations(guards)) {
+            return Err(CreateError::RateLimited(limit));
+        }
+        if t.records.contains_key(&record.id) {
+            return Err(BackendError::new("memory", "create", "duplicate id").into());
+        }
+        t.count_send(guards, 1);
+        t.records.insert(record.id, record.clone());
+        if let Some(idem) = idempotency {
+            t.idempotency.insert(idem.key_hash.clone(), idem.clone());
+        }
+        Ok(())
+    }
+
+    async fn cancel_create(
+        &self,
+        record: &OtpRecord,
+        guards: &SendGuards,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<(), BackendError> {
+        let mut t = self.enter("cancel_create")?;
+        t.records.remove(&record.id);
+        if let Some(idem) = idempotency {
+            t.idempotency.remove(&idem.key_hash);
+        }
+        t.count_send(guards, -1);
+        Ok(())
+    }
+
+    async fn get(&self, id: OtpId) -> Result<Option<OtpRecord>, BackendError> {
+        Ok(self.enter("get")?.records.get(&id).cloned())
+    }
+
+    async fn verify(&self, id: OtpId, guess_slot: &str, now: i64) -> Result<VerifyOutcome, BackendError> {
+        let mut t = self.enter("verify")?;
+        let Some(record) = t.records.get_mut(&id) else {
+            return Ok(VerifyOutcome::NotFound);
+        };
+        let before = record.clone();
+        let counted = guess_is_counted(record, now);
+        if counted {
+            record.attempts += 1;
+            if record.code_slot.as_deref() == Some(guess_slot) {
+                record.code_slot = None;
+            }
+        }
+        Ok(verify_outcome(Some(&before), guess_slot, counted, now))
+    }
+
+    async fn add_send(
+        &self,
+        record: &OtpRecord,
+        guards: &SendGuards,
+        max_sends: u32,
+    ) -> Result<u32, ResendError> {
+        let mut t = self.enter("add_send")?;
+        let limits = t.limit_violations(guards);
+        let Some(current) = t.records.get(&record.id) else {
+            return Err(ResendError::Changed);
+        };
+        if current.sends != record.sends || current.status(guards.now) != crate::record::OtpStatus::Pending {
+            return Err(ResendError::Changed);
+        }
+        if current.sends >= max_sends {
+            return Err(ResendError::RateLimited(RateLimited { scope: LimitScope::OtpSends, retry_after: None }));
+        }
+        if let Some(limit) = SendGuards::worst(limits) {
+            return Err(ResendError::RateLimited(limit));
+        }
+        t.count_send(guards, 1);
+        let current = t.records.get_mut(&record.id).ok_or(ResendError::Changed)?;
+        current.sends += 1;
+        current.delivery = crate::record::DeliveryState::Queued;
+        Ok(current.sends)
+    }
+
+    async fn cancel_send(&self, record: &OtpRecord, guards: &SendGuards, send: u32) -> Result<(), BackendError> {
+        let mut t = self.enter("cancel_send")?;
+        if let Some(current) = t.records.get_mut(&record.id)
+            && current.sends == send
+        {
+            current.sends -= 1;
+            current.delivery = record.delivery;
+        }
+        t.count_send(guards, -1);
+        Ok(())
+    }
+
+    async fn claim_delivery(&self, job: &DeliveryJob, now: i64, lease_seconds: i64) -> Result<Claim, BackendError> {
+        let mut t = self.enter("claim_delivery")?;
+        let Some(record) = t.records.get_mut(&job.otp_id) else {
+            return Ok(Claim::Skip(super::SkipReason::NotFound));
+        };
+        if !claim_allowed(record, job, now) {
+            return Ok(claim_refusal(Some(record), job, now));
+        }
+        record.delivery = crate::record::DeliveryState::Sending;
+        record.lease_until = Some(now + lease_seconds);
+        Ok(Claim::Granted(record.clone()))
+    }
+
+    async fn finish_delivery(&self, id: OtpId, send: u32, result: &DeliveryResult) -> Result<(), BackendError> {
+        let mut t = self.enter("finish_delivery")?;
+        if let Some(record) = t.records.get_mut(&id) {
+            record.delivery = delivery_state(result);
+            record.lease_until = None;
+            match result {
+                DeliveryResult::Sent => record.delivered_send = record.delivered_send.max(send),
+                DeliveryResult::Failed { reason } => record.failure_reason = Some(reason.clone()),
+                DeliveryResult::Dropped | DeliveryResult::Released => {}
+            }
+        }
+        Ok(())
+    }
+}

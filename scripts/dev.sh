@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `make dev`: the whole system on this machine. moto on 127.0.0.1:4566 as the local AWS, the
+# table, queues and SES identity in it, the API on 127.0.0.1:3000 and a polling worker. Ctrl-C
+# stops everything. Any OTP_* or AWS_* variable set beforehand is passed through.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+MOTO_PORT="${MOTO_PORT:-4566}"
+export OTP_HTTP_ADDR="${OTP_HTTP_ADDR:-127.0.0.1:3000}"
+export OTP_EMAIL_FROM="${OTP_EMAIL_FROM:-no-reply@otp-relay.local}"
+export OTP_BRAND_NAME="${OTP_BRAND_NAME:-OTP Relay}"
+export RUST_LOG="${RUST_LOG:-info}"
+
+ensure_venv
+local_aws_env "$MOTO_PORT"
+mkdir -p .dev
+
+# One secret shared by the API and the worker, kept across restarts of `make dev`.
+if [ -z "${OTP_SECRET:-}" ] && [ -z "${OTP_SECRET_ARN:-}" ]; then
+  [ -s .dev/secret ] || head -c 32 /dev/urandom | base64 > .dev/secret
+  OTP_SECRET="$(cat .dev/secret)"
+  export OTP_SECRET
+  log "using the local development secret in .dev/secret (never use it outside this machine)"
+fi
+
+log "building the API and the worker"
+cargo build --quiet --bin api --bin worker
+
+port_in_use "$MOTO_PORT" && die "port $MOTO_PORT is in use: stop what runs there, or set MOTO_PORT"
+api_port="${OTP_HTTP_ADDR##*:}"
+port_in_use "$api_port" && die "port $api_port is in use: stop what runs there, or set OTP_HTTP_ADDR"
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  log "stopping"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+
+log "starting the local AWS (moto) on 127.0.0.1:$MOTO_PORT; its log is .dev/moto.log"
+start_moto "$MOTO_PORT" .dev/moto.log
+pids+=("$MOTO_PID")
+
+provisioned="$("$VENV/bin/python" scripts/provision.py)" || die "could not create the local table and queues; see above"
+eval "$provisioned"
+export OTP_QUEUE_URL OTP_DLQ_URL
+
+target/debug/api &
+pids+=($!)
+target/debug/worker &
+pids+=($!)
+
+for _ in $(seq 1 50); do curl -fsS "http://$OTP_HTTP_ADDR/health" >/dev/null 2>&1 && break; sleep 0.1; done
+
+cat <<TXT
+
+otp-relay is running: API http://$OTP_HTTP_ADDR, local AWS $AWS_ENDPOINT_URL, queue $OTP_QUEUE_URL
+
+  curl -s -X POST http://$OTP_HTTP_ADDR/v1/otp/send -H 'content-type: application/json' \\
+       -d '{"channel":"email","destination":"jane@example.com"}'
+  curl -s -X POST http://$OTP_HTTP_ADDR/v1/otp/send -H 'content-type: application/json' \\
+       -d '{"channel":"sms","destination":"+447700900121"}'
+  make outbox                                   # read the delivered codes
+  curl -s http://$OTP_HTTP_ADDR/v1/otp/<otp_id>
+  curl -s -X POST http://$OTP_HTTP_ADDR/v1/otp/verify -H 'content-type: application/json' \\
+       -d '{"otp_id":"<otp_id>","code":"<code>"}'
+
+Ctrl-C stops everything.
+TXT
+
+# Stop everything as soon as any one part exits (or on Ctrl-C, through the trap).
+wait -n "${pids[@]}" || true
+log "a process exited; shutting the rest down"

@@ -1,0 +1,50 @@
+# Shared helpers for the scripts: sourced, not run.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# Creates the project-local venv with moto the first time, or when the pins change.
+ensure_venv() {
+  local stamp="$VENV/.requirements"
+  if [ -x "$VENV/bin/moto_server" ] && cmp -s "$ROOT/scripts/requirements-dev.txt" "$stamp"; then
+    return
+  fi
+  command -v python3 >/dev/null || die "python3 is needed for the local AWS emulator (apt-get install python3 python3-venv)"
+  log "installing moto into $VENV (first run only)"
+  python3 -m venv "$VENV" || die "could not create a venv: apt-get install python3-venv"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements-dev.txt"
+  cp "$ROOT/scripts/requirements-dev.txt" "$stamp"
+}
+
+# A TCP port nobody listens on right now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+port_in_use() {
+  python3 -c 'import socket,sys; s=socket.socket(); sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
+}
+
+# start_moto PORT LOGFILE: starts moto_server in the background, waits until it answers.
+start_moto() {
+  local port=$1 logfile=$2
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$logfile" 2>&1 &
+  MOTO_PID=$!
+  for _ in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then return; fi
+    kill -0 "$MOTO_PID" 2>/dev/null || die "moto_server exited; see $logfile"
+    sleep 0.1
+  done
+  die "moto_server did not answer on port $port within 10 s; see $logfile"
+}
+
+# Local AWS defaults; anything already set in the environment wins.
+local_aws_env() {
+  export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:$1}"
+  export AWS_REGION="${AWS_REGION:-us-east-1}"
+  export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
+  export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+}

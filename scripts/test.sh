@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make test`: every test. Unit tests need nothing; the integration tests get a moto of their
+# own on a free port (never the one `make dev` may be using), stopped when the run ends.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ensure_venv
+mkdir -p .dev
+
+log "building (the secrecy test runs the api and worker binaries)"
+cargo build --workspace --bins --tests --locked
+
+port="$(free_port)"
+log "starting moto for the tests on 127.0.0.1:$port; its log is .dev/moto-test.log"
+start_moto "$port" .dev/moto-test.log
+trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
+
+export OTP_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
+cargo test --workspace --locked "$@"

@@ -1,0 +1,379 @@
+//! `spawn_app()` gives each test its own table, queue and DLQ in the shared moto, an API on a
+//! random port and a worker it can run on demand, so tests run in parallel without sharing
+//! state.
+
+use api::OtpService;
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use common::clock::ShiftedClock;
+use common::config::Rules;
+use common::crypto::Keys;
+use common::queue::SqsQueue;
+use common::secret::ServiceSecret;
+use common::sender::AwsSender;
+use common::store::DynamoStore;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+use worker::deliver::Deliverer;
+use worker::poller::{Counts, Poller};
+
+pub const EMAIL_FROM: &str = "no-reply@otp-relay.test";
+pub const MAX_RECEIVE_COUNT: i32 = 5;
+
+/// The moto endpoint `make test` started, e.g. `http://127.0.0.1:41234`.
+pub fn moto_endpoint() -> String {
+    std::env::var("OTP_TEST_AWS_ENDPOINT").expect(
+        "OTP_TEST_AWS_ENDPOINT is not set: run the integration tests with `make test`, which starts moto for them",
+    )
+}
+
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    common::aws::loader()
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await
+}
+
+/// The SES sender identity, created once per test process.
+async fn ensure_ses_identity(sdk: &aws_config::SdkConfig) {
+    static DONE: OnceCell<()> = OnceCell::const_new();
+    DONE.get_or_init(|| async {
+        let ses = aws_sdk_sesv2::Client::new(sdk);
+        // Already existing is fine: another test process made it.
+        let _ = ses.create_email_identity().email_identity(EMAIL_FROM).send().await;
+    })
+    .await;
+}
+
+#[derive(Debug)]
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub http: reqwest::Client,
+    pub endpoint: String,
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub table: String,
+    pub queue_url: String,
+    pub dlq_url: String,
+    pub rules: Rules,
+    pub clock: Arc<ShiftedClock>,
+    pub keys: Arc<Keys>,
+    pub secret_b64: String,
+    pub poller: Poller,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Rules::default()).await
+}
+
+pub async fn spawn_app_with(rules: Rules) -> TestApp {
+    let endpoint = moto_endpoint();
+    let sdk = sdk_config(&endpoint).await;
+    ensure_ses_identity(&sdk).await;
+    let suffix = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+    let table = format!("otp-test-{suffix}");
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    create_table(&dynamo, &table).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let (queue_url, dlq_url) = create_queues(&sqs, &format!("otp-test-{suffix}")).await;
+
+    let secret = ServiceSecret::generate();
+    let keys = Arc::new(Keys::derive(&secret));
+    let clock = Arc::new(ShiftedClock::default());
+    let store = Arc::new(DynamoStore::new(dynamo.clone(), table.clone()));
+    let service = OtpService {
+        rules: rules.clone(),
+        store: store.clone(),
+        queue: Arc::new(SqsQueue::new(sqs.clone(), queue_url.clone())),
+        keys: keys.clone(),
+        clock: clock.clone(),
+    };
+    let address = serve(service).await;
+    let poller = Poller {
+        client: Poller::sqs_client(&sdk, 0),
+        queue_url: queue_url.clone(),
+        deliverer: Deliverer {
+            store,
+            sender: Arc::new(AwsSender::new(&sdk, Some(EMAIL_FROM.to_owned()))),
+            keys: keys.clone(),
+            clock: clock.clone(),
+            brand: "Acme".to_owned(),
+        },
+        wait_seconds: 0,
+    };
+    TestApp {
+        address,
+        http: reqwest::Client::new(),
+        endpoint,
+        dynamo,
+        sqs,
+        table,
+        queue_url,
+        dlq_url,
+        rules,
+        clock,
+        keys,
+        secret_b64: secret.to_base64(),
+        poller,
+    }
+}
+
+/// Serves a service on a random loopback port, as `axum::serve` does in the binary.
+pub async fn serve(service: OtpService) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = api::router(Arc::new(service));
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .unwrap();
+    });
+    address
+}
+
+pub async fn create_table(dynamo: &aws_sdk_dynamodb::Client, table: &str) {
+    dynamo
+        .create_table()
+        .table_name(table)
+        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().unwrap())
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create table in moto");
+}
+
+/// A job queue with a DLQ behind it (redrive after [`MAX_RECEIVE_COUNT`] receives).
+pub async fn create_queues(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
+    let dlq_url = sqs.create_queue().queue_name(format!("{name}-dlq")).send().await.unwrap().queue_url.unwrap();
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone();
+    let redrive = json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT }).to_string();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(QueueAttributeName::RedrivePolicy, redrive)
+        .attributes(QueueAttributeName::VisibilityTimeout, "30")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    (queue_url, dlq_url)
+}
+
+pub fn random_email() -> String {
+    format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// A random, valid E.164 number (+1 555 then 7 digits).
+pub fn random_phone() -> String {
+    format!("+1555{:07}", uuid::Uuid::new_v4().as_u128() % 10_000_000)
+}
+
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    async fn from(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text:?}"));
+        Self { status, headers, body }
+    }
+
+    pub fn retry_after(&self) -> Option<u64> {
+        self.headers.get("retry-after").map(|v| v.to_str().unwrap().parse().unwrap())
+    }
+
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or_default()
+    }
+
+    pub fn otp_id(&self) -> String {
+        self.body["otp_id"].as_str().expect("answer has an otp_id").to_owned()
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub async fn send(&self, body: &Value) -> Answer {
+        Answer::from(self.http.post(self.url("/v1/otp/send")).json(body).send().await.unwrap()).await
+    }
+
+    pub async fn send_with_key(&self, key: &str, body: &Value) -> Answer {
+        let request = self.http.post(self.url("/v1/otp/send")).header("Idempotency-Key", key).json(body);
+        Answer::from(request.send().await.unwrap()).await
+    }
+
+    pub async fn send_email(&self, to: &str) -> Answer {
+        self.send(&json!({ "channel": "email", "destination": to })).await
+    }
+
+    pub async fn send_sms(&self, to: &str) -> Answer {
+        self.send(&json!({ "channel": "sms", "destination": to })).await
+    }
+
+    pub async fn resend(&self, otp_id: &str) -> Answer {
+        Answer::from(self.http.post(self.url(&format!("/v1/otp/{otp_id}/resend"))).send().await.unwrap()).await
+    }
+
+    pub async fn verify(&self, otp_id: &str, code: &str) -> Answer {
+        let body = json!({ "otp_id": otp_id, "code": code });
+        Answer::from(self.http.post(self.url("/v1/otp/verify")).json(&body).send().await.unwrap()).await
+    }
+
+    pub async fn status(&self, otp_id: &str) -> Answer {
+        Answer::from(self.http.get(self.url(&format!("/v1/otp/{otp_id}"))).send().await.unwrap()).await
+    }
+
+    /// Any request, raw: for malformed-input tests.
+    pub async fn raw(&self, method: &str, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Answer {
+        let mut request = self.http.request(method.parse().unwrap(), self.url(path)).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        Answer::from(request.send().await.unwrap()).await
+    }
+
+    /// Runs the worker until the queue has nothing visible left; returns what it did.
+    pub async fn deliver_all(&self) -> Counts {
+        let mut totals = Counts::new();
+        loop {
+            let counts = self.poller.poll_once().await.expect("worker poll");
+            if counts.is_empty() {
+                return totals;
+            }
+            for (label, n) in counts {
+                *totals.entry(label).or_default() += n;
+            }
+        }
+    }
+
+    /// Every message moto delivered to `to`, oldest first (moto's outbox is shared by all tests,
+    /// so each test uses its own destinations).
+    pub async fn outbox(&self, to: &str) -> Vec<String> {
+        outbox(&self.endpoint, to).await
+    }
+
+    /// The code in the latest message to `to`.
+    pub async fn code_for(&self, to: &str) -> String {
+        let messages = self.outbox(to).await;
+        let last = messages.last().unwrap_or_else(|| panic!("nothing was delivered to {to}"));
+        extract_code(last, self.rules.code_length.get()).expect("message contains a code")
+    }
+
+    /// Sends an e-mail OTP, delivers it, and returns (otp_id, code).
+    pub async fn issue_email(&self) -> (String, String) {
+        let to = random_email();
+        let answer = self.send_email(&to).await;
+        assert_eq!(answer.status, 202, "{:?}", answer.body);
+        self.deliver_all().await;
+        (answer.otp_id(), self.code_for(&to).await)
+    }
+
+    /// The record as stored, attribute by attribute.
+    pub async fn raw_record(&self, otp_id: &str) -> Option<HashMap<String, AttributeValue>> {
+        self.dynamo
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("otp#{otp_id}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+    }
+
+    pub async fn scan_table(&self) -> Vec<HashMap<String, AttributeValue>> {
+        self.dynamo.scan().table_name(&self.table).send().await.unwrap().items.unwrap_or_default()
+    }
+
+    /// Approximate visible + in-flight messages of a queue.
+    pub async fn queue_depth(&self, queue_url: &str) -> u64 {
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap_or_default();
+        [QueueAttributeName::ApproximateNumberOfMessages, QueueAttributeName::ApproximateNumberOfMessagesNotVisible]
+            .iter()
+            .map(|name| attributes.get(name).map_or(0, |v| v.parse::<u64>().unwrap()))
+            .sum()
+    }
+}
+
+pub async fn outbox(endpoint: &str, to: &str) -> Vec<String> {
+    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.unwrap().json().await.unwrap();
+    let mut messages = Vec::new();
+    for mail in data["ses"]["Message"].as_array().into_iter().flatten() {
+        let recipients = mail["destinations"]["ToAddresses"].as_array().cloned().unwrap_or_default();
+        if recipients.iter().any(|r| r.as_str() == Some(to)) {
+            messages.push(format!("{}\n{}", mail["subject"].as_str().unwrap_or_default(), mail["body"].as_str().unwrap_or_default()));
+        }
+    }
+    for sms in data["sns"]["SMS"].as_array().into_iter().flatten() {
+        if sms["phone_number"].as_str() == Some(to) {
+            messages.push(sms["message"].as_str().unwrap_or_default().to_owned());
+        }
+    }
+    messages
+}
+
+/// The one run of exactly `digits` digits in a message.
+pub fn extract_code(message: &str, digits: u8) -> Option<String> {
+    let runs: Vec<&str> = message
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|run| run.len() == usize::from(digits))
+        .collect();
+    match runs.as_slice() {
+        [one] => Some((*one).to_owned()),
+        _ => None,
+    }
+}
+
+/// A wrong code of the right length.
+pub fn wrong_code(right: &str) -> String {
+    right
+        .chars()
+        .map(|c| char::from(b'0' + (c as u8 - b'0' + 1) % 10))
+        .collect()
+}

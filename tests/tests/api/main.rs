@@ -1,0 +1,11 @@
+//! Integration tests: the real AWS SDK against moto (started by `make test`), one binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod delivery;
+mod failures;
+mod helpers;
+mod idempotency;
+mod malformed;
+mod rate_limits;
+mod secrecy;
+mod verify;

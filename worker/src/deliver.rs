@@ -1,0 +1,156 @@
+//! Delivering one job: claim the record, open the sealed code, send, write the result back.
+//! Both entry points (the SQS Lambda and the polling loop) call [`Deliverer::deliver`] per
+//! message and act on the [`Outcome`].
+
+use crate::message;
+use common::clock::Clock;
+use common::crypto::Keys;
+use common::job::DeliveryJob;
+use common::sender::{SendError, Sender};
+use common::store::{Claim, DeliveryResult, OtpStore, SkipReason};
+use std::sync::Arc;
+use tracing::Instrument;
+
+/// How long a claim keeps other workers off a record: longer than a provider call with its SDK
+/// retries, shorter than the queue's visibility timeout, so a crashed worker's job is free again
+/// by the time SQS hands it out again.
+pub const CLAIM_SECONDS: i64 = 30;
+
+#[derive(Debug, Clone)]
+pub struct Deliverer {
+    pub store: Arc<dyn OtpStore>,
+    pub sender: Arc<dyn Sender>,
+    pub keys: Arc<Keys>,
+    pub clock: Arc<dyn Clock>,
+    pub brand: String,
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    /// Nothing to deliver (verified, locked, gone, or delivered already).
+    Skipped(SkipReason),
+    /// Expired before it could be delivered.
+    Dropped,
+    /// The provider will never take this message.
+    Failed { reason: String },
+    /// Try again later (throttling, 5xx, a store error, another worker's claim).
+    Retry { reason: String },
+    /// The account cannot send at all; retrying now only burns receive counts.
+    Systemic { reason: String },
+    /// Not a job: leave it for the redrive policy to move to the DLQ.
+    Poison { reason: String },
+}
+
+impl Outcome {
+    /// Whether the message is done with and may be deleted from the queue.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Sent | Outcome::Skipped(_) | Outcome::Dropped | Outcome::Failed { .. }
+        )
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Sent => "sent",
+            Outcome::Skipped(_) => "skipped",
+            Outcome::Dropped => "dropped",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Retry { .. } => "retried",
+            Outcome::Systemic { .. } => "systemic",
+            Outcome::Poison { .. } => "poisoned",
+        }
+    }
+}
+
+impl Deliverer {
+    /// Handles one message body, in its own span; never panics, never returns an error: every
+    /// way it can end is an [`Outcome`].
+    pub async fn deliver(&self, message_id: &str, body: &str) -> Outcome {
+        let span = tracing::info_span!("job", message_id, otp_id = tracing::field::Empty, send = tracing::field::Empty);
+        let outcome = self.deliver_inner(body, &span).instrument(span.clone()).await;
+        span.in_scope(|| match &outcome {
+            Outcome::Sent | Outcome::Skipped(_) | Outcome::Dropped => {
+                tracing::info!(outcome = outcome.label(), detail = ?outcome, "job done");
+            }
+            Outcome::Failed { reason } | Outcome::Retry { reason } => {
+                tracing::warn!(outcome = outcome.label(), reason, "job not delivered");
+            }
+            Outcome::Systemic { reason } | Outcome::Poison { reason } => {
+                tracing::error!(outcome = outcome.label(), reason, "job not delivered");
+            }
+        });
+        outcome
+    }
+
+    async fn deliver_inner(&self, body: &str, span: &tracing::Span) -> Outcome {
+        let job = match DeliveryJob::parse(body) {
+            Ok(job) => job,
+            Err(err) => return Outcome::Poison { reason: err.to_string() },
+        };
+        span.record("otp_id", tracing::field::display(job.otp_id));
+        span.record("send", job.send);
+        let now = self.clock.now();
+        let record = match self.store.claim_delivery(&job, now, CLAIM_SECONDS).await {
+            Ok(Claim::Granted(record)) => record,
+            Ok(Claim::Skip(SkipReason::Expired)) => {
+                return match self.store.finish_delivery(job.otp_id, job.send, &DeliveryResult::Dropped).await {
+                    Ok(()) => Outcome::Dropped,
+                    Err(err) => Outcome::Retry { reason: err.to_string() },
+                };
+            }
+            Ok(Claim::Skip(reason)) => return Outcome::Skipped(reason),
+            Ok(Claim::Busy { until }) => {
+                return Outcome::Retry { reason: format!("another worker holds the claim until {until}") };
+            }
+            Err(err) => return Outcome::Retry { reason: err.to_string() },
+        };
+        let (code, to) = match common::payload::open(&self.keys, record.id, record.channel, &record.sealed) {
+            Ok(opened) => opened,
+            Err(err) => {
+                // Every job will fail the same way: this worker has the wrong OTP_SECRET.
+                self.release(&job).await;
+                return Outcome::Systemic { reason: format!("{err}: check that OTP_SECRET matches the API's") };
+            }
+        };
+        let language = common::domain::Locale::parse(&record.locale).unwrap_or_default().language();
+        let text = message::render(&self.brand, &language, record.expires_at - record.created_at, &code);
+        drop(code);
+        match self.sender.send(&to, &text).await {
+            Ok(()) => match self.store.finish_delivery(job.otp_id, job.send, &DeliveryResult::Sent).await {
+                Ok(()) => Outcome::Sent,
+                // Delivered; only the bookkeeping failed. Acking avoids a duplicate message, and
+                // the claim's expiry frees the record.
+                Err(err) => {
+                    tracing::warn!(error = %err, "sent, but the record could not be updated");
+                    Outcome::Sent
+                }
+            },
+            Err(SendError::Permanent { reason, detail }) => {
+                tracing::warn!(%detail, "provider rejected the message permanently");
+                let result = DeliveryResult::Failed { reason: reason.clone() };
+                match self.store.finish_delivery(job.otp_id, job.send, &result).await {
+                    Ok(()) => Outcome::Failed { reason },
+                    Err(err) => Outcome::Retry { reason: err.to_string() },
+                }
+            }
+            Err(SendError::Transient(reason)) => {
+                self.release(&job).await;
+                Outcome::Retry { reason }
+            }
+            Err(SendError::Systemic(reason)) => {
+                self.release(&job).await;
+                Outcome::Systemic { reason }
+            }
+        }
+    }
+
+    /// Gives the claim back so the retry need not wait for it to lapse.
+    async fn release(&self, job: &DeliveryJob) {
+        if let Err(err) = self.store.finish_delivery(job.otp_id, job.send, &DeliveryResult::Released).await {
+            tracing::warn!(error = %err, "could not release the claim; it lapses by itself");
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Start-up: settings, secret, AWS clients, then the Lambda runtime or the polling loop.
+
+use crate::deliver::Deliverer;
+use crate::lambda::handle_batch;
+use crate::poller::Poller;
+use aws_lambda_events::event::sqs::SqsEvent;
+use common::clock::SystemClock;
+use common::config::{ConfigError, Settings};
+use common::crypto::Keys;
+use common::secret::{SecretError, ServiceSecret};
+use common::sender::AwsSender;
+use common::store::DynamoStore;
+use lambda_runtime::{LambdaEvent, service_fn};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("service secret: {0}")]
+    Secret(#[from] SecretError),
+    #[error("lambda runtime: {0}")]
+    Lambda(String),
+}
+
+pub async fn run() -> Result<(), StartupError> {
+    let settings = Settings::from_env()?;
+    let sdk = common::aws::load().await;
+    let secret = ServiceSecret::load(&sdk).await?;
+    if settings.email_from.is_none() {
+        tracing::warn!("OTP_EMAIL_FROM is not set: e-mail jobs will fail until it names a verified SES identity");
+    }
+    let deliverer = Deliverer {
+        store: Arc::new(DynamoStore::new(common::aws_clients::DynamoClient::new(&sdk), settings.table_name.clone())),
+        sender: Arc::new(AwsSender::new(&sdk, settings.email_from.clone())),
+        keys: Arc::new(Keys::derive(&secret)),
+        clock: Arc::new(SystemClock),
+        brand: settings.brand_name.clone(),
+    };
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        let deliverer = &deliverer;
+        return lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+            handle_batch(deliverer, event.payload)
+                .await
+                .map_err(lambda_runtime::Error::from)
+        }))
+        .await
+        .map_err(|e| StartupError::Lambda(e.to_string()));
+    }
+    let wait_seconds = 20;
+    let poller = Poller {
+        client: Poller::sqs_client(&sdk, wait_seconds),
+        queue_url: settings.queue_url,
+        deliverer,
+        wait_seconds,
+    };
+    tracing::info!(queue = %poller.queue_url, "otp-relay worker polling");
+    poller.run(common::shutdown::signal()).await;
+    Ok(())
+}
