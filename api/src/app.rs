@@ -40,7 +40,11 @@ async fn access_log(request: Request, next: Next) -> Response {
     let response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
     let status = response.status().as_u16();
     span.in_scope(|| {
-        tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "response");
+        tracing::info!(
+            status,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "response"
+        );
     });
     response.into_response()
 }

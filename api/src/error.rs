@@ -102,10 +102,14 @@ impl ApiError {
             ApiError::InvalidCode { .. } => "the code is not correct".into(),
             ApiError::RateLimited(limit) => match limit.retry_after {
                 Some(_) => "too many codes requested; retry after the time given".into(),
-                None => "this code has been sent the maximum number of times; request a new one".into(),
+                None => {
+                    "this code has been sent the maximum number of times; request a new one".into()
+                }
             },
             ApiError::TooManyAttempts => "too many wrong codes; request a new one".into(),
-            ApiError::Unavailable(_) => "the service is temporarily unavailable; retry shortly".into(),
+            ApiError::Unavailable(_) => {
+                "the service is temporarily unavailable; retry shortly".into()
+            }
         }
     }
 

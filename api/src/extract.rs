@@ -3,11 +3,11 @@
 
 use crate::error::ApiError;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
+use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
-use common::domain::IdempotencyKey;
+use common::domain::{IdempotencyKey, OtpId};
 use serde::de::DeserializeOwned;
 use std::net::{IpAddr, SocketAddr};
 
@@ -39,6 +39,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 ApiError::InvalidRequest("request body could not be read".into())
             }
         })?;
+        // serde would also build a struct from a JSON array; the contract is an object.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::InvalidRequest(if bytes.trim_ascii().is_empty() {
+                "request body is empty".into()
+            } else {
+                "request body must be a JSON object".into()
+            }));
+        }
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|err| ApiError::InvalidRequest(describe_json_error(&err)))
@@ -58,6 +66,23 @@ fn describe_json_error(err: &serde_json::Error) -> String {
             let text = text.split(" at line ").next().unwrap_or(&text);
             format!("request body is not a valid request: {text}")
         }
+    }
+}
+
+/// The `{otp_id}` path segment as an [`OtpId`]; anything else (including bytes that are not
+/// UTF-8) is a 400 in the API's own error shape.
+#[derive(Debug, Clone, Copy)]
+pub struct OtpIdPath(pub OtpId);
+
+impl<S: Send + Sync> FromRequestParts<S> for OtpIdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let invalid = || ApiError::InvalidRequest("otp_id must be a UUID".into());
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| invalid())?;
+        OtpId::parse(&raw).map(Self).map_err(|_| invalid())
     }
 }
 
@@ -102,7 +127,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
             return Ok(Self(None));
         };
         let text = value.to_str().map_err(|_| {
-            ApiError::InvalidRequest("Idempotency-Key must be 1 to 128 visible ASCII characters".into())
+            ApiError::InvalidRequest(
+                "Idempotency-Key must be 1 to 128 visible ASCII characters".into(),
+            )
         })?;
         Ok(Self(Some(IdempotencyKey::parse(text)?)))
     }

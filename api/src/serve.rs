@@ -19,7 +19,10 @@ pub enum StartupError {
     #[error("service secret: {0}")]
     Secret(#[from] SecretError),
     #[error("cannot listen on {addr} ({source}); set OTP_HTTP_ADDR to a free address")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("server stopped: {0}")]
     Serve(String),
 }
@@ -59,8 +62,11 @@ pub async fn run() -> Result<(), StartupError> {
         .await
         .map_err(|source| StartupError::Bind { addr, source })?;
     tracing::info!(%addr, "otp-relay API listening");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(common::shutdown::signal())
-        .await
-        .map_err(|e| StartupError::Serve(e.to_string()))
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(common::shutdown::signal())
+    .await
+    .map_err(|e| StartupError::Serve(e.to_string()))
 }

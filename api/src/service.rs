@@ -68,7 +68,14 @@ impl OtpService {
         }
     }
 
-    fn issued(&self, id: OtpId, channel: Channel, last_send: i64, expires_at: i64, now: i64) -> Issued {
+    fn issued(
+        &self,
+        id: OtpId,
+        channel: Channel,
+        last_send: i64,
+        expires_at: i64,
+        now: i64,
+    ) -> Issued {
         Issued {
             otp_id: id,
             channel,
@@ -107,23 +114,40 @@ impl OtpService {
             }
         };
         let guards = self.guards(&record.destination_key, command.client_ip, now);
-        let idempotency = command.idempotency_key.as_ref().map(|key| IdempotencyRecord {
-            key_hash: self.keys.idempotency_key(key),
-            fingerprint: self.keys.request_fingerprint(destination, command.locale.as_str()),
-            otp_id: id,
-            channel,
-            created_at: now,
-            expires_at: record.expires_at,
-        });
-        match self.store.create(&record, &guards, idempotency.as_ref()).await {
+        let idempotency = command
+            .idempotency_key
+            .as_ref()
+            .map(|key| IdempotencyRecord {
+                key_hash: self.keys.idempotency_key(key),
+                fingerprint: self
+                    .keys
+                    .request_fingerprint(destination, command.locale.as_str()),
+                otp_id: id,
+                channel,
+                created_at: now,
+                expires_at: record.expires_at,
+            });
+        match self
+            .store
+            .create(&record, &guards, idempotency.as_ref())
+            .await
+        {
             Ok(()) => {}
             Err(CreateError::Replay(first)) => {
-                let same_body = idempotency.as_ref().is_some_and(|i| i.fingerprint == first.fingerprint);
+                let same_body = idempotency
+                    .as_ref()
+                    .is_some_and(|i| i.fingerprint == first.fingerprint);
                 if !same_body {
                     return Err(ApiError::IdempotencyKeyReused);
                 }
                 tracing::info!(otp_id = %first.otp_id, "idempotent replay of a send");
-                return Ok(self.issued(first.otp_id, first.channel, first.created_at, first.expires_at, now));
+                return Ok(self.issued(
+                    first.otp_id,
+                    first.channel,
+                    first.created_at,
+                    first.expires_at,
+                    now,
+                ));
             }
             Err(CreateError::RateLimited(limit)) => {
                 tracing::info!(limit = ?limit.scope, %channel, "send refused by a rate limit");
@@ -133,7 +157,11 @@ impl OtpService {
         }
         let job = Self::job(&record, 1, now);
         if let Err(err) = self.queue.enqueue(&job).await {
-            if let Err(undo) = self.store.cancel_create(&record, &guards, idempotency.as_ref()).await {
+            if let Err(undo) = self
+                .store
+                .cancel_create(&record, &guards, idempotency.as_ref())
+                .await
+            {
                 tracing::error!(otp_id = %id, error = %undo, "could not undo a send whose job was not enqueued; its code was never delivered");
             }
             return Err(err.into());
@@ -148,7 +176,11 @@ impl OtpService {
         let record = self.store.get(id).await?.ok_or(ApiError::NotFound)?;
         Self::ensure_pending(&record, now)?;
         let guards = self.guards(&record.destination_key, client_ip, now);
-        let send = match self.store.add_send(&record, &guards, self.rules.max_sends_per_otp).await {
+        let send = match self
+            .store
+            .add_send(&record, &guards, self.rules.max_sends_per_otp)
+            .await
+        {
             Ok(send) => send,
             Err(ResendError::RateLimited(limit)) => return Err(ApiError::RateLimited(limit)),
             Err(ResendError::Backend(err)) => return Err(err.into()),
@@ -164,7 +196,7 @@ impl OtpService {
         };
         let job = Self::job(&record, send, now);
         if let Err(err) = self.queue.enqueue(&job).await {
-            if let Err(undo) = self.store.cancel_send(&record, &guards, send).await {
+            if let Err(undo) = self.store.cancel_send(&record, &guards).await {
                 tracing::error!(otp_id = %id, error = %undo, "could not undo a resend whose job was not enqueued");
             }
             return Err(err.into());
@@ -185,7 +217,9 @@ impl OtpService {
             VerifyOutcome::Expired => Err(ApiError::Expired),
             VerifyOutcome::Locked => Err(ApiError::TooManyAttempts),
             VerifyOutcome::NotFound => Err(ApiError::NotFound),
-            VerifyOutcome::Wrong { attempts_remaining } => Err(ApiError::InvalidCode { attempts_remaining }),
+            VerifyOutcome::Wrong { attempts_remaining } => {
+                Err(ApiError::InvalidCode { attempts_remaining })
+            }
         }
     }
 

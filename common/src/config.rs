@@ -67,8 +67,11 @@ impl Settings {
             resend_cooldown_seconds: env.number("OTP_RESEND_COOLDOWN_SECONDS", 30, 0..=3600)?,
             max_sends_per_hour: env.number("OTP_MAX_SENDS_PER_HOUR", 5, 1..=1000)? as u32,
             max_sends_per_otp: env.number("OTP_MAX_SENDS_PER_OTP", 5, 1..=100)? as u32,
-            max_sends_per_ip_per_hour: env.number("OTP_MAX_SENDS_PER_IP_PER_HOUR", 50, 1..=100_000)?
-                as u32,
+            max_sends_per_ip_per_hour: env.number(
+                "OTP_MAX_SENDS_PER_IP_PER_HOUR",
+                50,
+                1..=100_000,
+            )? as u32,
         };
         let queue_url = env.text("OTP_QUEUE_URL").ok_or_else(|| ConfigError {
             var: "OTP_QUEUE_URL",
@@ -91,10 +94,14 @@ impl Settings {
         };
         Ok(Self {
             rules,
-            table_name: env.text("OTP_TABLE_NAME").unwrap_or_else(|| "otp-relay".to_owned()),
+            table_name: env
+                .text("OTP_TABLE_NAME")
+                .unwrap_or_else(|| "otp-relay".to_owned()),
             queue_url,
             email_from,
-            brand_name: env.text("OTP_BRAND_NAME").unwrap_or_else(|| "OTP Relay".to_owned()),
+            brand_name: env
+                .text("OTP_BRAND_NAME")
+                .unwrap_or_else(|| "OTP Relay".to_owned()),
             http_addr,
         })
     }

@@ -69,7 +69,10 @@ impl Keys {
     pub fn code_slot(&self, id: OtpId, code: &OtpCode) -> String {
         format!(
             "live_{}",
-            self.tag("code", &[id.to_string().as_bytes(), code.expose().as_bytes()])
+            self.tag(
+                "code",
+                &[id.to_string().as_bytes(), code.expose().as_bytes()]
+            )
         )
     }
 
@@ -79,7 +82,10 @@ impl Keys {
         let normalised = destination.as_str().to_ascii_lowercase();
         self.tag(
             "destination",
-            &[destination.channel().as_str().as_bytes(), normalised.as_bytes()],
+            &[
+                destination.channel().as_str().as_bytes(),
+                normalised.as_bytes(),
+            ],
         )
     }
 
@@ -143,7 +149,8 @@ impl Keys {
             return Err(CryptoError::Unseal);
         }
         let (nonce, ciphertext) = bytes.split_at(aead::NONCE_LEN);
-        let nonce = aead::Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::Unseal)?;
+        let nonce =
+            aead::Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::Unseal)?;
         let mut buffer = ciphertext.to_vec();
         let aad = id.to_string();
         let plain = self
@@ -171,7 +178,11 @@ mod tests {
         assert_eq!(keys.open(id, &sealed).unwrap(), b"123456");
         assert!(keys.open(OtpId::new_random(), &sealed).is_err());
         assert!(keys.open(id, "not base64!").is_err());
-        assert!(Keys::derive(&ServiceSecret::generate()).open(id, &sealed).is_err());
+        assert!(
+            Keys::derive(&ServiceSecret::generate())
+                .open(id, &sealed)
+                .is_err()
+        );
         assert!(!sealed.contains("123456"));
     }
 
@@ -184,9 +195,15 @@ mod tests {
         let slot = keys.code_slot(id, &code);
         assert_eq!(slot, keys.code_slot(id, &code));
         assert!(slot.starts_with("live_") && !slot.contains("123456"));
-        assert_ne!(slot, keys.code_slot(id, &OtpCode::parse("123457", six).unwrap()));
+        assert_ne!(
+            slot,
+            keys.code_slot(id, &OtpCode::parse("123457", six).unwrap())
+        );
         assert_ne!(slot, keys.code_slot(OtpId::new_random(), &code));
-        assert_ne!(slot, Keys::derive(&ServiceSecret::generate()).code_slot(id, &code));
+        assert_ne!(
+            slot,
+            Keys::derive(&ServiceSecret::generate()).code_slot(id, &code)
+        );
     }
 
     #[test]

@@ -40,7 +40,9 @@ impl DeliveryJob {
             return Err(JobError::UnsupportedVersion(job.v));
         }
         if !job.slot.starts_with("live_") || job.send == 0 {
-            return Err(JobError::Malformed("slot or send number out of range".into()));
+            return Err(JobError::Malformed(
+                "slot or send number out of range".into(),
+            ));
         }
         Ok(job)
     }
@@ -76,8 +78,14 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_job() {
-        assert!(matches!(DeliveryJob::parse("{}"), Err(JobError::Malformed(_))));
-        assert!(matches!(DeliveryJob::parse("not json"), Err(JobError::Malformed(_))));
+        assert!(matches!(
+            DeliveryJob::parse("{}"),
+            Err(JobError::Malformed(_))
+        ));
+        assert!(matches!(
+            DeliveryJob::parse("not json"),
+            Err(JobError::Malformed(_))
+        ));
         let mut future = job();
         future.v = 2;
         assert_eq!(

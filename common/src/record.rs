@@ -82,7 +82,8 @@ pub struct OtpRecord {
     pub max_attempts: u32,
     pub sends: u32,
     pub delivery: DeliveryState,
-    /// The highest send number a worker has delivered: older duplicates are skipped.
+    /// The highest send number a worker has finished (delivered, or refused for good by the
+    /// provider): duplicates of it, and of older sends, are skipped.
     pub delivered_send: u32,
     pub lease_until: Option<i64>,
     pub failure_reason: Option<String>,
@@ -198,10 +199,15 @@ pub(crate) mod tests {
     fn a_counted_guess_is_right_only_if_it_matches_the_live_slot() {
         let now = 1_000;
         let r = record(now);
-        assert_eq!(verify_outcome(Some(&r), "live_right", true, now), VerifyOutcome::Verified);
+        assert_eq!(
+            verify_outcome(Some(&r), "live_right", true, now),
+            VerifyOutcome::Verified
+        );
         assert_eq!(
             verify_outcome(Some(&r), "live_wrong", true, now),
-            VerifyOutcome::Wrong { attempts_remaining: 4 }
+            VerifyOutcome::Wrong {
+                attempts_remaining: 4
+            }
         );
         let mut used = r.clone();
         used.code_slot = None;
@@ -209,7 +215,10 @@ pub(crate) mod tests {
             verify_outcome(Some(&used), "live_right", true, now),
             VerifyOutcome::AlreadyVerified
         );
-        assert_eq!(verify_outcome(None, "live_right", false, now), VerifyOutcome::NotFound);
+        assert_eq!(
+            verify_outcome(None, "live_right", false, now),
+            VerifyOutcome::NotFound
+        );
     }
 
     #[test]
@@ -218,7 +227,10 @@ pub(crate) mod tests {
         let mut r = record(now);
         r.attempts = 5;
         // Even the right code is refused once the attempts are spent.
-        assert_eq!(verify_outcome(Some(&r), "live_right", false, now), VerifyOutcome::Locked);
+        assert_eq!(
+            verify_outcome(Some(&r), "live_right", false, now),
+            VerifyOutcome::Locked
+        );
         let r = record(now);
         assert_eq!(
             verify_outcome(Some(&r), "live_right", false, now + 600),

@@ -100,6 +100,9 @@ mod tests {
         assert!(ServiceSecret::from_base64("not base64 at all").is_err());
         let good = ServiceSecret::generate().to_base64();
         assert!(ServiceSecret::from_base64(&good).is_ok());
-        assert_eq!(format!("{:?}", ServiceSecret::generate()), "ServiceSecret(<redacted>)");
+        assert_eq!(
+            format!("{:?}", ServiceSecret::generate()),
+            "ServiceSecret(<redacted>)"
+        );
     }
 }

@@ -9,7 +9,11 @@ pub fn init() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let result = if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
-        builder.json().with_current_span(false).without_time().try_init()
+        builder
+            .json()
+            .with_current_span(false)
+            .without_time()
+            .try_init()
     } else {
         builder.compact().try_init()
     };

@@ -34,13 +34,21 @@ pub enum Outcome {
     /// Expired before it could be delivered.
     Dropped,
     /// The provider will never take this message.
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
     /// Try again later (throttling, 5xx, a store error, another worker's claim).
-    Retry { reason: String },
+    Retry {
+        reason: String,
+    },
     /// The account cannot send at all; retrying now only burns receive counts.
-    Systemic { reason: String },
+    Systemic {
+        reason: String,
+    },
     /// Not a job: leave it for the redrive policy to move to the DLQ.
-    Poison { reason: String },
+    Poison {
+        reason: String,
+    },
 }
 
 impl Outcome {
@@ -69,8 +77,16 @@ impl Deliverer {
     /// Handles one message body, in its own span; never panics, never returns an error: every
     /// way it can end is an [`Outcome`].
     pub async fn deliver(&self, message_id: &str, body: &str) -> Outcome {
-        let span = tracing::info_span!("job", message_id, otp_id = tracing::field::Empty, send = tracing::field::Empty);
-        let outcome = self.deliver_inner(body, &span).instrument(span.clone()).await;
+        let span = tracing::info_span!(
+            "job",
+            message_id,
+            otp_id = tracing::field::Empty,
+            send = tracing::field::Empty
+        );
+        let outcome = self
+            .deliver_inner(body, &span)
+            .instrument(span.clone())
+            .await;
         span.in_scope(|| match &outcome {
             Outcome::Sent | Outcome::Skipped(_) | Outcome::Dropped => {
                 tracing::info!(outcome = outcome.label(), detail = ?outcome, "job done");
@@ -88,7 +104,11 @@ impl Deliverer {
     async fn deliver_inner(&self, body: &str, span: &tracing::Span) -> Outcome {
         let job = match DeliveryJob::parse(body) {
             Ok(job) => job,
-            Err(err) => return Outcome::Poison { reason: err.to_string() },
+            Err(err) => {
+                return Outcome::Poison {
+                    reason: err.to_string(),
+                };
+            }
         };
         span.record("otp_id", tracing::field::display(job.otp_id));
         span.record("send", job.send);
@@ -96,30 +116,56 @@ impl Deliverer {
         let record = match self.store.claim_delivery(&job, now, CLAIM_SECONDS).await {
             Ok(Claim::Granted(record)) => record,
             Ok(Claim::Skip(SkipReason::Expired)) => {
-                return match self.store.finish_delivery(job.otp_id, job.send, &DeliveryResult::Dropped).await {
+                return match self
+                    .store
+                    .finish_delivery(job.otp_id, job.send, &DeliveryResult::Dropped)
+                    .await
+                {
                     Ok(()) => Outcome::Dropped,
-                    Err(err) => Outcome::Retry { reason: err.to_string() },
+                    Err(err) => Outcome::Retry {
+                        reason: err.to_string(),
+                    },
                 };
             }
             Ok(Claim::Skip(reason)) => return Outcome::Skipped(reason),
             Ok(Claim::Busy { until }) => {
-                return Outcome::Retry { reason: format!("another worker holds the claim until {until}") };
+                return Outcome::Retry {
+                    reason: format!("another worker holds the claim until {until}"),
+                };
             }
-            Err(err) => return Outcome::Retry { reason: err.to_string() },
-        };
-        let (code, to) = match common::payload::open(&self.keys, record.id, record.channel, &record.sealed) {
-            Ok(opened) => opened,
             Err(err) => {
-                // Every job will fail the same way: this worker has the wrong OTP_SECRET.
-                self.release(&job).await;
-                return Outcome::Systemic { reason: format!("{err}: check that OTP_SECRET matches the API's") };
+                return Outcome::Retry {
+                    reason: err.to_string(),
+                };
             }
         };
-        let language = common::domain::Locale::parse(&record.locale).unwrap_or_default().language();
-        let text = message::render(&self.brand, &language, record.expires_at - record.created_at, &code);
+        let (code, to) =
+            match common::payload::open(&self.keys, record.id, record.channel, &record.sealed) {
+                Ok(opened) => opened,
+                Err(err) => {
+                    // Every job will fail the same way: this worker has the wrong OTP_SECRET.
+                    self.release(&job).await;
+                    return Outcome::Systemic {
+                        reason: format!("{err}: check that OTP_SECRET matches the API's"),
+                    };
+                }
+            };
+        let language = common::domain::Locale::parse(&record.locale)
+            .unwrap_or_default()
+            .language();
+        let text = message::render(
+            &self.brand,
+            &language,
+            record.expires_at - record.created_at,
+            &code,
+        );
         drop(code);
         match self.sender.send(&to, &text).await {
-            Ok(()) => match self.store.finish_delivery(job.otp_id, job.send, &DeliveryResult::Sent).await {
+            Ok(()) => match self
+                .store
+                .finish_delivery(job.otp_id, job.send, &DeliveryResult::Sent)
+                .await
+            {
                 Ok(()) => Outcome::Sent,
                 // Delivered; only the bookkeeping failed. Acking avoids a duplicate message, and
                 // the claim's expiry frees the record.
@@ -130,10 +176,18 @@ impl Deliverer {
             },
             Err(SendError::Permanent { reason, detail }) => {
                 tracing::warn!(%detail, "provider rejected the message permanently");
-                let result = DeliveryResult::Failed { reason: reason.clone() };
-                match self.store.finish_delivery(job.otp_id, job.send, &result).await {
+                let result = DeliveryResult::Failed {
+                    reason: reason.clone(),
+                };
+                match self
+                    .store
+                    .finish_delivery(job.otp_id, job.send, &result)
+                    .await
+                {
                     Ok(()) => Outcome::Failed { reason },
-                    Err(err) => Outcome::Retry { reason: err.to_string() },
+                    Err(err) => Outcome::Retry {
+                        reason: err.to_string(),
+                    },
                 }
             }
             Err(SendError::Transient(reason)) => {
@@ -149,8 +203,15 @@ impl Deliverer {
 
     /// Gives the claim back so the retry need not wait for it to lapse.
     async fn release(&self, job: &DeliveryJob) {
-        if let Err(err) = self.store.finish_delivery(job.otp_id, job.send, &DeliveryResult::Released).await {
+        if let Err(err) = self
+            .store
+            .finish_delivery(job.otp_id, job.send, &DeliveryResult::Released)
+            .await
+        {
             tracing::warn!(error = %err, "could not release the claim; it lapses by itself");
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

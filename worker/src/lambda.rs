@@ -5,13 +5,20 @@ use crate::deliver::Deliverer;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 #[derive(Debug, thiserror::Error)]
-#[error("a record that must be retried has no message id; failing the whole batch so it is not lost")]
+#[error(
+    "a record that must be retried has no message id; failing the whole batch so it is not lost"
+)]
 pub struct UnreportableFailure;
 
-pub async fn handle_batch(deliverer: &Deliverer, event: SqsEvent) -> Result<SqsBatchResponse, UnreportableFailure> {
+pub async fn handle_batch(
+    deliverer: &Deliverer,
+    event: SqsEvent,
+) -> Result<SqsBatchResponse, UnreportableFailure> {
     let outcomes = futures::future::join_all(event.records.iter().map(|record| async move {
         let id = record.message_id.clone().unwrap_or_default();
-        let outcome = deliverer.deliver(&id, record.body.as_deref().unwrap_or_default()).await;
+        let outcome = deliverer
+            .deliver(&id, record.body.as_deref().unwrap_or_default())
+            .await;
         (id, outcome)
     }))
     .await;
@@ -27,3 +34,6 @@ pub async fn handle_batch(deliverer: &Deliverer, event: SqsEvent) -> Result<SqsB
     }
     Ok(response)
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,35 +4,56 @@
 use common::domain::OtpCode;
 use common::sender::OutgoingMessage;
 
-pub fn render(brand: &str, language: &str, lifetime_seconds: i64, code: &OtpCode) -> OutgoingMessage {
+pub fn render(
+    brand: &str,
+    language: &str,
+    lifetime_seconds: i64,
+    code: &OtpCode,
+) -> OutgoingMessage {
     let code = code.expose();
     let (subject, text) = match language {
         "de" => (
             format!("Ihr {brand}-Bestätigungscode"),
             format!(
                 "{code} ist Ihr {brand}-Bestätigungscode. Er ist {} gültig. Geben Sie ihn niemandem weiter.",
-                lifetime(lifetime_seconds, ("Minute", "Minuten"), ("Sekunde", "Sekunden"))
+                lifetime(
+                    lifetime_seconds,
+                    ("Minute", "Minuten"),
+                    ("Sekunde", "Sekunden")
+                )
             ),
         ),
         "fr" => (
             format!("Votre code de vérification {brand}"),
             format!(
                 "{code} est votre code de vérification {brand}. Il expire dans {}. Ne le partagez avec personne.",
-                lifetime(lifetime_seconds, ("minute", "minutes"), ("seconde", "secondes"))
+                lifetime(
+                    lifetime_seconds,
+                    ("minute", "minutes"),
+                    ("seconde", "secondes")
+                )
             ),
         ),
         "es" => (
             format!("Tu código de verificación de {brand}"),
             format!(
                 "{code} es tu código de verificación de {brand}. Caduca en {}. No lo compartas con nadie.",
-                lifetime(lifetime_seconds, ("minuto", "minutos"), ("segundo", "segundos"))
+                lifetime(
+                    lifetime_seconds,
+                    ("minuto", "minutos"),
+                    ("segundo", "segundos")
+                )
             ),
         ),
         _ => (
             format!("Your {brand} verification code"),
             format!(
                 "{code} is your {brand} verification code. It expires in {}. Never share it with anyone.",
-                lifetime(lifetime_seconds, ("minute", "minutes"), ("second", "seconds"))
+                lifetime(
+                    lifetime_seconds,
+                    ("minute", "minutes"),
+                    ("second", "seconds")
+                )
             ),
         ),
     };
@@ -40,7 +61,8 @@ pub fn render(brand: &str, language: &str, lifetime_seconds: i64, code: &OtpCode
 }
 
 fn lifetime(seconds: i64, minutes: (&str, &str), secs: (&str, &str)) -> String {
-    let plural = |n: i64, (one, many): (&str, &str)| format!("{n} {}", if n == 1 { one } else { many });
+    let plural =
+        |n: i64, (one, many): (&str, &str)| format!("{n} {}", if n == 1 { one } else { many });
     if seconds >= 60 && seconds % 60 == 0 {
         plural(seconds / 60, minutes)
     } else {
@@ -76,6 +98,10 @@ mod tests {
         assert!(render("A", "en", 90, &code()).text.contains("90 seconds"));
         assert!(render("A", "en", 60, &code()).text.contains("1 minute."));
         assert!(render("A", "de", 600, &code()).text.contains("10 Minuten"));
-        assert!(render("A", "xx", 600, &code()).text.contains("verification code"));
+        assert!(
+            render("A", "xx", 600, &code())
+                .text
+                .contains("verification code")
+        );
     }
 }

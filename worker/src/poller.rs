@@ -91,7 +91,9 @@ impl Poller {
             .queue_url(&self.queue_url)
             .max_number_of_messages(10)
             .wait_time_seconds(self.wait_seconds)
-            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(
+                aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
+            )
             .send()
             .await
             .map_err(|e| BackendError::sdk("sqs", "ReceiveMessage", &e))?;
@@ -103,8 +105,10 @@ impl Poller {
         // Delivery runs to completion even if shutdown arrives meanwhile: the caller only
         // checks for shutdown between batches.
         let outcomes: Vec<Outcome> = futures::future::join_all(messages.iter().map(|m| {
-            self.deliverer
-                .deliver(m.message_id().unwrap_or_default(), m.body().unwrap_or_default())
+            self.deliverer.deliver(
+                m.message_id().unwrap_or_default(),
+                m.body().unwrap_or_default(),
+            )
         }))
         .await;
         let mut finished = Vec::new();
@@ -118,7 +122,9 @@ impl Poller {
                         .id(index.to_string())
                         .receipt_handle(handle)
                         .build()
-                        .map_err(|e| BackendError::new("sqs", "DeleteMessageBatch", e.to_string()))?,
+                        .map_err(|e| {
+                            BackendError::new("sqs", "DeleteMessageBatch", e.to_string())
+                        })?,
                 );
             }
         }
@@ -134,7 +140,11 @@ impl Poller {
             for failed in deleted.failed() {
                 // The job comes back after its visibility timeout; the record's claim and
                 // delivered-send number keep it from being sent twice.
-                tracing::warn!(entry = failed.id(), code = failed.code(), "could not delete a finished job");
+                tracing::warn!(
+                    entry = failed.id(),
+                    code = failed.code(),
+                    "could not delete a finished job"
+                );
             }
         }
         tracing::debug!(?counts, "batch done");

@@ -28,10 +28,15 @@ pub async fn run() -> Result<(), StartupError> {
     let sdk = common::aws::load().await;
     let secret = ServiceSecret::load(&sdk).await?;
     if settings.email_from.is_none() {
-        tracing::warn!("OTP_EMAIL_FROM is not set: e-mail jobs will fail until it names a verified SES identity");
+        tracing::warn!(
+            "OTP_EMAIL_FROM is not set: e-mail jobs will fail until it names a verified SES identity"
+        );
     }
     let deliverer = Deliverer {
-        store: Arc::new(DynamoStore::new(common::aws_clients::DynamoClient::new(&sdk), settings.table_name.clone())),
+        store: Arc::new(DynamoStore::new(
+            common::aws_clients::DynamoClient::new(&sdk),
+            settings.table_name.clone(),
+        )),
         sender: Arc::new(AwsSender::new(&sdk, settings.email_from.clone())),
         keys: Arc::new(Keys::derive(&secret)),
         clock: Arc::new(SystemClock),

@@ -1,8 +1,8 @@
 use crate::error::ApiError;
-use crate::extract::{ClientIp, IdempotencyHeader, JsonBody};
+use crate::extract::{ClientIp, IdempotencyHeader, JsonBody, OtpIdPath};
 use crate::service::{Issued, OtpService, SendCommand, StatusView};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use common::domain::{Channel, Destination, Locale, OtpCode, OtpId};
 use serde::Deserialize;
@@ -31,11 +31,15 @@ pub async fn send(
     IdempotencyHeader(idempotency_key): IdempotencyHeader,
     JsonBody(body): JsonBody<SendBody>,
 ) -> Result<(StatusCode, Json<Issued>), ApiError> {
-    let channel = Channel::parse(&body.channel).ok_or_else(|| {
-        ApiError::InvalidRequest("channel must be \"email\" or \"sms\"".into())
-    })?;
+    let channel = Channel::parse(&body.channel)
+        .ok_or_else(|| ApiError::InvalidRequest("channel must be \"email\" or \"sms\"".into()))?;
     let destination = Destination::parse(channel, &body.destination)?;
-    let locale = body.locale.as_deref().map(Locale::parse).transpose()?.unwrap_or_default();
+    let locale = body
+        .locale
+        .as_deref()
+        .map(Locale::parse)
+        .transpose()?
+        .unwrap_or_default();
     let issued = service
         .send(SendCommand {
             destination,
@@ -50,10 +54,12 @@ pub async fn send(
 pub async fn resend(
     State(service): State<Arc<OtpService>>,
     ClientIp(client_ip): ClientIp,
-    Path(otp_id): Path<String>,
+    OtpIdPath(id): OtpIdPath,
 ) -> Result<(StatusCode, Json<Issued>), ApiError> {
-    let id = OtpId::parse(&otp_id)?;
-    Ok((StatusCode::ACCEPTED, Json(service.resend(id, client_ip).await?)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(service.resend(id, client_ip).await?),
+    ))
 }
 
 pub async fn verify(
@@ -68,8 +74,7 @@ pub async fn verify(
 
 pub async fn status(
     State(service): State<Arc<OtpService>>,
-    Path(otp_id): Path<String>,
+    OtpIdPath(id): OtpIdPath,
 ) -> Result<Json<StatusView>, ApiError> {
-    let id = OtpId::parse(&otp_id)?;
     Ok(Json(service.status(id).await?))
 }

@@ -41,7 +41,13 @@ fn harness_with(rules: Rules) -> Harness {
         keys: keys.clone(),
         clock: clock.clone(),
     };
-    Harness { service, store, queue, keys, clock }
+    Harness {
+        service,
+        store,
+        queue,
+        keys,
+        clock,
+    }
 }
 
 fn email(address: &str) -> Destination {
@@ -137,8 +143,14 @@ async fn send_stores_one_record_and_enqueues_one_job_neither_holding_the_code_in
     let record_text = format!("{record:?}");
     let job_body = job.to_body();
     for text in [&record_text, &job_body] {
-        assert!(!text.contains(code.expose()), "the code is in clear: {text}");
-        assert!(!text.contains(JANE), "the full destination is in clear: {text}");
+        assert!(
+            !text.contains(code.expose()),
+            "the code is in clear: {text}"
+        );
+        assert!(
+            !text.contains(JANE),
+            "the full destination is in clear: {text}"
+        );
     }
 
     assert_eq!(record.sends, 1);
@@ -169,14 +181,24 @@ async fn the_right_code_verifies_once_and_then_reports_already_verified() {
     let code = h.code_of(id);
 
     h.service.verify(id, &code).await.unwrap();
-    assert!(matches!(h.service.verify(id, &code).await, Err(ApiError::AlreadyVerified)));
+    assert!(matches!(
+        h.service.verify(id, &code).await,
+        Err(ApiError::AlreadyVerified)
+    ));
     // A wrong guess after success changes nothing either.
-    assert!(matches!(h.service.verify(id, &wrong(&code)).await, Err(ApiError::AlreadyVerified)));
+    assert!(matches!(
+        h.service.verify(id, &wrong(&code)).await,
+        Err(ApiError::AlreadyVerified)
+    ));
 
     let status = h.service.status(id).await.unwrap();
     assert_eq!(status.status, "verified");
     assert_eq!(status.attempts_remaining, 0);
-    assert_eq!(h.record(id).code_slot, None, "verifying must consume the code");
+    assert_eq!(
+        h.record(id).code_slot,
+        None,
+        "verifying must consume the code"
+    );
 }
 
 #[tokio::test]
@@ -188,18 +210,33 @@ async fn wrong_codes_count_down_to_zero_then_even_the_right_code_is_refused() {
 
     for expected in [4, 3, 2, 1, 0] {
         match h.service.verify(id, &bad).await {
-            Err(ApiError::InvalidCode { attempts_remaining }) => assert_eq!(attempts_remaining, expected),
+            Err(ApiError::InvalidCode { attempts_remaining }) => {
+                assert_eq!(attempts_remaining, expected)
+            }
             other => panic!("expected InvalidCode({expected}), got {other:?}"),
         }
     }
-    assert!(matches!(h.service.verify(id, &bad).await, Err(ApiError::TooManyAttempts)));
-    assert!(matches!(h.service.verify(id, &code).await, Err(ApiError::TooManyAttempts)));
+    assert!(matches!(
+        h.service.verify(id, &bad).await,
+        Err(ApiError::TooManyAttempts)
+    ));
+    assert!(matches!(
+        h.service.verify(id, &code).await,
+        Err(ApiError::TooManyAttempts)
+    ));
 
     let status = h.service.status(id).await.unwrap();
     assert_eq!(status.status, "locked");
     assert_eq!(status.attempts_remaining, 0);
-    assert_eq!(h.record(id).attempts, 5, "refused guesses must not be counted");
-    assert!(h.record(id).code_slot.is_some(), "a locked code was consumed");
+    assert_eq!(
+        h.record(id).attempts,
+        5,
+        "refused guesses must not be counted"
+    );
+    assert!(
+        h.record(id).code_slot.is_some(),
+        "a locked code was consumed"
+    );
 }
 
 #[tokio::test]
@@ -209,7 +246,9 @@ async fn a_wrong_guess_does_not_spoil_a_later_right_one() {
     let code = h.code_of(id);
     assert!(matches!(
         h.service.verify(id, &wrong(&code)).await,
-        Err(ApiError::InvalidCode { attempts_remaining: 4 })
+        Err(ApiError::InvalidCode {
+            attempts_remaining: 4
+        })
     ));
     h.service.verify(id, &code).await.unwrap();
 }
@@ -237,12 +276,24 @@ async fn after_the_ttl_verify_is_expired_status_says_expired_and_the_record_stay
 
     h.clock.advance(h.service.rules.ttl_seconds);
 
-    assert!(matches!(h.service.verify(id, &code).await, Err(ApiError::Expired)));
-    assert!(matches!(h.service.verify(id, &wrong(&code)).await, Err(ApiError::Expired)));
+    assert!(matches!(
+        h.service.verify(id, &code).await,
+        Err(ApiError::Expired)
+    ));
+    assert!(matches!(
+        h.service.verify(id, &wrong(&code)).await,
+        Err(ApiError::Expired)
+    ));
     let status = h.service.status(id).await.unwrap();
     assert_eq!(status.status, "expired");
-    let record = h.store.record(id).expect("an expired record must be kept for status");
-    assert_eq!(record.attempts, 0, "guesses after expiry must not be counted");
+    let record = h
+        .store
+        .record(id)
+        .expect("an expired record must be kept for status");
+    assert_eq!(
+        record.attempts, 0,
+        "guesses after expiry must not be counted"
+    );
     assert!(record.code_slot.is_some());
 }
 
@@ -252,9 +303,18 @@ async fn verify_and_status_of_an_unknown_id_are_not_found() {
     h.send(JANE).await;
     let unknown = OtpId::new_random();
     let code = OtpCode::parse("123456", OtpCodeLength::default()).unwrap();
-    assert!(matches!(h.service.verify(unknown, &code).await, Err(ApiError::NotFound)));
-    assert!(matches!(h.service.status(unknown).await, Err(ApiError::NotFound)));
-    assert!(matches!(h.service.resend(unknown, None).await, Err(ApiError::NotFound)));
+    assert!(matches!(
+        h.service.verify(unknown, &code).await,
+        Err(ApiError::NotFound)
+    ));
+    assert!(matches!(
+        h.service.status(unknown).await,
+        Err(ApiError::NotFound)
+    ));
+    assert!(matches!(
+        h.service.resend(unknown, None).await,
+        Err(ApiError::NotFound)
+    ));
 }
 
 // ---- status ----
@@ -333,7 +393,9 @@ async fn the_hourly_limit_per_destination_refuses_the_send_after_the_maximum() {
 
     let limit = expect_rate_limited(h.service.send(to(JANE)).await);
     assert_eq!(limit.scope, LimitScope::DestinationHourly);
-    let wait = limit.retry_after.expect("waiting helps for an hourly limit");
+    let wait = limit
+        .retry_after
+        .expect("waiting helps for an hourly limit");
     assert!((1..=3600).contains(&wait), "retry_after {wait}");
     assert_eq!(h.store.len(), 3);
     assert_eq!(h.queue.calls(), 3);
@@ -371,7 +433,10 @@ async fn resends_beyond_the_per_otp_maximum_are_refused_for_good() {
 
     let limit = expect_rate_limited(h.service.resend(id, None).await);
     assert_eq!(limit.scope, LimitScope::OtpSends);
-    assert_eq!(limit.retry_after, None, "waiting does not help: a new OTP does");
+    assert_eq!(
+        limit.retry_after, None,
+        "waiting does not help: a new OTP does"
+    );
     assert_eq!(h.record(id).sends, 2);
     assert_eq!(h.queue.calls(), 2);
 }
@@ -408,7 +473,10 @@ async fn the_same_idempotency_key_with_another_body_is_refused() {
     let h = harness();
     h.service.send(with_key(JANE, "req-1")).await.unwrap();
 
-    let other_destination = h.service.send(with_key("someone.else@example.com", "req-1")).await;
+    let other_destination = h
+        .service
+        .send(with_key("someone.else@example.com", "req-1"))
+        .await;
     assert!(
         matches!(other_destination, Err(ApiError::IdempotencyKeyReused)),
         "{other_destination:?}"
@@ -420,7 +488,10 @@ async fn the_same_idempotency_key_with_another_body_is_refused() {
             ..with_key(JANE, "req-1")
         })
         .await;
-    assert!(matches!(other_locale, Err(ApiError::IdempotencyKeyReused)), "{other_locale:?}");
+    assert!(
+        matches!(other_locale, Err(ApiError::IdempotencyKeyReused)),
+        "{other_locale:?}"
+    );
     assert_eq!(h.queue.calls(), 1);
     assert_eq!(h.store.len(), 1);
 }
@@ -441,8 +512,14 @@ async fn an_enqueue_failure_is_unavailable_and_undoes_the_record_the_limits_and_
     h.queue.set_unavailable(true);
 
     let result = h.service.send(command()).await;
-    assert!(matches!(result, Err(ApiError::Unavailable(_))), "{result:?}");
-    assert!(h.store.is_empty(), "a code nobody will receive must not stay verifiable");
+    assert!(
+        matches!(result, Err(ApiError::Unavailable(_))),
+        "{result:?}"
+    );
+    assert!(
+        h.store.is_empty(),
+        "a code nobody will receive must not stay verifiable"
+    );
 
     // The failed attempt counted against no limit (cooldown, hourly per destination and per IP
     // are all at their first send), and the key does not replay the abandoned OTP.
@@ -465,7 +542,10 @@ async fn a_resend_enqueue_failure_is_unavailable_and_restores_the_send_count() {
     h.queue.set_unavailable(true);
 
     let result = h.service.resend(id, None).await;
-    assert!(matches!(result, Err(ApiError::Unavailable(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(ApiError::Unavailable(_))),
+        "{result:?}"
+    );
     assert_eq!(h.record(id).sends, 1);
     assert_eq!(h.record(id).delivery, DeliveryState::Queued);
 
@@ -483,10 +563,23 @@ async fn a_store_outage_is_unavailable_for_every_operation() {
 
     let send = h.service.send(to("someone.else@example.com")).await;
     assert!(matches!(send, Err(ApiError::Unavailable(_))), "{send:?}");
-    assert!(matches!(h.service.verify(id, &code).await, Err(ApiError::Unavailable(_))));
-    assert!(matches!(h.service.status(id).await, Err(ApiError::Unavailable(_))));
-    assert!(matches!(h.service.resend(id, None).await, Err(ApiError::Unavailable(_))));
-    assert_eq!(h.queue.calls(), 1, "nothing may be enqueued while the store is down");
+    assert!(matches!(
+        h.service.verify(id, &code).await,
+        Err(ApiError::Unavailable(_))
+    ));
+    assert!(matches!(
+        h.service.status(id).await,
+        Err(ApiError::Unavailable(_))
+    ));
+    assert!(matches!(
+        h.service.resend(id, None).await,
+        Err(ApiError::Unavailable(_))
+    ));
+    assert_eq!(
+        h.queue.calls(),
+        1,
+        "nothing may be enqueued while the store is down"
+    );
 
     h.store.set_unavailable(false);
     h.service.verify(id, &code).await.unwrap();
@@ -505,7 +598,10 @@ async fn resend_delivers_the_same_code_again() {
     let again = h.service.resend(id, None).await.unwrap();
 
     assert_eq!(again.otp_id, id);
-    assert_eq!(again.expires_at, issued.expires_at, "a resend must not extend the lifetime");
+    assert_eq!(
+        again.expires_at, issued.expires_at,
+        "a resend must not extend the lifetime"
+    );
     let jobs = h.queue.drain();
     assert_eq!(jobs.len(), 2);
     assert_eq!(jobs.iter().map(|j| j.send).collect::<Vec<_>>(), [1, 2]);
@@ -530,7 +626,10 @@ async fn resend_of_a_verified_otp_is_already_verified() {
     h.service.verify(id, &h.code_of(id)).await.unwrap();
     h.clock.advance(30);
 
-    assert!(matches!(h.service.resend(id, None).await, Err(ApiError::AlreadyVerified)));
+    assert!(matches!(
+        h.service.resend(id, None).await,
+        Err(ApiError::AlreadyVerified)
+    ));
     assert_eq!(h.queue.calls(), 1);
     assert_eq!(h.record(id).sends, 1);
 }
@@ -541,7 +640,10 @@ async fn resend_of_an_expired_otp_is_expired() {
     let id = h.send(JANE).await.otp_id;
     h.clock.advance(h.service.rules.ttl_seconds);
 
-    assert!(matches!(h.service.resend(id, None).await, Err(ApiError::Expired)));
+    assert!(matches!(
+        h.service.resend(id, None).await,
+        Err(ApiError::Expired)
+    ));
     assert_eq!(h.queue.calls(), 1);
 }
 
@@ -555,11 +657,16 @@ async fn resend_of_a_locked_otp_is_too_many_attempts() {
     let bad = wrong(&h.code_of(id));
     assert!(matches!(
         h.service.verify(id, &bad).await,
-        Err(ApiError::InvalidCode { attempts_remaining: 0 })
+        Err(ApiError::InvalidCode {
+            attempts_remaining: 0
+        })
     ));
     h.clock.advance(30);
 
-    assert!(matches!(h.service.resend(id, None).await, Err(ApiError::TooManyAttempts)));
+    assert!(matches!(
+        h.service.resend(id, None).await,
+        Err(ApiError::TooManyAttempts)
+    ));
     assert_eq!(h.queue.calls(), 1);
 }
 
@@ -619,7 +726,11 @@ async fn of_twenty_concurrent_wrong_guesses_only_max_attempts_are_evaluated() {
         }
     }
     remaining.sort_unstable();
-    assert_eq!(remaining, [0, 1, 2, 3, 4], "each evaluated guess sees its own count");
+    assert_eq!(
+        remaining,
+        [0, 1, 2, 3, 4],
+        "each evaluated guess sees its own count"
+    );
     assert_eq!(refused, 15);
     assert_eq!(h.record(id).attempts, 5);
 }

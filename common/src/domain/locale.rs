@@ -11,13 +11,14 @@ impl Locale {
         let language = parts.next().unwrap_or_default();
         let language_ok =
             (2..=3).contains(&language.len()) && language.bytes().all(|b| b.is_ascii_alphabetic());
-        let rest_ok = parts.all(|p| {
-            (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric())
-        });
+        let rest_ok = parts
+            .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
         if raw.len() <= 35 && language_ok && rest_ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(ParseError::new("locale must be a language tag such as \"en\" or \"pt-BR\""))
+            Err(ParseError::new(
+                "locale must be a language tag such as \"en\" or \"pt-BR\"",
+            ))
         }
     }
 

@@ -54,7 +54,10 @@ mod tests {
 
     #[test]
     fn accepts_e164() {
-        assert_eq!(PhoneNumber::parse("+447700900121").unwrap().as_str(), "+447700900121");
+        assert_eq!(
+            PhoneNumber::parse("+447700900121").unwrap().as_str(),
+            "+447700900121"
+        );
         assert!(PhoneNumber::parse("+14155550123").is_ok());
     }
 

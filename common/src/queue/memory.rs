@@ -32,7 +32,11 @@ impl JobQueue for MemoryQueue {
     async fn enqueue(&self, job: &DeliveryJob) -> Result<(), BackendError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if self.unavailable.load(Ordering::SeqCst) {
-            return Err(BackendError::new("memory", "enqueue", "queue unavailable (injected)"));
+            return Err(BackendError::new(
+                "memory",
+                "enqueue",
+                "queue unavailable (injected)",
+            ));
         }
         self.jobs
             .lock()

@@ -90,9 +90,9 @@ enum Class {
 
 fn ses_class(code: &str, message: &str) -> Class {
     match code {
-        "AccountSuspendedException" | "SendingPausedException" | "MailFromDomainNotVerifiedException" => {
-            Class::Systemic
-        }
+        "AccountSuspendedException"
+        | "SendingPausedException"
+        | "MailFromDomainNotVerifiedException" => Class::Systemic,
         // SES reports a spent daily quota as LimitExceeded with this text: no retry helps today.
         "LimitExceededException" if message.contains("Daily message quota") => Class::Systemic,
         "MessageRejected" | "BadRequestException" | "NotFoundException" => Class::Permanent,
@@ -102,10 +102,11 @@ fn ses_class(code: &str, message: &str) -> Class {
 
 fn sns_class(code: &str, _message: &str) -> Class {
     match code {
-        "InvalidParameter" | "InvalidParameterValue" | "OptedOut" | "EndpointDisabled" => Class::Permanent,
-        "AuthorizationError" | "KMSAccessDenied" | "KMSDisabled" | "KMSNotFound" | "KMSInvalidState" => {
-            Class::Systemic
+        "InvalidParameter" | "InvalidParameterValue" | "OptedOut" | "EndpointDisabled" => {
+            Class::Permanent
         }
+        "AuthorizationError" | "KMSAccessDenied" | "KMSDisabled" | "KMSNotFound"
+        | "KMSInvalidState" => Class::Systemic,
         _ => Class::Transient,
     }
 }
@@ -123,7 +124,10 @@ where
     let code = service.err().code().unwrap_or("Unknown").to_owned();
     match class_of(&code, service.err().message().unwrap_or_default()) {
         Class::Transient => SendError::Transient(detail),
-        Class::Permanent => SendError::Permanent { reason: code, detail },
+        Class::Permanent => SendError::Permanent {
+            reason: code,
+            detail,
+        },
         Class::Systemic => SendError::Systemic(detail),
     }
 }

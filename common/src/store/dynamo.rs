@@ -97,13 +97,19 @@ impl DynamoStore {
         {
             Ok(out) => Ok(Ok(out.attributes)),
             Err(err) => match err.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(e)) => Ok(Err(e.item.clone())),
+                Some(UpdateItemError::ConditionalCheckFailedException(e)) => {
+                    Ok(Err(e.item.clone()))
+                }
                 _ => Err(BackendError::sdk("dynamodb", operation, &err)),
             },
         }
     }
 
-    fn limit_items(&self, guards: &SendGuards, delta: i64) -> Result<Vec<TransactWriteItem>, BackendError> {
+    fn limit_items(
+        &self,
+        guards: &SendGuards,
+        delta: i64,
+    ) -> Result<Vec<TransactWriteItem>, BackendError> {
         let mut items = Vec::with_capacity(3);
         let bucket = guards.hour_bucket();
         let cooldown_key = key(format!("rate#dest#{}", guards.destination_key));
@@ -146,12 +152,20 @@ impl DynamoStore {
         }
         items
             .into_iter()
-            .map(|b| b.build().map(|u| TransactWriteItem::builder().update(u).build()).map_err(build_error))
+            .map(|b| {
+                b.build()
+                    .map(|u| TransactWriteItem::builder().update(u).build())
+                    .map_err(build_error)
+            })
             .collect()
     }
 
     /// Which limits refused a transaction whose items after `first` are [`Self::limit_items`].
-    fn limits_hit(guards: &SendGuards, reasons: &[CancellationReason], first: usize) -> Vec<RateLimited> {
+    fn limits_hit(
+        guards: &SendGuards,
+        reasons: &[CancellationReason],
+        first: usize,
+    ) -> Vec<RateLimited> {
         let failed = |i: usize| reasons.get(i).and_then(|r| r.code()) == Some(CHECK_FAILED);
         let mut hit = Vec::new();
         if failed(first) {
@@ -183,7 +197,11 @@ impl Cancelled {
     /// A cancellation that no condition explains (e.g. conflicts that outlasted the retries).
     fn unexplained(reasons: &[CancellationReason], operation: &'static str) -> BackendError {
         let codes: Vec<&str> = reasons.iter().map(|r| r.code().unwrap_or("?")).collect();
-        BackendError::new("dynamodb", operation, format!("transaction cancelled: {codes:?}"))
+        BackendError::new(
+            "dynamodb",
+            operation,
+            format!("transaction cancelled: {codes:?}"),
+        )
     }
 }
 
@@ -222,10 +240,9 @@ impl OtpStore for DynamoStore {
                 if idempotency.is_some()
                     && let Some(reason) = reasons.get(idem_index)
                     && reason.code() == Some(CHECK_FAILED)
+                    && let Some(existing) = reason.item().and_then(parse_idempotency)
                 {
-                    if let Some(existing) = reason.item().and_then(parse_idempotency) {
-                        return Err(CreateError::Replay(existing));
-                    }
+                    return Err(CreateError::Replay(existing));
                 }
                 match SendGuards::worst(Self::limits_hit(guards, &reasons, 1)) {
                     Some(limit) => Err(CreateError::RateLimited(limit)),
@@ -273,7 +290,12 @@ impl OtpStore for DynamoStore {
         out.item.as_ref().map(parse_record).transpose()
     }
 
-    async fn verify(&self, id: OtpId, guess_slot: &str, now: i64) -> Result<VerifyOutcome, BackendError> {
+    async fn verify(
+        &self,
+        id: OtpId,
+        guess_slot: &str,
+        now: i64,
+    ) -> Result<VerifyOutcome, BackendError> {
         // Count the guess and consume the code in one step: the guess is evaluated only if it
         // was counted, and only one request can remove the slot.
         let request = self
@@ -282,7 +304,9 @@ impl OtpStore for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(format!("otp#{id}"))))
             .update_expression("ADD attempts :one REMOVE #guess")
-            .condition_expression("attribute_exists(pk) AND attempts < max_attempts AND expires_at > :now")
+            .condition_expression(
+                "attribute_exists(pk) AND attempts < max_attempts AND expires_at > :now",
+            )
             .expression_attribute_names("#guess", guess_slot)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":now", n(now))
@@ -295,9 +319,17 @@ impl OtpStore for DynamoStore {
         Ok(verify_outcome(before.as_ref(), guess_slot, counted, now))
     }
 
-    async fn add_send(&self, record: &OtpRecord, guards: &SendGuards, max_sends: u32) -> Result<u32, ResendError> {
+    async fn add_send(
+        &self,
+        record: &OtpRecord,
+        guards: &SendGuards,
+        max_sends: u32,
+    ) -> Result<u32, ResendError> {
         if record.sends >= max_sends {
-            return Err(ResendError::RateLimited(RateLimited { scope: LimitScope::OtpSends, retry_after: None }));
+            return Err(ResendError::RateLimited(RateLimited {
+                scope: LimitScope::OtpSends,
+                retry_after: None,
+            }));
         }
         let slot = record.code_slot.as_deref().ok_or(ResendError::Changed)?;
         let bump = update(&self.table, key(format!("otp#{}", record.id)))
@@ -329,7 +361,11 @@ impl OtpStore for DynamoStore {
         }
     }
 
-    async fn cancel_send(&self, record: &OtpRecord, guards: &SendGuards, _send: u32) -> Result<(), BackendError> {
+    async fn cancel_send(
+        &self,
+        record: &OtpRecord,
+        guards: &SendGuards,
+    ) -> Result<(), BackendError> {
         let restore = update(&self.table, key(format!("otp#{}", record.id)))
             .update_expression("SET sends = :sends, delivery = :delivery")
             .condition_expression("attribute_exists(pk)")
@@ -345,7 +381,12 @@ impl OtpStore for DynamoStore {
         })
     }
 
-    async fn claim_delivery(&self, job: &DeliveryJob, now: i64, lease_seconds: i64) -> Result<Claim, BackendError> {
+    async fn claim_delivery(
+        &self,
+        job: &DeliveryJob,
+        now: i64,
+        lease_seconds: i64,
+    ) -> Result<Claim, BackendError> {
         let request = self
             .client
             .update_item()
@@ -364,8 +405,12 @@ impl OtpStore for DynamoStore {
             .expression_attribute_values(":send", n(job.send))
             .return_values(ReturnValue::AllNew);
         match self.conditional_update(request, "UpdateItem").await? {
-            Ok(Some(item)) => Ok(Claim::Granted(parse_record(&item)?)),
-            Ok(None) => Err(BackendError::new("dynamodb", "UpdateItem", "claim returned no item")),
+            Ok(Some(item)) => Ok(Claim::Granted(Box::new(parse_record(&item)?))),
+            Ok(None) => Err(BackendError::new(
+                "dynamodb",
+                "UpdateItem",
+                "claim returned no item",
+            )),
             Err(before) => {
                 let before = before.as_ref().map(parse_record).transpose()?;
                 Ok(claim_refusal(before.as_ref(), job, now))
@@ -373,7 +418,12 @@ impl OtpStore for DynamoStore {
         }
     }
 
-    async fn finish_delivery(&self, id: OtpId, send: u32, result: &DeliveryResult) -> Result<(), BackendError> {
+    async fn finish_delivery(
+        &self,
+        id: OtpId,
+        send: u32,
+        result: &DeliveryResult,
+    ) -> Result<(), BackendError> {
         let mut request = self
             .client
             .update_item()
@@ -382,20 +432,27 @@ impl OtpStore for DynamoStore {
             .expression_attribute_values(":state", s(delivery_state(result).as_str()));
         request = match result {
             DeliveryResult::Sent => request
-                .update_expression("SET delivery = :state, delivered_send = :send REMOVE lease_until")
+                .update_expression(
+                    "SET delivery = :state, delivered_send = :send REMOVE lease_until",
+                )
                 // A later send delivered first already carries the same code: keep its number.
                 .condition_expression("attribute_exists(pk) AND delivered_send < :send")
                 .expression_attribute_values(":send", n(send)),
             DeliveryResult::Failed { reason } => request
-                .update_expression("SET delivery = :state, failure_reason = :reason REMOVE lease_until")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":reason", s(reason)),
+                .update_expression(
+                    "SET delivery = :state, failure_reason = :reason, delivered_send = :send REMOVE lease_until",
+                )
+                .condition_expression("attribute_exists(pk) AND delivered_send < :send")
+                .expression_attribute_values(":reason", s(reason))
+                .expression_attribute_values(":send", n(send)),
             DeliveryResult::Dropped | DeliveryResult::Released => request
                 .update_expression("SET delivery = :state REMOVE lease_until")
                 .condition_expression("attribute_exists(pk)"),
         };
         // A failed condition means the record is gone or already further along: nothing to do.
-        self.conditional_update(request, "UpdateItem").await.map(|_| ())
+        self.conditional_update(request, "UpdateItem")
+            .await
+            .map(|_| ())
     }
 }
 
@@ -420,11 +477,15 @@ fn build_error(err: aws_sdk_dynamodb::error::BuildError) -> BackendError {
 }
 
 fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 fn num(item: &Item, name: &str) -> Option<i64> {
-    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
 }
 
 fn record_item(r: &OtpRecord) -> Item {
@@ -450,26 +511,46 @@ fn record_item(r: &OtpRecord) -> Item {
 }
 
 fn parse_record(item: &Item) -> Result<OtpRecord, BackendError> {
-    let bad = |field: &str| BackendError::new("dynamodb", "decode", format!("record field {field} missing or invalid"));
+    let bad = |field: &str| {
+        BackendError::new(
+            "dynamodb",
+            "decode",
+            format!("record field {field} missing or invalid"),
+        )
+    };
     let id = text(item, "pk")
         .and_then(|pk| pk.strip_prefix("otp#"))
         .and_then(|id| OtpId::parse(id).ok())
         .ok_or_else(|| bad("pk"))?;
-    let count = |name: &str| num(item, name).and_then(|v| u32::try_from(v).ok()).ok_or_else(|| bad(name));
+    let count = |name: &str| {
+        num(item, name)
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or_else(|| bad(name))
+    };
     Ok(OtpRecord {
         id,
-        channel: text(item, "channel").and_then(Channel::parse).ok_or_else(|| bad("channel"))?,
-        masked_destination: text(item, "masked_destination").unwrap_or_default().to_owned(),
-        destination_key: text(item, "destination_key").ok_or_else(|| bad("destination_key"))?.to_owned(),
+        channel: text(item, "channel")
+            .and_then(Channel::parse)
+            .ok_or_else(|| bad("channel"))?,
+        masked_destination: text(item, "masked_destination")
+            .unwrap_or_default()
+            .to_owned(),
+        destination_key: text(item, "destination_key")
+            .ok_or_else(|| bad("destination_key"))?
+            .to_owned(),
         locale: text(item, "locale").unwrap_or("en").to_owned(),
         code_slot: item.keys().find(|k| k.starts_with("live_")).cloned(),
-        sealed: text(item, "sealed").ok_or_else(|| bad("sealed"))?.to_owned(),
+        sealed: text(item, "sealed")
+            .ok_or_else(|| bad("sealed"))?
+            .to_owned(),
         created_at: num(item, "created_at").ok_or_else(|| bad("created_at"))?,
         expires_at: num(item, "expires_at").ok_or_else(|| bad("expires_at"))?,
         attempts: count("attempts")?,
         max_attempts: count("max_attempts")?,
         sends: count("sends")?,
-        delivery: text(item, "delivery").and_then(DeliveryState::parse).ok_or_else(|| bad("delivery"))?,
+        delivery: text(item, "delivery")
+            .and_then(DeliveryState::parse)
+            .ok_or_else(|| bad("delivery"))?,
         delivered_send: count("delivered_send")?,
         lease_until: num(item, "lease_until"),
         failure_reason: text(item, "failure_reason").map(str::to_owned),

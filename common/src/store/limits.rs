@@ -106,9 +106,18 @@ mod tests {
 
     #[test]
     fn the_longest_wait_is_reported_and_never_is_longest() {
-        let a = RateLimited { scope: LimitScope::DestinationCooldown, retry_after: Some(20) };
-        let b = RateLimited { scope: LimitScope::IpHourly, retry_after: Some(3000) };
-        let c = RateLimited { scope: LimitScope::OtpSends, retry_after: None };
+        let a = RateLimited {
+            scope: LimitScope::DestinationCooldown,
+            retry_after: Some(20),
+        };
+        let b = RateLimited {
+            scope: LimitScope::IpHourly,
+            retry_after: Some(3000),
+        };
+        let c = RateLimited {
+            scope: LimitScope::OtpSends,
+            retry_after: None,
+        };
         assert_eq!(SendGuards::worst([a, b]), Some(b));
         assert_eq!(SendGuards::worst([a, c, b]), Some(c));
     }

@@ -57,10 +57,17 @@ impl MemoryStore {
         self.tables.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn enter(&self, operation: &'static str) -> Result<std::sync::MutexGuard<'_, Tables>, BackendError> {
+    fn enter(
+        &self,
+        operation: &'static str,
+    ) -> Result<std::sync::MutexGuard<'_, Tables>, BackendError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if self.unavailable.load(Ordering::SeqCst) {
-            return Err(BackendError::new("memory", operation, "store unavailable (injected)"));
+            return Err(BackendError::new(
+                "memory",
+                operation,
+                "store unavailable (injected)",
+            ));
         }
         Ok(self.lock())
     }
@@ -80,11 +87,18 @@ impl Tables {
         }
         let bucket = guards.hour_bucket();
         let dest = (guards.destination_key.clone(), bucket);
-        if self.destination_hours.get(&dest).copied().unwrap_or(0) >= guards.max_per_destination_hour {
+        if self.destination_hours.get(&dest).copied().unwrap_or(0)
+            >= guards.max_per_destination_hour
+        {
             hit.push(guards.hourly(LimitScope::DestinationHourly));
         }
         if let Some(ip) = &guards.ip_key
-            && self.ip_hours.get(&(ip.clone(), bucket)).copied().unwrap_or(0) >= guards.max_per_ip_hour
+            && self
+                .ip_hours
+                .get(&(ip.clone(), bucket))
+                .copied()
+                .unwrap_or(0)
+                >= guards.max_per_ip_hour
         {
             hit.push(guards.hourly(LimitScope::IpHourly));
         }
@@ -94,12 +108,17 @@ impl Tables {
     fn count_send(&mut self, guards: &SendGuards, delta: i64) {
         let bucket = guards.hour_bucket();
         let bump = |n: &mut u32| *n = (i64::from(*n) + delta).max(0) as u32;
-        bump(self.destination_hours.entry((guards.destination_key.clone(), bucket)).or_default());
+        bump(
+            self.destination_hours
+                .entry((guards.destination_key.clone(), bucket))
+                .or_default(),
+        );
         if let Some(ip) = &guards.ip_key {
             bump(self.ip_hours.entry((ip.clone(), bucket)).or_default());
         }
         if delta > 0 {
-            self.cooldowns.insert(guards.destination_key.clone(), guards.now);
+            self.cooldowns
+                .insert(guards.destination_key.clone(), guards.now);
         } else {
             self.cooldowns.remove(&guards.destination_key);
         }
@@ -154,7 +173,12 @@ impl OtpStore for MemoryStore {
         Ok(self.enter("get")?.records.get(&id).cloned())
     }
 
-    async fn verify(&self, id: OtpId, guess_slot: &str, now: i64) -> Result<VerifyOutcome, BackendError> {
+    async fn verify(
+        &self,
+        id: OtpId,
+        guess_slot: &str,
+        now: i64,
+    ) -> Result<VerifyOutcome, BackendError> {
         let mut t = self.enter("verify")?;
         let Some(record) = t.records.get_mut(&id) else {
             return Ok(VerifyOutcome::NotFound);
@@ -181,11 +205,16 @@ impl OtpStore for MemoryStore {
         let Some(current) = t.records.get(&record.id) else {
             return Err(ResendError::Changed);
         };
-        if current.sends != record.sends || current.status(guards.now) != crate::record::OtpStatus::Pending {
+        if current.sends != record.sends
+            || current.status(guards.now) != crate::record::OtpStatus::Pending
+        {
             return Err(ResendError::Changed);
         }
         if current.sends >= max_sends {
-            return Err(ResendError::RateLimited(RateLimited { scope: LimitScope::OtpSends, retry_after: None }));
+            return Err(ResendError::RateLimited(RateLimited {
+                scope: LimitScope::OtpSends,
+                retry_after: None,
+            }));
         }
         if let Some(limit) = SendGuards::worst(limits) {
             return Err(ResendError::RateLimited(limit));
@@ -197,19 +226,26 @@ impl OtpStore for MemoryStore {
         Ok(current.sends)
     }
 
-    async fn cancel_send(&self, record: &OtpRecord, guards: &SendGuards, send: u32) -> Result<(), BackendError> {
+    async fn cancel_send(
+        &self,
+        record: &OtpRecord,
+        guards: &SendGuards,
+    ) -> Result<(), BackendError> {
         let mut t = self.enter("cancel_send")?;
-        if let Some(current) = t.records.get_mut(&record.id)
-            && current.sends == send
-        {
-            current.sends -= 1;
+        if let Some(current) = t.records.get_mut(&record.id) {
+            current.sends = record.sends;
             current.delivery = record.delivery;
         }
         t.count_send(guards, -1);
         Ok(())
     }
 
-    async fn claim_delivery(&self, job: &DeliveryJob, now: i64, lease_seconds: i64) -> Result<Claim, BackendError> {
+    async fn claim_delivery(
+        &self,
+        job: &DeliveryJob,
+        now: i64,
+        lease_seconds: i64,
+    ) -> Result<Claim, BackendError> {
         let mut t = self.enter("claim_delivery")?;
         let Some(record) = t.records.get_mut(&job.otp_id) else {
             return Ok(Claim::Skip(super::SkipReason::NotFound));
@@ -219,19 +255,31 @@ impl OtpStore for MemoryStore {
         }
         record.delivery = crate::record::DeliveryState::Sending;
         record.lease_until = Some(now + lease_seconds);
-        Ok(Claim::Granted(record.clone()))
+        Ok(Claim::Granted(Box::new(record.clone())))
     }
 
-    async fn finish_delivery(&self, id: OtpId, send: u32, result: &DeliveryResult) -> Result<(), BackendError> {
+    async fn finish_delivery(
+        &self,
+        id: OtpId,
+        send: u32,
+        result: &DeliveryResult,
+    ) -> Result<(), BackendError> {
         let mut t = self.enter("finish_delivery")?;
-        if let Some(record) = t.records.get_mut(&id) {
-            record.delivery = delivery_state(result);
-            record.lease_until = None;
-            match result {
-                DeliveryResult::Sent => record.delivered_send = record.delivered_send.max(send),
-                DeliveryResult::Failed { reason } => record.failure_reason = Some(reason.clone()),
-                DeliveryResult::Dropped | DeliveryResult::Released => {}
-            }
+        let Some(record) = t.records.get_mut(&id) else {
+            return Ok(());
+        };
+        let finishes = matches!(result, DeliveryResult::Sent | DeliveryResult::Failed { .. });
+        if finishes && record.delivered_send >= send {
+            // A later send was finished first; it carries the same code. Nothing to record.
+            return Ok(());
+        }
+        record.delivery = delivery_state(result);
+        record.lease_until = None;
+        if finishes {
+            record.delivered_send = send;
+        }
+        if let DeliveryResult::Failed { reason } = result {
+            record.failure_reason = Some(reason.clone());
         }
         Ok(())
     }

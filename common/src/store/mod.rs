@@ -57,24 +57,29 @@ pub enum SkipReason {
     Verified,
     Locked,
     Expired,
-    /// This send (or a later one, which carries the same code) was delivered already.
+    /// This send (or a later one, which carries the same code) was delivered already, or was
+    /// refused by the provider for good.
     AlreadyDelivered,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
     /// The job may be delivered; the record is as the claim left it.
-    Granted(OtpRecord),
+    Granted(Box<OtpRecord>),
     Skip(SkipReason),
     /// Another worker holds a live claim on this OTP until the given time.
-    Busy { until: i64 },
+    Busy {
+        until: i64,
+    },
 }
 
 /// How a delivery attempt ended, as written back to the record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryResult {
     Sent,
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
     Dropped,
     /// Not delivered this time; the job will be retried: give up the claim.
     Released,
@@ -119,12 +124,12 @@ pub trait OtpStore: Send + Sync + std::fmt::Debug {
         max_sends: u32,
     ) -> Result<u32, ResendError>;
 
-    /// Undoes [`OtpStore::add_send`] after the job could not be enqueued.
+    /// Undoes [`OtpStore::add_send`] after the job could not be enqueued: puts back the
+    /// `sends` and `delivery` that `record` was read with, and refunds the counters.
     async fn cancel_send(
         &self,
         record: &OtpRecord,
         guards: &SendGuards,
-        send: u32,
     ) -> Result<(), BackendError>;
 
     /// Takes a short exclusive claim on the record for delivering `job`.
@@ -148,6 +153,10 @@ pub fn claim_refusal(before: Option<&OtpRecord>, job: &DeliveryJob, now: i64) ->
     let Some(record) = before else {
         return Claim::Skip(SkipReason::NotFound);
     };
+    // A duplicate of a finished job is just that, whatever happened to the OTP since.
+    if record.delivered_send >= job.send {
+        return Claim::Skip(SkipReason::AlreadyDelivered);
+    }
     if record.code_slot.as_deref() != Some(job.slot.as_str()) {
         return Claim::Skip(SkipReason::Verified);
     }
@@ -155,9 +164,6 @@ pub fn claim_refusal(before: Option<&OtpRecord>, job: &DeliveryJob, now: i64) ->
         OtpStatus::Verified => Claim::Skip(SkipReason::Verified),
         OtpStatus::Locked => Claim::Skip(SkipReason::Locked),
         OtpStatus::Expired => Claim::Skip(SkipReason::Expired),
-        OtpStatus::Pending if record.delivered_send >= job.send => {
-            Claim::Skip(SkipReason::AlreadyDelivered)
-        }
         OtpStatus::Pending => Claim::Busy {
             until: record.lease_until.unwrap_or(now),
         },

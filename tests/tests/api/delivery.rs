@@ -16,14 +16,21 @@ async fn an_email_code_is_delivered_verified_once_and_shown_as_verified() {
     assert_eq!(app.deliver_all().await.get("sent"), Some(&1));
     let messages = app.outbox(&to).await;
     assert_eq!(messages.len(), 1);
-    assert!(messages[0].contains("Acme") && messages[0].contains("10 minutes"), "{}", messages[0]);
+    assert!(
+        messages[0].contains("Acme") && messages[0].contains("10 minutes"),
+        "{}",
+        messages[0]
+    );
     let code = app.code_for(&to).await;
 
     let status = app.status(&id).await;
     assert_eq!(status.body["status"], "pending");
     assert_eq!(status.body["delivery"], "sent");
     let first = to.chars().next().unwrap();
-    assert_eq!(status.body["destination"], format!("{first}***@example.com"));
+    assert_eq!(
+        status.body["destination"],
+        format!("{first}***@example.com")
+    );
 
     let verified = app.verify(&id, &code).await;
     assert_eq!(verified.status, 200, "{:?}", verified.body);
@@ -48,7 +55,12 @@ async fn an_sms_code_is_delivered_and_verified() {
     let status = app.status(&id).await;
     assert_eq!(status.body["delivery"], "sent");
     let masked = status.body["destination"].as_str().unwrap().to_owned();
-    assert!(masked.starts_with(&to[..5]) && masked.ends_with(&to[to.len() - 2..]) && masked.contains("****"), "{masked}");
+    assert!(
+        masked.starts_with(&to[..5])
+            && masked.ends_with(&to[to.len() - 2..])
+            && masked.contains("****"),
+        "{masked}"
+    );
     assert_eq!(app.verify(&id, &code).await.status, 200);
     assert_eq!(app.verify(&id, &code).await.status, 409);
     assert_eq!(app.status(&id).await.body["status"], "verified");
@@ -56,7 +68,11 @@ async fn an_sms_code_is_delivered_and_verified() {
 
 #[tokio::test]
 async fn resend_delivers_the_same_code_again() {
-    let app = spawn_app_with(Rules { resend_cooldown_seconds: 0, ..Rules::default() }).await;
+    let app = spawn_app_with(Rules {
+        resend_cooldown_seconds: 0,
+        ..Rules::default()
+    })
+    .await;
     let to = random_phone();
     let id = app.send_sms(&to).await.otp_id();
     app.deliver_all().await;
@@ -84,7 +100,10 @@ async fn a_job_that_outlives_its_code_is_dropped_not_sent() {
     app.clock.advance(601);
     let counts = app.deliver_all().await;
     assert_eq!(counts.get("dropped"), Some(&1), "{counts:?}");
-    assert!(app.outbox(&to).await.is_empty(), "an expired code was delivered");
+    assert!(
+        app.outbox(&to).await.is_empty(),
+        "an expired code was delivered"
+    );
     let status = app.status(&id).await;
     assert_eq!(status.body["status"], "expired");
     assert_eq!(status.body["delivery"], "dropped");
@@ -92,7 +111,11 @@ async fn a_job_that_outlives_its_code_is_dropped_not_sent() {
 
 #[tokio::test]
 async fn a_verified_code_is_not_delivered_again_by_a_late_duplicate_job() {
-    let app = spawn_app_with(Rules { resend_cooldown_seconds: 0, ..Rules::default() }).await;
+    let app = spawn_app_with(Rules {
+        resend_cooldown_seconds: 0,
+        ..Rules::default()
+    })
+    .await;
     let to = random_email();
     let id = app.send_email(&to).await.otp_id();
     app.deliver_all().await;

@@ -8,8 +8,12 @@ use std::sync::Arc;
 fn service(app: &TestApp, store: Option<DynamoStore>, queue: Option<SqsQueue>) -> OtpService {
     OtpService {
         rules: app.rules.clone(),
-        store: Arc::new(store.unwrap_or_else(|| DynamoStore::new(app.dynamo.clone(), app.table.clone()))),
-        queue: Arc::new(queue.unwrap_or_else(|| SqsQueue::new(app.sqs.clone(), app.queue_url.clone()))),
+        store: Arc::new(
+            store.unwrap_or_else(|| DynamoStore::new(app.dynamo.clone(), app.table.clone())),
+        ),
+        queue: Arc::new(
+            queue.unwrap_or_else(|| SqsQueue::new(app.sqs.clone(), app.queue_url.clone())),
+        ),
         keys: app.keys.clone(),
         clock: app.clock.clone(),
     }
@@ -20,7 +24,14 @@ async fn an_unreachable_dynamodb_gets_503_with_retry_after_and_no_internal_text(
     let app = spawn_app().await;
     // Nothing listens on port 9 (discard) on loopback: connections are refused at once.
     let dead = crate::helpers::sdk_config("http://127.0.0.1:9").await;
-    let broken = service(&app, Some(DynamoStore::new(aws_sdk_dynamodb::Client::new(&dead), app.table.clone())), None);
+    let broken = service(
+        &app,
+        Some(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&dead),
+            app.table.clone(),
+        )),
+        None,
+    );
     let address = serve(broken).await;
     let response = app
         .http
@@ -34,18 +45,31 @@ async fn an_unreachable_dynamodb_gets_503_with_retry_after_and_no_internal_text(
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"], "unavailable");
     let text = body.to_string().to_lowercase();
-    assert!(!text.contains("dynamodb") && !text.contains("dispatch") && !text.contains("127.0.0.1"), "{text}");
+    assert!(
+        !text.contains("dynamodb") && !text.contains("dispatch") && !text.contains("127.0.0.1"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn a_failed_enqueue_answers_503_and_leaves_no_deliverable_code() {
     let app = spawn_app().await;
     let missing_queue = format!("{}-missing", app.queue_url);
-    let broken = service(&app, None, Some(SqsQueue::new(app.sqs.clone(), missing_queue)));
+    let broken = service(
+        &app,
+        None,
+        Some(SqsQueue::new(app.sqs.clone(), missing_queue)),
+    );
     let address = serve(broken).await;
     let to = random_email();
     let body = serde_json::json!({ "channel": "email", "destination": to });
-    let send = || app.http.post(format!("http://{address}/v1/otp/send")).header("Idempotency-Key", "k1").json(&body).send();
+    let send = || {
+        app.http
+            .post(format!("http://{address}/v1/otp/send"))
+            .header("Idempotency-Key", "k1")
+            .json(&body)
+            .send()
+    };
     let response = send().await.unwrap();
     assert_eq!(response.status().as_u16(), 503);
     assert!(response.headers().contains_key("retry-after"));
@@ -53,7 +77,10 @@ async fn a_failed_enqueue_answers_503_and_leaves_no_deliverable_code() {
         .scan_table()
         .await
         .into_iter()
-        .filter(|item| item["pk"].as_s().unwrap().starts_with("otp#") || item["pk"].as_s().unwrap().starts_with("idem#"))
+        .filter(|item| {
+            item["pk"].as_s().unwrap().starts_with("otp#")
+                || item["pk"].as_s().unwrap().starts_with("idem#")
+        })
         .collect();
     assert!(records.is_empty(), "a record was left behind: {records:?}");
     // The failed attempt used up no limit: the healthy API sends to the same address at once,

@@ -49,7 +49,11 @@ async fn ensure_ses_identity(sdk: &aws_config::SdkConfig) {
     DONE.get_or_init(|| async {
         let ses = aws_sdk_sesv2::Client::new(sdk);
         // Already existing is fine: another test process made it.
-        let _ = ses.create_email_identity().email_identity(EMAIL_FROM).send().await;
+        let _ = ses
+            .create_email_identity()
+            .email_identity(EMAIL_FROM)
+            .send()
+            .await;
     })
     .await;
 }
@@ -133,9 +137,12 @@ pub async fn serve(service: OtpService) -> SocketAddr {
     let address = listener.local_addr().unwrap();
     let app = api::router(Arc::new(service));
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .unwrap();
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
     });
     address
 }
@@ -144,7 +151,13 @@ pub async fn create_table(dynamo: &aws_sdk_dynamodb::Client, table: &str) {
     dynamo
         .create_table()
         .table_name(table)
-        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().unwrap())
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
         .attribute_definitions(
             AttributeDefinition::builder()
                 .attribute_name("pk")
@@ -160,7 +173,14 @@ pub async fn create_table(dynamo: &aws_sdk_dynamodb::Client, table: &str) {
 
 /// A job queue with a DLQ behind it (redrive after [`MAX_RECEIVE_COUNT`] receives).
 pub async fn create_queues(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
-    let dlq_url = sqs.create_queue().queue_name(format!("{name}-dlq")).send().await.unwrap().queue_url.unwrap();
+    let dlq_url = sqs
+        .create_queue()
+        .queue_name(format!("{name}-dlq"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
     let dlq_arn = sqs
         .get_queue_attributes()
         .queue_url(&dlq_url)
@@ -171,7 +191,8 @@ pub async fn create_queues(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, St
         .attributes
         .unwrap()[&QueueAttributeName::QueueArn]
         .clone();
-    let redrive = json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT }).to_string();
+    let redrive =
+        json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT }).to_string();
     let queue_url = sqs
         .create_queue()
         .queue_name(name)
@@ -208,11 +229,17 @@ impl Answer {
         let text = response.text().await.unwrap();
         let body = serde_json::from_str(&text)
             .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text:?}"));
-        Self { status, headers, body }
+        Self {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub fn retry_after(&self) -> Option<u64> {
-        self.headers.get("retry-after").map(|v| v.to_str().unwrap().parse().unwrap())
+        self.headers
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().parse().unwrap())
     }
 
     pub fn error(&self) -> &str {
@@ -220,7 +247,10 @@ impl Answer {
     }
 
     pub fn otp_id(&self) -> String {
-        self.body["otp_id"].as_str().expect("answer has an otp_id").to_owned()
+        self.body["otp_id"]
+            .as_str()
+            .expect("answer has an otp_id")
+            .to_owned()
     }
 }
 
@@ -230,38 +260,83 @@ impl TestApp {
     }
 
     pub async fn send(&self, body: &Value) -> Answer {
-        Answer::from(self.http.post(self.url("/v1/otp/send")).json(body).send().await.unwrap()).await
+        Answer::from(
+            self.http
+                .post(self.url("/v1/otp/send"))
+                .json(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     pub async fn send_with_key(&self, key: &str, body: &Value) -> Answer {
-        let request = self.http.post(self.url("/v1/otp/send")).header("Idempotency-Key", key).json(body);
+        let request = self
+            .http
+            .post(self.url("/v1/otp/send"))
+            .header("Idempotency-Key", key)
+            .json(body);
         Answer::from(request.send().await.unwrap()).await
     }
 
     pub async fn send_email(&self, to: &str) -> Answer {
-        self.send(&json!({ "channel": "email", "destination": to })).await
+        self.send(&json!({ "channel": "email", "destination": to }))
+            .await
     }
 
     pub async fn send_sms(&self, to: &str) -> Answer {
-        self.send(&json!({ "channel": "sms", "destination": to })).await
+        self.send(&json!({ "channel": "sms", "destination": to }))
+            .await
     }
 
     pub async fn resend(&self, otp_id: &str) -> Answer {
-        Answer::from(self.http.post(self.url(&format!("/v1/otp/{otp_id}/resend"))).send().await.unwrap()).await
+        Answer::from(
+            self.http
+                .post(self.url(&format!("/v1/otp/{otp_id}/resend")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     pub async fn verify(&self, otp_id: &str, code: &str) -> Answer {
         let body = json!({ "otp_id": otp_id, "code": code });
-        Answer::from(self.http.post(self.url("/v1/otp/verify")).json(&body).send().await.unwrap()).await
+        Answer::from(
+            self.http
+                .post(self.url("/v1/otp/verify"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     pub async fn status(&self, otp_id: &str) -> Answer {
-        Answer::from(self.http.get(self.url(&format!("/v1/otp/{otp_id}"))).send().await.unwrap()).await
+        Answer::from(
+            self.http
+                .get(self.url(&format!("/v1/otp/{otp_id}")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     /// Any request, raw: for malformed-input tests.
-    pub async fn raw(&self, method: &str, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Answer {
-        let mut request = self.http.request(method.parse().unwrap(), self.url(path)).body(body);
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Answer {
+        let mut request = self
+            .http
+            .request(method.parse().unwrap(), self.url(path))
+            .body(body);
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
@@ -291,7 +366,9 @@ impl TestApp {
     /// The code in the latest message to `to`.
     pub async fn code_for(&self, to: &str) -> String {
         let messages = self.outbox(to).await;
-        let last = messages.last().unwrap_or_else(|| panic!("nothing was delivered to {to}"));
+        let last = messages
+            .last()
+            .unwrap_or_else(|| panic!("nothing was delivered to {to}"));
         extract_code(last, self.rules.code_length.get()).expect("message contains a code")
     }
 
@@ -318,7 +395,14 @@ impl TestApp {
     }
 
     pub async fn scan_table(&self) -> Vec<HashMap<String, AttributeValue>> {
-        self.dynamo.scan().table_name(&self.table).send().await.unwrap().items.unwrap_or_default()
+        self.dynamo
+            .scan()
+            .table_name(&self.table)
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default()
     }
 
     /// Approximate visible + in-flight messages of a queue.
@@ -334,20 +418,39 @@ impl TestApp {
             .unwrap()
             .attributes
             .unwrap_or_default();
-        [QueueAttributeName::ApproximateNumberOfMessages, QueueAttributeName::ApproximateNumberOfMessagesNotVisible]
-            .iter()
-            .map(|name| attributes.get(name).map_or(0, |v| v.parse::<u64>().unwrap()))
-            .sum()
+        [
+            QueueAttributeName::ApproximateNumberOfMessages,
+            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        ]
+        .iter()
+        .map(|name| {
+            attributes
+                .get(name)
+                .map_or(0, |v| v.parse::<u64>().unwrap())
+        })
+        .sum()
     }
 }
 
 pub async fn outbox(endpoint: &str, to: &str) -> Vec<String> {
-    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.unwrap().json().await.unwrap();
+    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let mut messages = Vec::new();
     for mail in data["ses"]["Message"].as_array().into_iter().flatten() {
-        let recipients = mail["destinations"]["ToAddresses"].as_array().cloned().unwrap_or_default();
+        let recipients = mail["destinations"]["ToAddresses"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         if recipients.iter().any(|r| r.as_str() == Some(to)) {
-            messages.push(format!("{}\n{}", mail["subject"].as_str().unwrap_or_default(), mail["body"].as_str().unwrap_or_default()));
+            messages.push(format!(
+                "{}\n{}",
+                mail["subject"].as_str().unwrap_or_default(),
+                mail["body"].as_str().unwrap_or_default()
+            ));
         }
     }
     for sms in data["sns"]["SMS"].as_array().into_iter().flatten() {

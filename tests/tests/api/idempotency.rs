@@ -22,10 +22,23 @@ async fn the_same_key_and_body_return_the_same_answer_and_enqueue_nothing_new() 
 async fn the_same_key_with_another_body_is_refused() {
     let app = spawn_app().await;
     let key = "checkout-42";
-    let first = app.send_with_key(key, &json!({ "channel": "email", "destination": random_email() })).await;
+    let first = app
+        .send_with_key(
+            key,
+            &json!({ "channel": "email", "destination": random_email() }),
+        )
+        .await;
     assert_eq!(first.status, 202);
-    let other = app.send_with_key(key, &json!({ "channel": "email", "destination": random_email() })).await;
-    assert_eq!((other.status, other.error()), (422, "idempotency_key_reused"));
+    let other = app
+        .send_with_key(
+            key,
+            &json!({ "channel": "email", "destination": random_email() }),
+        )
+        .await;
+    assert_eq!(
+        (other.status, other.error()),
+        (422, "idempotency_key_reused")
+    );
 }
 
 #[tokio::test]
@@ -34,6 +47,10 @@ async fn malformed_idempotency_keys_are_refused() {
     let body = json!({ "channel": "email", "destination": random_email() });
     for key in ["with space", &"k".repeat(129)] {
         let answer = app.send_with_key(key, &body).await;
-        assert_eq!((answer.status, answer.error()), (400, "invalid_request"), "{key:?}");
+        assert_eq!(
+            (answer.status, answer.error()),
+            (400, "invalid_request"),
+            "{key:?}"
+        );
     }
 }

@@ -11,8 +11,18 @@ use std::time::{Duration, Instant};
 
 fn binary(name: &str) -> PathBuf {
     // The test binary lives in target/<profile>/deps; the service binaries one level up.
-    let path = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join(name);
-    assert!(path.exists(), "{} is missing: build the binaries first (`cargo build --bins`; `make test` does)", path.display());
+    let path = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first (`cargo build --bins`; `make test` does)",
+        path.display()
+    );
     path
 }
 
@@ -26,15 +36,20 @@ struct Process {
 impl Process {
     fn start(name: &str, env: &[(&str, String)]) -> Self {
         let mut command = Command::new(binary(name));
-        command.env_clear().stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+            .env_clear()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         for (key, value) in env {
             command.env(key, value);
         }
         let mut child = command.spawn().unwrap();
         let output = Arc::new(Mutex::new(String::new()));
         let mut readers = Vec::new();
-        let streams: [Box<dyn Read + Send>; 2] =
-            [Box::new(child.stdout.take().unwrap()), Box::new(child.stderr.take().unwrap())];
+        let streams: [Box<dyn Read + Send>; 2] = [
+            Box::new(child.stdout.take().unwrap()),
+            Box::new(child.stderr.take().unwrap()),
+        ];
         for mut stream in streams {
             let output = output.clone();
             readers.push(std::thread::spawn(move || {
@@ -43,32 +58,47 @@ impl Process {
                 output.lock().unwrap().push_str(&text);
             }));
         }
-        Self { child, output, readers }
+        Self {
+            child,
+            output,
+            readers,
+        }
     }
 
     /// SIGTERM, then waits for a clean exit; returns everything the process printed.
     fn stop(mut self) -> String {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
         let exit = self.child.wait().unwrap();
         for reader in self.readers.drain(..) {
             reader.join().unwrap();
         }
         let output = self.output.lock().unwrap().clone();
-        assert!(exit.success(), "did not stop cleanly on SIGTERM ({exit}):\n{output}");
+        assert!(
+            exit.success(),
+            "did not stop cleanly on SIGTERM ({exit}):\n{output}"
+        );
         output
     }
 }
 
 /// Whether `code` appears in `text` as a whole run of digits.
 fn contains_code(text: &str, code: &str) -> bool {
-    text.split(|c: char| !c.is_ascii_digit()).any(|run| run == code)
+    text.split(|c: char| !c.is_ascii_digit())
+        .any(|run| run == code)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_full_run_no_code_is_in_the_logs_the_table_or_the_queue() {
     let app = spawn_app().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let env = vec![
         ("AWS_ENDPOINT_URL", app.endpoint.clone()),
         ("AWS_REGION", "us-east-1".to_owned()),
@@ -86,7 +116,10 @@ async fn after_a_full_run_no_code_is_in_the_logs_the_table_or_the_queue() {
     let base = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     while reqwest::get(format!("{base}/health")).await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(15), "the api binary did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the api binary did not start"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
@@ -94,12 +127,33 @@ async fn after_a_full_run_no_code_is_in_the_logs_the_table_or_the_queue() {
     let mut ids = Vec::new();
     for (channel, to) in [("email", &email), ("sms", &phone)] {
         let body = serde_json::json!({ "channel": channel, "destination": to });
-        let answer: serde_json::Value = app.http.post(format!("{base}/v1/otp/send")).json(&body).send().await.unwrap().json().await.unwrap();
+        let answer: serde_json::Value = app
+            .http
+            .post(format!("{base}/v1/otp/send"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         ids.push(answer["otp_id"].as_str().expect("send accepted").to_owned());
     }
     // The jobs as they sit in the queue, before the worker takes them.
-    let peeked = app.sqs.receive_message().queue_url(&app.queue_url).max_number_of_messages(10).visibility_timeout(0).send().await.unwrap();
-    let job_bodies: Vec<String> = peeked.messages().iter().filter_map(|m| m.body().map(str::to_owned)).collect();
+    let peeked = app
+        .sqs
+        .receive_message()
+        .queue_url(&app.queue_url)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
+    let job_bodies: Vec<String> = peeked
+        .messages()
+        .iter()
+        .filter_map(|m| m.body().map(str::to_owned))
+        .collect();
     assert_eq!(job_bodies.len(), 2);
 
     let worker = Process::start("worker", &env);
@@ -111,30 +165,51 @@ async fn after_a_full_run_no_code_is_in_the_logs_the_table_or_the_queue() {
                 codes.push(crate::helpers::extract_code(message, 6).unwrap());
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(30), "the worker binary delivered nothing to {to}");
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the worker binary delivered nothing to {to}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
     for (id, code) in ids.iter().zip(&codes) {
         let verify = |code: String| {
-            app.http.post(format!("{base}/v1/otp/verify")).json(&serde_json::json!({ "otp_id": id, "code": code })).send()
+            app.http
+                .post(format!("{base}/v1/otp/verify"))
+                .json(&serde_json::json!({ "otp_id": id, "code": code }))
+                .send()
         };
         assert_eq!(verify(wrong_code(code)).await.unwrap().status(), 422);
         assert_eq!(verify(code.clone()).await.unwrap().status(), 200);
     }
 
     let logs = format!("{}\n{}", api.stop(), worker.stop());
-    assert!(logs.contains("otp issued") && logs.contains("job done"), "logs were not captured:\n{logs}");
+    assert!(
+        logs.contains("otp issued") && logs.contains("job done"),
+        "logs were not captured:\n{logs}"
+    );
     let items = format!("{:?}", app.scan_table().await);
     for code in &codes {
-        assert!(!contains_code(&logs, code), "a code reached the logs:\n{logs}");
-        assert!(!contains_code(&items, code), "a code is stored in the table: {items}");
+        assert!(
+            !contains_code(&logs, code),
+            "a code reached the logs:\n{logs}"
+        );
+        assert!(
+            !contains_code(&items, code),
+            "a code is stored in the table: {items}"
+        );
         for body in &job_bodies {
-            assert!(!contains_code(body, code), "a code is in a queued job: {body}");
+            assert!(
+                !contains_code(body, code),
+                "a code is in a queued job: {body}"
+            );
         }
     }
     for full in [email.as_str(), phone.as_str()] {
-        assert!(!logs.contains(full) && !items.contains(full), "a full destination was logged or stored");
+        assert!(
+            !logs.contains(full) && !items.contains(full),
+            "a full destination was logged or stored"
+        );
     }
     assert_eq!(app.queue_depth(&app.dlq_url).await, 0);
 }

@@ -23,12 +23,19 @@ async fn wrong_codes_count_down_then_lock_even_against_the_right_code() {
 
 #[tokio::test]
 async fn an_expired_code_is_refused_while_its_record_is_still_stored() {
-    let app = spawn_app_with(Rules { ttl_seconds: 60, ..Rules::default() }).await;
+    let app = spawn_app_with(Rules {
+        ttl_seconds: 60,
+        ..Rules::default()
+    })
+    .await;
     let (id, code) = app.issue_email().await;
     app.clock.advance(61);
     let answer = app.verify(&id, &code).await;
     assert_eq!((answer.status, answer.error()), (410, "expired"));
-    assert!(app.raw_record(&id).await.is_some(), "the record is still in DynamoDB (TTL has not run)");
+    assert!(
+        app.raw_record(&id).await.is_some(),
+        "the record is still in DynamoDB (TTL has not run)"
+    );
     assert_eq!(app.status(&id).await.body["status"], "expired");
     let resend = app.resend(&id).await;
     assert_eq!((resend.status, resend.error()), (410, "expired"));
@@ -41,7 +48,12 @@ async fn of_parallel_right_code_verifies_exactly_one_succeeds() {
     let answers = futures::future::join_all((0..12).map(|_| app.verify(&id, &code))).await;
     let ok = answers.iter().filter(|a| a.status == 200).count();
     let conflicts = answers.iter().filter(|a| a.status == 409).count();
-    assert_eq!((ok, conflicts), (1, 11), "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    assert_eq!(
+        (ok, conflicts),
+        (1, 11),
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -59,9 +71,20 @@ async fn parallel_guesses_never_get_more_than_the_allowed_evaluations() {
     guesses.push(code.clone());
     let answers = futures::future::join_all(guesses.iter().map(|g| app.verify(&id, g))).await;
     // Counted guesses answer 422 (wrong), 200 (right) or 409 (counted after the right one won).
-    let counted = answers.iter().filter(|a| matches!(a.status, 422 | 200 | 409)).count();
-    let refused = answers.iter().filter(|a| a.error() == "too_many_attempts").count();
-    assert_eq!(counted, 5, "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    let counted = answers
+        .iter()
+        .filter(|a| matches!(a.status, 422 | 200 | 409))
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|a| a.error() == "too_many_attempts")
+        .count();
+    assert_eq!(
+        counted,
+        5,
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
     assert_eq!(refused, 26);
     let record = app.raw_record(&id).await.unwrap();
     assert_eq!(record["attempts"].as_n().unwrap(), "5");
@@ -70,7 +93,9 @@ async fn parallel_guesses_never_get_more_than_the_allowed_evaluations() {
 #[tokio::test]
 async fn verify_of_an_unknown_otp_is_404() {
     let app = spawn_app().await;
-    let answer = app.verify(&uuid::Uuid::new_v4().to_string(), "123456").await;
+    let answer = app
+        .verify(&uuid::Uuid::new_v4().to_string(), "123456")
+        .await;
     assert_eq!((answer.status, answer.error()), (404, "not_found"));
     let status = app.status(&uuid::Uuid::new_v4().to_string()).await;
     assert_eq!(status.status, 404);

@@ -1,0 +1,487 @@
+//! Unit tests of the delivery rules, on the in-memory store and sender.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+use common::clock::ShiftedClock;
+use common::domain::{Channel, Destination, OtpCode, OtpCodeLength, OtpId};
+use common::job::JOB_VERSION;
+use common::record::{DeliveryState, OtpRecord, VerifyOutcome};
+use common::secret::ServiceSecret;
+use common::sender::{MemorySender, OutgoingMessage};
+use common::store::{MemoryStore, SendGuards};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const JANE: &str = "jane.doe@example.com";
+const TTL: i64 = 600;
+
+/// A [`MemorySender`] that also counts calls, failed ones included.
+#[derive(Debug, Default)]
+struct CountingSender {
+    inner: MemorySender,
+    calls: AtomicUsize,
+}
+
+impl Sender for CountingSender {
+    fn send<'a, 'b, 'c, 'f>(
+        &'a self,
+        to: &'b Destination,
+        message: &'c OutgoingMessage,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'f>>
+    where
+        'a: 'f,
+        'b: 'f,
+        'c: 'f,
+        Self: 'f,
+    {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.send(to, message)
+    }
+}
+
+struct Fixture {
+    deliverer: Deliverer,
+    store: Arc<MemoryStore>,
+    sender: Arc<CountingSender>,
+    keys: Arc<Keys>,
+    clock: Arc<ShiftedClock>,
+}
+
+fn fixture() -> Fixture {
+    let store = Arc::new(MemoryStore::default());
+    let sender = Arc::new(CountingSender::default());
+    let keys = Arc::new(Keys::derive(&ServiceSecret::generate()));
+    let clock = Arc::new(ShiftedClock::default());
+    let deliverer = Deliverer {
+        store: store.clone(),
+        sender: sender.clone(),
+        keys: keys.clone(),
+        clock: clock.clone(),
+        brand: "Acme".to_owned(),
+    };
+    Fixture {
+        deliverer,
+        store,
+        sender,
+        keys,
+        clock,
+    }
+}
+
+/// The runs of ASCII digits in `text`, in order.
+fn digit_runs(text: &str) -> Vec<&str> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .filter(|run| !run.is_empty())
+        .collect()
+}
+
+impl Fixture {
+    /// Stores a pending OTP for `JANE` as the API would, and returns its first job and its code.
+    async fn issue(&self) -> (DeliveryJob, OtpCode) {
+        let now = self.clock.now();
+        let id = OtpId::new_random();
+        let code = OtpCode::generate(OtpCodeLength::default());
+        let to = Destination::parse(Channel::Email, JANE).unwrap();
+        let record = OtpRecord {
+            id,
+            channel: Channel::Email,
+            masked_destination: to.masked(),
+            destination_key: format!("dest-{id}"),
+            locale: "en".to_owned(),
+            code_slot: Some(self.keys.code_slot(id, &code)),
+            sealed: common::payload::seal(&self.keys, id, &code, &to),
+            created_at: now,
+            expires_at: now + TTL,
+            attempts: 0,
+            max_attempts: 5,
+            sends: 1,
+            delivery: DeliveryState::Queued,
+            delivered_send: 0,
+            lease_until: None,
+            failure_reason: None,
+        };
+        let guards = SendGuards {
+            destination_key: record.destination_key.clone(),
+            ip_key: None,
+            now,
+            cooldown_seconds: 0,
+            max_per_destination_hour: 1_000,
+            max_per_ip_hour: 1_000,
+        };
+        self.store.create(&record, &guards, None).await.unwrap();
+        let job = DeliveryJob {
+            v: JOB_VERSION,
+            otp_id: id,
+            send: 1,
+            channel: Channel::Email,
+            slot: record.code_slot.clone().unwrap(),
+            to: record.masked_destination.clone(),
+            expires_at: record.expires_at,
+            enqueued_at: now,
+        };
+        (job, code)
+    }
+
+    async fn deliver(&self, job: &DeliveryJob) -> Outcome {
+        self.deliverer.deliver("message-1", &job.to_body()).await
+    }
+
+    fn record(&self, id: OtpId) -> OtpRecord {
+        self.store.record(id).expect("no record for this id")
+    }
+
+    fn calls(&self) -> usize {
+        self.sender.calls.load(Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn a_pending_job_is_sent_once_with_the_code_as_one_run_of_digits() {
+    let f = fixture();
+    let (job, code) = f.issue().await;
+
+    assert_eq!(f.deliver(&job).await, Outcome::Sent);
+
+    let sent = f.sender.inner.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(f.calls(), 1);
+    assert_eq!(sent[0].to.as_str(), JANE);
+    let text = &sent[0].message.text;
+    assert!(
+        digit_runs(text).contains(&code.expose()),
+        "the code is not one run of digits in the text"
+    );
+    assert!(
+        text.starts_with(code.expose()),
+        "the code must lead for SMS previews"
+    );
+    assert!(text.contains("Acme") && text.contains("10 minutes"));
+    assert!(!sent[0].message.subject.contains(code.expose()));
+    let record = f.record(job.otp_id);
+    assert_eq!(record.delivery, DeliveryState::Sent);
+    assert_eq!(record.delivered_send, 1);
+    assert_eq!(
+        record.lease_until, None,
+        "the claim must be given up once done"
+    );
+    assert!(Outcome::Sent.is_final());
+}
+
+#[tokio::test]
+async fn a_duplicate_job_after_it_was_sent_is_skipped_and_nothing_more_is_sent() {
+    let f = fixture();
+    let (job, _) = f.issue().await;
+    assert_eq!(f.deliver(&job).await, Outcome::Sent);
+
+    let again = f.deliver(&job).await;
+
+    assert_eq!(again, Outcome::Skipped(SkipReason::AlreadyDelivered));
+    assert!(again.is_final());
+    assert_eq!(f.calls(), 1);
+    assert_eq!(f.record(job.otp_id).delivery, DeliveryState::Sent);
+}
+
+#[tokio::test]
+async fn a_resend_job_is_delivered_with_the_same_code_and_a_stale_one_after_it_is_skipped() {
+    let f = fixture();
+    let (first, code) = f.issue().await;
+    assert_eq!(f.deliver(&first).await, Outcome::Sent);
+    // What `add_send` does for a resend: the record counts a second send, the job carries it.
+    let record = f.record(first.otp_id);
+    let guards = SendGuards {
+        destination_key: record.destination_key.clone(),
+        ip_key: None,
+        now: f.clock.now(),
+        cooldown_seconds: 0,
+        max_per_destination_hour: 1_000,
+        max_per_ip_hour: 1_000,
+    };
+    assert_eq!(f.store.add_send(&record, &guards, 5).await.unwrap(), 2);
+    let second = DeliveryJob {
+        send: 2,
+        ..first.clone()
+    };
+
+    assert_eq!(f.deliver(&second).await, Outcome::Sent);
+    assert_eq!(
+        f.deliver(&first).await,
+        Outcome::Skipped(SkipReason::AlreadyDelivered)
+    );
+
+    let sent = f.sender.inner.sent();
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent.iter()
+            .all(|m| digit_runs(&m.message.text).contains(&code.expose()))
+    );
+    assert_eq!(f.record(first.otp_id).delivered_send, 2);
+}
+
+#[tokio::test]
+async fn a_job_for_a_verified_otp_is_skipped() {
+    let f = fixture();
+    let (job, _) = f.issue().await;
+    let outcome = f
+        .store
+        .verify(job.otp_id, &job.slot, f.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(outcome, VerifyOutcome::Verified);
+
+    let result = f.deliver(&job).await;
+
+    assert_eq!(result, Outcome::Skipped(SkipReason::Verified));
+    assert_eq!(f.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_job_for_a_locked_otp_is_skipped() {
+    let f = fixture();
+    let (job, _) = f.issue().await;
+    for _ in 0..5 {
+        f.store
+            .verify(job.otp_id, "live_wrong", f.clock.now())
+            .await
+            .unwrap();
+    }
+
+    assert_eq!(f.deliver(&job).await, Outcome::Skipped(SkipReason::Locked));
+    assert_eq!(f.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_job_for_an_unknown_otp_is_skipped() {
+    let f = fixture();
+    let (job, _) = f.issue().await;
+    let stray = DeliveryJob {
+        otp_id: OtpId::new_random(),
+        ..job
+    };
+
+    assert_eq!(
+        f.deliver(&stray).await,
+        Outcome::Skipped(SkipReason::NotFound)
+    );
+    assert_eq!(f.calls(), 0);
+}
+
+#[tokio::test]
+async fn an_expired_job_is_dropped_and_nothing_is_sent() {
+    let f = fixture();
+    let (job, _) = f.issue().await;
+    f.clock.advance(TTL);
+
+    let outcome = f.deliver(&job).await;
+
+    assert_eq!(outcome, Outcome::Dropped);
+    assert!(outcome.is_final());
+    assert_eq!(f.calls(), 0);
+    assert_eq!(f.record(job.otp_id).delivery, DeliveryState::Dropped);
+}
+
+#[tokio::test]
+async fn a_duplicate_of_a_sent_job_arriving_after_expiry_leaves_the_delivery_sent() {
+    let f = fixture();
+    let (job, _) = f.issue().await;
+    assert_eq!(f.deliver(&job).await, Outcome::Sent);
+    f.clock.advance(TTL);
+
+    let again = f.deliver(&job).await;
+
+    assert_eq!(f.calls(), 1);
+    assert_eq!(
+        f.record(job.otp_id).delivery,
+        DeliveryState::Sent,
+        "the code was delivered"
+    );
+    assert!(matches!(again, Outcome::Skipped(_)), "{again:?}");
+}
+
+#[tokio::test]
+async fn a_permanent_send_error_fails_the_delivery_with_its_reason() {
+    let f = fixture();
+    let (job, _) = f.issue().await;
+    f.sender.inner.fail_next([SendError::Permanent {
+        reason: "MessageRejected".into(),
+        detail: "address is on the suppression list".into(),
+    }]);
+
+    let outcome = f.deliver(&job).await;
+
+    assert_eq!(
+        outcome,
+        Outcome::Failed {
+            reason: "MessageRejected".into()
+        }
+    );
+    assert!(
+        outcome.is_final(),
+        "a permanent failure must not be retried"
+    );
+    assert_eq!(f.calls(), 1);
+    assert!(f.sender.inner.sent().is_empty());
+    let record = f.record(job.otp_id);
+    assert_eq!(record.delivery, DeliveryState::Failed);
+    assert_eq!(record.failure_reason.as_deref(), Some("MessageRejected"));
+    assert_eq!(record.lease_until, None);
+    assert_eq!(record.delivered_send, job.send);
+
+    // SQS may hand the same job out again: the provider is not asked a second time.
+    assert_eq!(
+        f.deliver(&job).await,
+        Outcome::Skipped(SkipReason::AlreadyDelivered)
+    );
+    assert_eq!(f.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_transient_send_error_is_retried_and_gives_the_claim_back() {
+    let f = fixture();
+    let (job, _) = f.issue().await;
+    f.sender
+        .inner
+        .fail_next([SendError::Transient("Throttling".into())]);
+
+    let outcome = f.deliver(&job).await;
+
+    assert_eq!(
+        outcome,
+        Outcome::Retry {
+            reason: "Throttling".into()
+        }
+    );
+    assert!(!outcome.is_final());
+    let record = f.record(job.otp_id);
+    assert_eq!(record.lease_until, None, "the claim must be released");
+    assert_eq!(record.delivery, DeliveryState::Queued);
+    // No waiting for the claim to lapse: the retry goes through at once.
+    assert_eq!(f.deliver(&job).await, Outcome::Sent);
+    assert_eq!(f.calls(), 2);
+    assert_eq!(f.sender.inner.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_systemic_send_error_is_systemic_and_gives_the_claim_back() {
+    let f = fixture();
+    let (job, _) = f.issue().await;
+    f.sender
+        .inner
+        .fail_next([SendError::Systemic("AccountSendingPaused".into())]);
+
+    let outcome = f.deliver(&job).await;
+
+    assert_eq!(
+        outcome,
+        Outcome::Systemic {
+            reason: "AccountSendingPaused".into()
+        }
+    );
+    assert!(!outcome.is_final());
+    assert_eq!(f.record(job.otp_id).lease_until, None);
+    assert_eq!(f.deliver(&job).await, Outcome::Sent);
+}
+
+#[tokio::test]
+async fn a_job_claimed_by_another_worker_is_retried_until_the_claim_lapses() {
+    let f = fixture();
+    let (job, _) = f.issue().await;
+    let now = f.clock.now();
+    let claim = f
+        .store
+        .claim_delivery(&job, now, CLAIM_SECONDS)
+        .await
+        .unwrap();
+    assert!(matches!(claim, Claim::Granted(_)));
+
+    let outcome = f.deliver(&job).await;
+    assert!(matches!(outcome, Outcome::Retry { .. }), "{outcome:?}");
+    assert_eq!(f.calls(), 0);
+
+    f.clock.advance(CLAIM_SECONDS + 1);
+    assert_eq!(f.deliver(&job).await, Outcome::Sent);
+}
+
+#[tokio::test]
+async fn a_store_outage_is_retried_and_nothing_is_sent() {
+    let f = fixture();
+    let (job, _) = f.issue().await;
+    f.store.set_unavailable(true);
+
+    let outcome = f.deliver(&job).await;
+
+    assert!(matches!(outcome, Outcome::Retry { .. }), "{outcome:?}");
+    assert_eq!(f.calls(), 0);
+    f.store.set_unavailable(false);
+    assert_eq!(f.deliver(&job).await, Outcome::Sent);
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_a_job_is_poison() {
+    let f = fixture();
+    let (job, _) = f.issue().await;
+    let future_version = job.to_body().replacen("\"v\":1", "\"v\":2", 1);
+    assert_ne!(future_version, job.to_body());
+
+    for body in ["not json", "", "{}", future_version.as_str()] {
+        let outcome = f.deliverer.deliver("message-1", body).await;
+        assert!(
+            matches!(outcome, Outcome::Poison { .. }),
+            "{body:?} gave {outcome:?}"
+        );
+        assert!(
+            !outcome.is_final(),
+            "poison must be left for the DLQ, not deleted"
+        );
+    }
+    assert_eq!(f.calls(), 0);
+    assert_eq!(f.record(job.otp_id).delivery, DeliveryState::Queued);
+}
+
+#[tokio::test]
+async fn keys_from_another_secret_are_systemic_and_nothing_is_sent() {
+    let f = fixture();
+    let (job, code) = f.issue().await;
+    let misconfigured = Deliverer {
+        keys: Arc::new(Keys::derive(&ServiceSecret::generate())),
+        ..f.deliverer.clone()
+    };
+
+    let outcome = misconfigured.deliver("message-1", &job.to_body()).await;
+
+    match &outcome {
+        Outcome::Systemic { reason } => {
+            assert!(reason.contains("OTP_SECRET"), "{reason}");
+            assert!(!reason.contains(code.expose()));
+        }
+        other => panic!("expected Systemic, got {other:?}"),
+    }
+    assert_eq!(f.calls(), 0);
+    assert_eq!(
+        f.record(job.otp_id).lease_until,
+        None,
+        "the claim must be released"
+    );
+    // A correctly configured worker can still deliver it.
+    assert_eq!(f.deliver(&job).await, Outcome::Sent);
+}
+
+#[test]
+fn only_done_outcomes_are_final() {
+    let reason = || "r".to_owned();
+    for done in [
+        Outcome::Sent,
+        Outcome::Skipped(SkipReason::Verified),
+        Outcome::Dropped,
+        Outcome::Failed { reason: reason() },
+    ] {
+        assert!(done.is_final(), "{done:?}");
+    }
+    for again in [
+        Outcome::Retry { reason: reason() },
+        Outcome::Systemic { reason: reason() },
+        Outcome::Poison { reason: reason() },
+    ] {
+        assert!(!again.is_final(), "{again:?}");
+    }
+}

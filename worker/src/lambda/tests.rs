@@ -1,0 +1,268 @@
+//! Unit tests of the SQS batch handler: which records come back as failures.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+use crate::deliver::Outcome;
+use aws_lambda_events::event::sqs::SqsMessage;
+use common::clock::{Clock, ShiftedClock};
+use common::crypto::Keys;
+use common::domain::{Channel, Destination, OtpCode, OtpCodeLength, OtpId};
+use common::job::{DeliveryJob, JOB_VERSION};
+use common::record::{DeliveryState, OtpRecord};
+use common::secret::ServiceSecret;
+use common::sender::{OutgoingMessage, SendError, Sender};
+use common::store::{MemoryStore, OtpStore, SendGuards};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+const GOOD: &str = "good@example.com";
+const THROTTLED: &str = "throttled@example.com";
+
+/// Delivers to every address but [`THROTTLED`], which always fails transiently: which record
+/// fails then does not depend on the order the batch is worked in.
+#[derive(Debug, Default)]
+struct PickySender {
+    sent: Mutex<Vec<String>>,
+}
+
+impl Sender for PickySender {
+    fn send<'a, 'b, 'c, 'f>(
+        &'a self,
+        to: &'b Destination,
+        _message: &'c OutgoingMessage,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'f>>
+    where
+        'a: 'f,
+        'b: 'f,
+        'c: 'f,
+        Self: 'f,
+    {
+        Box::pin(async move {
+            if to.as_str() == THROTTLED {
+                return Err(SendError::Transient("Throttling".into()));
+            }
+            self.sent.lock().unwrap().push(to.as_str().to_owned());
+            Ok(())
+        })
+    }
+}
+
+struct Fixture {
+    deliverer: Deliverer,
+    store: Arc<MemoryStore>,
+    sender: Arc<PickySender>,
+    keys: Arc<Keys>,
+    clock: Arc<ShiftedClock>,
+}
+
+fn fixture() -> Fixture {
+    let store = Arc::new(MemoryStore::default());
+    let sender = Arc::new(PickySender::default());
+    let keys = Arc::new(Keys::derive(&ServiceSecret::generate()));
+    let clock = Arc::new(ShiftedClock::default());
+    let deliverer = Deliverer {
+        store: store.clone(),
+        sender: sender.clone(),
+        keys: keys.clone(),
+        clock: clock.clone(),
+        brand: "Acme".to_owned(),
+    };
+    Fixture {
+        deliverer,
+        store,
+        sender,
+        keys,
+        clock,
+    }
+}
+
+impl Fixture {
+    /// Stores a pending OTP for `address` as the API would, and returns its first job's body.
+    async fn issue(&self, address: &str) -> (OtpId, String) {
+        let now = self.clock.now();
+        let id = OtpId::new_random();
+        let code = OtpCode::generate(OtpCodeLength::default());
+        let to = Destination::parse(Channel::Email, address).unwrap();
+        let record = OtpRecord {
+            id,
+            channel: Channel::Email,
+            masked_destination: to.masked(),
+            destination_key: format!("dest-{id}"),
+            locale: "en".to_owned(),
+            code_slot: Some(self.keys.code_slot(id, &code)),
+            sealed: common::payload::seal(&self.keys, id, &code, &to),
+            created_at: now,
+            expires_at: now + 600,
+            attempts: 0,
+            max_attempts: 5,
+            sends: 1,
+            delivery: DeliveryState::Queued,
+            delivered_send: 0,
+            lease_until: None,
+            failure_reason: None,
+        };
+        let guards = SendGuards {
+            destination_key: record.destination_key.clone(),
+            ip_key: None,
+            now,
+            cooldown_seconds: 0,
+            max_per_destination_hour: 1_000,
+            max_per_ip_hour: 1_000,
+        };
+        self.store.create(&record, &guards, None).await.unwrap();
+        let job = DeliveryJob {
+            v: JOB_VERSION,
+            otp_id: id,
+            send: 1,
+            channel: Channel::Email,
+            slot: record.code_slot.clone().unwrap(),
+            to: record.masked_destination.clone(),
+            expires_at: record.expires_at,
+            enqueued_at: now,
+        };
+        (id, job.to_body())
+    }
+}
+
+fn message(id: Option<&str>, body: &str) -> SqsMessage {
+    let mut m = SqsMessage::default();
+    m.message_id = id.map(str::to_owned);
+    m.body = Some(body.to_owned());
+    m
+}
+
+fn event(records: Vec<SqsMessage>) -> SqsEvent {
+    let mut e = SqsEvent::default();
+    e.records = records;
+    e
+}
+
+fn failed_ids(response: &SqsBatchResponse) -> Vec<String> {
+    let mut ids: Vec<String> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn only_the_poison_and_transient_records_are_reported_as_failures() {
+    let f = fixture();
+    let (good_id, good) = f.issue(GOOD).await;
+    let (throttled_id, throttled) = f.issue(THROTTLED).await;
+    // Sanity: each on its own ends as this test needs.
+    assert!(matches!(
+        f.deliverer.deliver("probe", &throttled).await,
+        Outcome::Retry { .. }
+    ));
+
+    let response = handle_batch(
+        &f.deliverer,
+        event(vec![
+            message(Some("m-good"), &good),
+            message(Some("m-poison"), "not json"),
+            message(Some("m-transient"), &throttled),
+        ]),
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(failed_ids(&response), ["m-poison", "m-transient"]);
+    assert!(
+        response
+            .batch_item_failures
+            .iter()
+            .all(|f| !f.item_identifier.is_empty())
+    );
+    assert_eq!(*f.sender.sent.lock().unwrap(), [GOOD]);
+    assert_eq!(
+        f.store.record(good_id).unwrap().delivery,
+        DeliveryState::Sent
+    );
+    assert_eq!(
+        f.store.record(throttled_id).unwrap().delivery,
+        DeliveryState::Queued
+    );
+}
+
+#[tokio::test]
+async fn a_batch_that_is_all_done_reports_no_failures() {
+    let f = fixture();
+    let (_, first) = f.issue(GOOD).await;
+    let (_, second) = f.issue("other@example.com").await;
+
+    let response = handle_batch(
+        &f.deliverer,
+        event(vec![
+            message(Some("m-1"), &first),
+            message(Some("m-2"), &second),
+        ]),
+    )
+    .await
+    .unwrap();
+
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "{:?}",
+        failed_ids(&response)
+    );
+    assert_eq!(f.sender.sent.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_empty_batch_reports_no_failures() {
+    let f = fixture();
+    let response = handle_batch(&f.deliverer, SqsEvent::default())
+        .await
+        .unwrap();
+    assert!(response.batch_item_failures.is_empty());
+}
+
+#[tokio::test]
+async fn a_record_without_a_body_is_reported_as_a_failure() {
+    let f = fixture();
+    let mut bodiless = SqsMessage::default();
+    bodiless.message_id = Some("m-empty".to_owned());
+
+    let response = handle_batch(&f.deliverer, event(vec![bodiless]))
+        .await
+        .unwrap();
+
+    assert_eq!(failed_ids(&response), ["m-empty"]);
+}
+
+#[tokio::test]
+async fn a_failing_record_without_a_message_id_fails_the_whole_batch() {
+    let f = fixture();
+    let (_, good) = f.issue(GOOD).await;
+    let (_, throttled) = f.issue(THROTTLED).await;
+
+    let poison = handle_batch(
+        &f.deliverer,
+        event(vec![
+            message(Some("m-good"), &good),
+            message(None, "not json"),
+        ]),
+    )
+    .await;
+    assert!(poison.is_err(), "{poison:?}");
+
+    let transient = handle_batch(&f.deliverer, event(vec![message(None, &throttled)])).await;
+    assert!(transient.is_err(), "{transient:?}");
+}
+
+#[tokio::test]
+async fn a_successful_record_without_a_message_id_needs_no_report() {
+    let f = fixture();
+    let (id, good) = f.issue(GOOD).await;
+
+    let response = handle_batch(&f.deliverer, event(vec![message(None, &good)]))
+        .await
+        .unwrap();
+
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(f.store.record(id).unwrap().delivery, DeliveryState::Sent);
+}
