@@ -28,10 +28,11 @@ port_in_use() {
   python3 -c 'import socket,sys; s=socket.socket(); sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
 }
 
-# start_moto PORT LOGFILE: starts moto_server in the background, waits until it answers.
+# start_moto PORT LOGFILE: starts moto (scripts/moto_server.py) in the background, waits until it
+# answers.
 start_moto() {
   local port=$1 logfile=$2
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$logfile" 2>&1 &
+  "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$port" >"$logfile" 2>&1 &
   MOTO_PID=$!
   for _ in $(seq 1 100); do
     if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then return; fi

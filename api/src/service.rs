@@ -101,6 +101,7 @@ impl OtpService {
                 destination_key: self.keys.destination_key(destination),
                 locale: command.locale.as_str().to_owned(),
                 code_slot: Some(self.keys.code_slot(id, &code)),
+                verified_by: None,
                 sealed: common::payload::seal(&self.keys, id, &code, destination),
                 created_at: now,
                 expires_at: now + self.rules.ttl_seconds,
@@ -209,7 +210,9 @@ impl OtpService {
     pub async fn verify(&self, id: OtpId, code: &OtpCode) -> Result<(), ApiError> {
         let now = self.clock.now();
         let slot = self.keys.code_slot(id, code);
-        let outcome = self.store.verify(id, &slot, now).await?;
+        // Identifies this request across the SDK's retries (see `verify_outcome`).
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let outcome = self.store.verify(id, &slot, &token, now).await?;
         tracing::info!(otp_id = %id, outcome = ?outcome, "verify");
         match outcome {
             VerifyOutcome::Verified => Ok(()),

@@ -32,9 +32,31 @@ impl Default for Rules {
     }
 }
 
+/// How the worker paces and retries deliveries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRules {
+    /// Provider calls per second per worker process (a token bucket), so a worker slows down
+    /// before the provider throttles it.
+    pub max_send_rate: f64,
+    /// Backoff after the n-th failed receive: `random(0, min(cap, base * 2^(n-1)))` seconds.
+    pub retry_base_seconds: i64,
+    pub retry_cap_seconds: i64,
+}
+
+impl Default for DeliveryRules {
+    fn default() -> Self {
+        Self {
+            max_send_rate: 10.0,
+            retry_base_seconds: 5,
+            retry_cap_seconds: 120,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub rules: Rules,
+    pub delivery: DeliveryRules,
     pub table_name: String,
     pub queue_url: String,
     pub email_from: Option<String>,
@@ -92,8 +114,14 @@ impl Settings {
                 problem: format!("{raw:?} is not an address like 127.0.0.1:3000"),
             })?,
         };
+        let delivery = DeliveryRules {
+            max_send_rate: env.rate("OTP_MAX_SEND_RATE", 10.0)?,
+            retry_base_seconds: env.number("OTP_RETRY_BASE_SECONDS", 5, 1..=300)?,
+            retry_cap_seconds: env.number("OTP_RETRY_CAP_SECONDS", 120, 1..=43_200)?,
+        };
         Ok(Self {
             rules,
+            delivery,
             table_name: env
                 .text("OTP_TABLE_NAME")
                 .unwrap_or_else(|| "otp-relay".to_owned()),
@@ -114,6 +142,21 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
         (self.0)(var)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
+    }
+
+    fn rate(&self, var: &'static str, default: f64) -> Result<f64, ConfigError> {
+        let Some(raw) = self.text(var) else {
+            return Ok(default);
+        };
+        match raw.parse::<f64>() {
+            Ok(value) if (0.1..=10_000.0).contains(&value) => Ok(value),
+            _ => Err(ConfigError {
+                var,
+                problem: format!(
+                    "{raw:?} is not a rate from 0.1 to 10000 per second (default {default})"
+                ),
+            }),
+        }
     }
 
     fn number(
@@ -170,6 +213,8 @@ mod tests {
         let err = settings(&[("OTP_QUEUE_URL", "q"), ("OTP_TTL_SECONDS", "ten")]).unwrap_err();
         assert_eq!(err.var, "OTP_TTL_SECONDS");
         assert_eq!(settings(&[]).unwrap_err().var, "OTP_QUEUE_URL");
+        let err = settings(&[("OTP_QUEUE_URL", "q"), ("OTP_MAX_SEND_RATE", "0")]).unwrap_err();
+        assert_eq!(err.var, "OTP_MAX_SEND_RATE");
         let err = settings(&[("OTP_QUEUE_URL", "q"), ("OTP_EMAIL_FROM", "nope")]).unwrap_err();
         assert_eq!(err.var, "OTP_EMAIL_FROM");
     }

@@ -73,6 +73,9 @@ pub struct OtpRecord {
     pub locale: String,
     /// `live_<hmac>` while the code is unused; gone once it verified.
     pub code_slot: Option<String>,
+    /// The token of the verify request that consumed the code: lets that request, retried by
+    /// the SDK after a lost response, still learn that it won.
+    pub verified_by: Option<String>,
     /// The code and destination, sealed with the service key (see [`crate::crypto::Keys::seal`]).
     pub sealed: String,
     pub created_at: i64,
@@ -126,15 +129,23 @@ pub enum VerifyOutcome {
 ///
 /// `counted` says whether the update's condition held (`attempts < max_attempts AND expires_at >
 /// now`): only then was the guess counted and evaluated, and only then can it be right.
+///
+/// `token` identifies the request across the SDK's retries: if an earlier attempt of this very
+/// request consumed the code (and its answer was lost), the retry still answers `Verified`.
 pub fn verify_outcome(
     before: Option<&OtpRecord>,
     guess_slot: &str,
+    token: &str,
     counted: bool,
     now: i64,
 ) -> VerifyOutcome {
     let Some(before) = before else {
         return VerifyOutcome::NotFound;
     };
+    let won_earlier = before.code_slot.is_none() && before.verified_by.as_deref() == Some(token);
+    if won_earlier {
+        return VerifyOutcome::Verified;
+    }
     if counted {
         return match before.code_slot.as_deref() {
             Some(slot) if slot == guess_slot => VerifyOutcome::Verified,
@@ -170,6 +181,7 @@ pub(crate) mod tests {
             destination_key: "dk".into(),
             locale: "en".into(),
             code_slot: Some("live_right".into()),
+            verified_by: None,
             sealed: "sealed".into(),
             created_at: now,
             expires_at: now + 600,
@@ -200,11 +212,11 @@ pub(crate) mod tests {
         let now = 1_000;
         let r = record(now);
         assert_eq!(
-            verify_outcome(Some(&r), "live_right", true, now),
+            verify_outcome(Some(&r), "live_right", "t1", true, now),
             VerifyOutcome::Verified
         );
         assert_eq!(
-            verify_outcome(Some(&r), "live_wrong", true, now),
+            verify_outcome(Some(&r), "live_wrong", "t1", true, now),
             VerifyOutcome::Wrong {
                 attempts_remaining: 4
             }
@@ -212,12 +224,34 @@ pub(crate) mod tests {
         let mut used = r.clone();
         used.code_slot = None;
         assert_eq!(
-            verify_outcome(Some(&used), "live_right", true, now),
+            verify_outcome(Some(&used), "live_right", "t1", true, now),
             VerifyOutcome::AlreadyVerified
         );
         assert_eq!(
-            verify_outcome(None, "live_right", false, now),
+            verify_outcome(None, "live_right", "t1", false, now),
             VerifyOutcome::NotFound
+        );
+    }
+
+    #[test]
+    fn a_retried_request_that_already_won_is_told_so() {
+        let now = 1_000;
+        let mut r = record(now);
+        r.code_slot = None;
+        r.verified_by = Some("t1".into());
+        // Counted again (attempts left) or not (attempts spent): the winner hears 200 either way.
+        assert_eq!(
+            verify_outcome(Some(&r), "live_right", "t1", true, now),
+            VerifyOutcome::Verified
+        );
+        r.attempts = 5;
+        assert_eq!(
+            verify_outcome(Some(&r), "live_right", "t1", false, now),
+            VerifyOutcome::Verified
+        );
+        assert_eq!(
+            verify_outcome(Some(&r), "live_right", "t2", false, now),
+            VerifyOutcome::AlreadyVerified
         );
     }
 
@@ -228,12 +262,12 @@ pub(crate) mod tests {
         r.attempts = 5;
         // Even the right code is refused once the attempts are spent.
         assert_eq!(
-            verify_outcome(Some(&r), "live_right", false, now),
+            verify_outcome(Some(&r), "live_right", "t1", false, now),
             VerifyOutcome::Locked
         );
         let r = record(now);
         assert_eq!(
-            verify_outcome(Some(&r), "live_right", false, now + 600),
+            verify_outcome(Some(&r), "live_right", "t1", false, now + 600),
             VerifyOutcome::Expired
         );
         assert!(!guess_is_counted(&r, now + 600));

@@ -3,18 +3,20 @@
 //! message and act on the [`Outcome`].
 
 use crate::message;
+use crate::pacer::Pacer;
 use common::clock::Clock;
 use common::crypto::Keys;
 use common::job::DeliveryJob;
 use common::sender::{SendError, Sender};
 use common::store::{Claim, DeliveryResult, OtpStore, SkipReason};
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-/// How long a claim keeps other workers off a record: longer than a provider call with its SDK
-/// retries, shorter than the queue's visibility timeout, so a crashed worker's job is free again
-/// by the time SQS hands it out again.
-pub const CLAIM_SECONDS: i64 = 30;
+/// How long a claim keeps other workers off a record: longer than the pacing wait of a batch
+/// plus a provider call with its SDK retries, shorter than the queue's visibility timeout, so a
+/// crashed worker's job is free again by the time SQS hands it out again.
+pub const CLAIM_SECONDS: i64 = 45;
 
 #[derive(Debug, Clone)]
 pub struct Deliverer {
@@ -23,6 +25,7 @@ pub struct Deliverer {
     pub keys: Arc<Keys>,
     pub clock: Arc<dyn Clock>,
     pub brand: String,
+    pub pacer: Arc<Pacer>,
 }
 
 /// What became of one message.
@@ -37,9 +40,11 @@ pub enum Outcome {
     Failed {
         reason: String,
     },
-    /// Try again later (throttling, 5xx, a store error, another worker's claim).
+    /// Try again later (throttling, 5xx, a store error, another worker's claim). `expires_at`
+    /// bounds the backoff: there is no point coming back after the code is dead.
     Retry {
         reason: String,
+        expires_at: Option<i64>,
     },
     /// The account cannot send at all; retrying now only burns receive counts.
     Systemic {
@@ -49,6 +54,9 @@ pub enum Outcome {
     Poison {
         reason: String,
     },
+    /// Stopped before the provider was called (shutdown, or a systemic failure elsewhere in the
+    /// batch): not an attempt, so it comes back without penalty.
+    Interrupted,
 }
 
 impl Outcome {
@@ -69,14 +77,16 @@ impl Outcome {
             Outcome::Retry { .. } => "retried",
             Outcome::Systemic { .. } => "systemic",
             Outcome::Poison { .. } => "poisoned",
+            Outcome::Interrupted => "interrupted",
         }
     }
 }
 
 impl Deliverer {
     /// Handles one message body, in its own span; never panics, never returns an error: every
-    /// way it can end is an [`Outcome`].
-    pub async fn deliver(&self, message_id: &str, body: &str) -> Outcome {
+    /// way it can end is an [`Outcome`]. `halt` stops a job that has not reached the provider
+    /// yet; a systemic failure trips it for the rest of the batch.
+    pub async fn deliver(&self, message_id: &str, body: &str, halt: &CancellationToken) -> Outcome {
         let span = tracing::info_span!(
             "job",
             message_id,
@@ -84,14 +94,17 @@ impl Deliverer {
             send = tracing::field::Empty
         );
         let outcome = self
-            .deliver_inner(body, &span)
+            .deliver_inner(body, &span, halt)
             .instrument(span.clone())
             .await;
+        if matches!(outcome, Outcome::Systemic { .. }) {
+            halt.cancel();
+        }
         span.in_scope(|| match &outcome {
-            Outcome::Sent | Outcome::Skipped(_) | Outcome::Dropped => {
+            Outcome::Sent | Outcome::Skipped(_) | Outcome::Dropped | Outcome::Interrupted => {
                 tracing::info!(outcome = outcome.label(), detail = ?outcome, "job done");
             }
-            Outcome::Failed { reason } | Outcome::Retry { reason } => {
+            Outcome::Failed { reason } | Outcome::Retry { reason, .. } => {
                 tracing::warn!(outcome = outcome.label(), reason, "job not delivered");
             }
             Outcome::Systemic { reason } | Outcome::Poison { reason } => {
@@ -101,7 +114,12 @@ impl Deliverer {
         outcome
     }
 
-    async fn deliver_inner(&self, body: &str, span: &tracing::Span) -> Outcome {
+    async fn deliver_inner(
+        &self,
+        body: &str,
+        span: &tracing::Span,
+        halt: &CancellationToken,
+    ) -> Outcome {
         let job = match DeliveryJob::parse(body) {
             Ok(job) => job,
             Err(err) => {
@@ -112,6 +130,9 @@ impl Deliverer {
         };
         span.record("otp_id", tracing::field::display(job.otp_id));
         span.record("send", job.send);
+        if halt.is_cancelled() {
+            return Outcome::Interrupted;
+        }
         let now = self.clock.now();
         let record = match self.store.claim_delivery(&job, now, CLAIM_SECONDS).await {
             Ok(Claim::Granted(record)) => record,
@@ -124,6 +145,7 @@ impl Deliverer {
                     Ok(()) => Outcome::Dropped,
                     Err(err) => Outcome::Retry {
                         reason: err.to_string(),
+                        expires_at: Some(job.expires_at),
                     },
                 };
             }
@@ -131,11 +153,13 @@ impl Deliverer {
             Ok(Claim::Busy { until }) => {
                 return Outcome::Retry {
                     reason: format!("another worker holds the claim until {until}"),
+                    expires_at: Some(job.expires_at),
                 };
             }
             Err(err) => {
                 return Outcome::Retry {
                     reason: err.to_string(),
+                    expires_at: Some(job.expires_at),
                 };
             }
         };
@@ -160,6 +184,14 @@ impl Deliverer {
             &code,
         );
         drop(code);
+        tokio::select! {
+            biased;
+            () = halt.cancelled() => {
+                self.release(&job).await;
+                return Outcome::Interrupted;
+            }
+            () = self.pacer.acquire() => {}
+        }
         match self.sender.send(&to, &text).await {
             Ok(()) => match self
                 .store
@@ -187,12 +219,16 @@ impl Deliverer {
                     Ok(()) => Outcome::Failed { reason },
                     Err(err) => Outcome::Retry {
                         reason: err.to_string(),
+                        expires_at: Some(job.expires_at),
                     },
                 }
             }
             Err(SendError::Transient(reason)) => {
                 self.release(&job).await;
-                Outcome::Retry { reason }
+                Outcome::Retry {
+                    reason,
+                    expires_at: Some(job.expires_at),
+                }
             }
             Err(SendError::Systemic(reason)) => {
                 self.release(&job).await;

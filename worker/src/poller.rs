@@ -1,26 +1,29 @@
 //! The long-polling worker for local use and containers: receive up to 10 jobs, deliver them
-//! concurrently, delete the finished ones in one batch call, repeat until told to stop.
+//! concurrently (paced), then settle the batch: delete the finished, delay the rest.
 
 use crate::deliver::{Deliverer, Outcome};
+use crate::metrics::{self, Counts};
+use crate::settle::{Settled, apply, plan};
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
+use aws_sdk_sqs::types::MessageSystemAttributeName;
 use backon::{BackoffBuilder, ExponentialBuilder};
+use common::config::DeliveryRules;
 use common::error::BackendError;
-use std::collections::BTreeMap;
-use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
 pub struct Poller {
     pub client: Client,
     pub queue_url: String,
     pub deliverer: Deliverer,
+    pub rules: DeliveryRules,
     /// Long-poll wait; 20 s (the maximum) keeps an idle worker to three requests a minute.
     pub wait_seconds: i32,
 }
 
-/// Outcome counts, by [`Outcome::label`].
-pub type Counts = BTreeMap<&'static str, u64>;
+/// How often the running totals are logged.
+const REPORT_EVERY: Duration = Duration::from_secs(60);
 
 impl Poller {
     /// An SQS client whose timeouts outlast a long poll of `wait_seconds` (the shared SDK
@@ -39,115 +42,135 @@ impl Poller {
         )
     }
 
-    /// Polls until `shutdown` resolves. A batch in progress is finished (sent and deleted)
-    /// before returning; a receive in progress is abandoned, and whatever it would have returned
-    /// becomes visible again after the visibility timeout. Nothing is lost either way.
-    pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Counts {
+    /// Polls until `stop` is cancelled. On stop, sends already under way finish and are
+    /// settled; jobs of the batch that had not reached the provider are made visible again at
+    /// once; a receive in progress is abandoned (what it would have returned reappears after
+    /// the visibility timeout). Nothing is lost either way.
+    ///
+    /// After a systemic failure the poller pauses (doubling from the retry base to the cap) and
+    /// then probes with one message at a time until a send works, so an account that cannot
+    /// send does not burn the receive counts of the whole queue.
+    pub async fn run(&self, stop: CancellationToken) -> Counts {
         let mut totals = Counts::new();
-        let mut errors = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(500))
-            .with_max_delay(Duration::from_secs(30))
-            .without_max_times()
-            .with_jitter()
-            .build();
-        tokio::pin!(shutdown);
-        loop {
-            let batch = tokio::select! {
-                biased;
-                () = &mut shutdown => break,
-                batch = self.poll_once() => batch,
-            };
-            match batch {
+        let mut pause = self.rules.retry_base_seconds;
+        let mut batch_size = 10;
+        let mut errors = error_backoff();
+        let mut reported = Instant::now();
+        while !stop.is_cancelled() {
+            match self.poll_once(batch_size, &stop, pause).await {
+                Ok(counts) if counts.contains_key("systemic") => {
+                    metrics::add(&mut totals, &counts);
+                    tracing::error!(
+                        metric = "systemic",
+                        pause_seconds = pause,
+                        "provider cannot send: pausing, then probing with one job"
+                    );
+                    sleep_unless_stopped(Duration::from_secs(pause as u64), &stop).await;
+                    pause = (pause * 2).min(self.rules.retry_cap_seconds);
+                    batch_size = 1;
+                }
                 Ok(counts) => {
-                    for (label, n) in counts {
-                        *totals.entry(label).or_default() += n;
+                    if counts.contains_key("sent") || counts.contains_key("failed") {
+                        pause = self.rules.retry_base_seconds;
+                        batch_size = 10;
                     }
-                    errors = ExponentialBuilder::default()
-                        .with_min_delay(Duration::from_millis(500))
-                        .with_max_delay(Duration::from_secs(30))
-                        .without_max_times()
-                        .with_jitter()
-                        .build();
+                    metrics::add(&mut totals, &counts);
+                    errors = error_backoff();
                 }
                 Err(err) => {
-                    let pause = errors.next().unwrap_or(Duration::from_secs(30));
-                    tracing::error!(error = %err, pause_ms = pause.as_millis() as u64, "receiving jobs failed");
-                    tokio::select! {
-                        () = &mut shutdown => break,
-                        () = tokio::time::sleep(pause) => {}
-                    }
+                    let wait = errors.next().unwrap_or(Duration::from_secs(30));
+                    tracing::error!(error = %err, pause_ms = wait.as_millis() as u64, "receiving jobs failed");
+                    sleep_unless_stopped(wait, &stop).await;
                 }
+            }
+            if reported.elapsed() >= REPORT_EVERY {
+                tracing::info!(?totals, "worker counters");
+                reported = Instant::now();
             }
         }
         tracing::info!(?totals, "worker stopped");
         totals
     }
 
-    /// One receive, the deliveries, and one delete for the finished messages.
-    pub async fn poll_once(&self) -> Result<Counts, BackendError> {
-        let received = self
+    /// One receive of up to `max` messages, their deliveries, and their settlement.
+    /// `systemic_pause`: how long to hold back the batch if a systemic failure shows up in it.
+    pub async fn poll_once(
+        &self,
+        max: i32,
+        stop: &CancellationToken,
+        systemic_pause: i64,
+    ) -> Result<Counts, BackendError> {
+        let receive = self
             .client
             .receive_message()
             .queue_url(&self.queue_url)
-            .max_number_of_messages(10)
+            .max_number_of_messages(max)
             .wait_time_seconds(self.wait_seconds)
-            .message_system_attribute_names(
-                aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
-            )
-            .send()
-            .await
-            .map_err(|e| BackendError::sdk("sqs", "ReceiveMessage", &e))?;
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send();
+        let received = tokio::select! {
+            biased;
+            () = stop.cancelled() => return Ok(Counts::new()),
+            received = receive => received.map_err(|e| BackendError::sdk("sqs", "ReceiveMessage", &e))?,
+        };
         let messages = received.messages.unwrap_or_default();
         let mut counts = Counts::new();
         if messages.is_empty() {
             return Ok(counts);
         }
-        // Delivery runs to completion even if shutdown arrives meanwhile: the caller only
-        // checks for shutdown between batches.
+        // Stop interrupts only jobs still waiting to send; those under way finish.
+        let halt = stop.child_token();
         let outcomes: Vec<Outcome> = futures::future::join_all(messages.iter().map(|m| {
             self.deliverer.deliver(
                 m.message_id().unwrap_or_default(),
                 m.body().unwrap_or_default(),
+                &halt,
             )
         }))
         .await;
-        let mut finished = Vec::new();
-        for (index, (message, outcome)) in messages.iter().zip(&outcomes).enumerate() {
+        for outcome in &outcomes {
             *counts.entry(outcome.label()).or_default() += 1;
-            if outcome.is_final()
-                && let Some(handle) = message.receipt_handle()
-            {
-                finished.push(
-                    DeleteMessageBatchRequestEntry::builder()
-                        .id(index.to_string())
-                        .receipt_handle(handle)
-                        .build()
-                        .map_err(|e| {
-                            BackendError::new("sqs", "DeleteMessageBatch", e.to_string())
-                        })?,
-                );
-            }
         }
-        if !finished.is_empty() {
-            let deleted = self
-                .client
-                .delete_message_batch()
-                .queue_url(&self.queue_url)
-                .set_entries(Some(finished))
-                .send()
-                .await
-                .map_err(|e| BackendError::sdk("sqs", "DeleteMessageBatch", &e))?;
-            for failed in deleted.failed() {
-                // The job comes back after its visibility timeout; the record's claim and
-                // delivered-send number keep it from being sent twice.
-                tracing::warn!(
-                    entry = failed.id(),
-                    code = failed.code(),
-                    "could not delete a finished job"
-                );
-            }
-        }
+        let systemic = counts.contains_key("systemic");
+        let settled = messages
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|(message, outcome)| {
+                let receives = message
+                    .attributes()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1);
+                Some(Settled {
+                    receipt_handle: message.receipt_handle()?,
+                    receives,
+                    outcome,
+                })
+            });
+        let todo = plan(
+            settled,
+            &self.rules,
+            self.deliverer.clock.now(),
+            systemic.then_some(systemic_pause),
+        );
+        apply(&self.client, &self.queue_url, &todo).await?;
         tracing::debug!(?counts, "batch done");
         Ok(counts)
+    }
+}
+
+fn error_backoff() -> backon::ExponentialBackoff {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(500))
+        .with_max_delay(Duration::from_secs(30))
+        .without_max_times()
+        .with_jitter()
+        .build()
+}
+
+async fn sleep_unless_stopped(duration: Duration, stop: &CancellationToken) {
+    tokio::select! {
+        () = stop.cancelled() => {}
+        () = tokio::time::sleep(duration) => {}
     }
 }

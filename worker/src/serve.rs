@@ -1,7 +1,8 @@
 //! Start-up: settings, secret, AWS clients, then the Lambda runtime or the polling loop.
 
 use crate::deliver::Deliverer;
-use crate::lambda::handle_batch;
+use crate::lambda::LambdaWorker;
+use crate::pacer::Pacer;
 use crate::poller::Poller;
 use aws_lambda_events::event::sqs::SqsEvent;
 use common::clock::SystemClock;
@@ -41,11 +42,21 @@ pub async fn run() -> Result<(), StartupError> {
         keys: Arc::new(Keys::derive(&secret)),
         clock: Arc::new(SystemClock),
         brand: settings.brand_name.clone(),
+        pacer: Arc::new(Pacer::new(settings.delivery.max_send_rate)),
     };
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        let deliverer = &deliverer;
+        let worker = LambdaWorker {
+            deliverer,
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            queue_url: settings.queue_url,
+            rules: settings.delivery,
+            metrics_namespace: std::env::var("OTP_METRICS_NAMESPACE")
+                .unwrap_or_else(|_| "OtpRelay".to_owned()),
+        };
+        let worker = &worker;
         return lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-            handle_batch(deliverer, event.payload)
+            worker
+                .handle(event.payload)
                 .await
                 .map_err(lambda_runtime::Error::from)
         }))
@@ -57,9 +68,16 @@ pub async fn run() -> Result<(), StartupError> {
         client: Poller::sqs_client(&sdk, wait_seconds),
         queue_url: settings.queue_url,
         deliverer,
+        rules: settings.delivery,
         wait_seconds,
     };
     tracing::info!(queue = %poller.queue_url, "otp-relay worker polling");
-    poller.run(common::shutdown::signal()).await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        common::shutdown::signal().await;
+        on_signal.cancel();
+    });
+    poller.run(stop).await;
     Ok(())
 }

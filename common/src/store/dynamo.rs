@@ -294,29 +294,40 @@ impl OtpStore for DynamoStore {
         &self,
         id: OtpId,
         guess_slot: &str,
+        token: &str,
         now: i64,
     ) -> Result<VerifyOutcome, BackendError> {
         // Count the guess and consume the code in one step: the guess is evaluated only if it
-        // was counted, and only one request can remove the slot.
+        // was counted, and only one request can remove the slot. The first request to guess a
+        // slot leaves its token under it, so a retry of the winning request can recognise itself.
         let request = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(format!("otp#{id}"))))
-            .update_expression("ADD attempts :one REMOVE #guess")
+            .update_expression(
+                "ADD attempts :one REMOVE #guess SET first_guess.#guess = if_not_exists(first_guess.#guess, :token)",
+            )
             .condition_expression(
                 "attribute_exists(pk) AND attempts < max_attempts AND expires_at > :now",
             )
             .expression_attribute_names("#guess", guess_slot)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":token", s(token))
             .return_values(ReturnValue::AllOld);
         let (before, counted) = match self.conditional_update(request, "UpdateItem").await? {
             Ok(old) => (old, true),
             Err(old) => (old, false),
         };
         let before = before.as_ref().map(parse_record).transpose()?;
-        Ok(verify_outcome(before.as_ref(), guess_slot, counted, now))
+        Ok(verify_outcome(
+            before.as_ref(),
+            guess_slot,
+            token,
+            counted,
+            now,
+        ))
     }
 
     async fn add_send(
@@ -506,7 +517,9 @@ fn record_item(r: &OtpRecord) -> Item {
     item.insert("delivered_send".into(), n(r.delivered_send));
     if let Some(slot) = &r.code_slot {
         item.insert(slot.clone(), AttributeValue::Bool(true));
+        item.insert("slot".into(), s(slot));
     }
+    item.insert("first_guess".into(), AttributeValue::M(HashMap::new()));
     item
 }
 
@@ -522,6 +535,8 @@ fn parse_record(item: &Item) -> Result<OtpRecord, BackendError> {
         .and_then(|pk| pk.strip_prefix("otp#"))
         .and_then(|id| OtpId::parse(id).ok())
         .ok_or_else(|| bad("pk"))?;
+    // The slot's name stays after the slot itself is removed by the verifying guess.
+    let slot = text(item, "slot");
     let count = |name: &str| {
         num(item, name)
             .and_then(|v| u32::try_from(v).ok())
@@ -539,7 +554,12 @@ fn parse_record(item: &Item) -> Result<OtpRecord, BackendError> {
             .ok_or_else(|| bad("destination_key"))?
             .to_owned(),
         locale: text(item, "locale").unwrap_or("en").to_owned(),
-        code_slot: item.keys().find(|k| k.starts_with("live_")).cloned(),
+        code_slot: slot
+            .filter(|slot| item.contains_key(*slot))
+            .map(str::to_owned),
+        verified_by: slot
+            .and_then(|slot| item.get("first_guess")?.as_m().ok()?.get(slot)?.as_s().ok())
+            .cloned(),
         sealed: text(item, "sealed")
             .ok_or_else(|| bad("sealed"))?
             .to_owned(),

@@ -177,6 +177,7 @@ impl OtpStore for MemoryStore {
         &self,
         id: OtpId,
         guess_slot: &str,
+        token: &str,
         now: i64,
     ) -> Result<VerifyOutcome, BackendError> {
         let mut t = self.enter("verify")?;
@@ -189,9 +190,16 @@ impl OtpStore for MemoryStore {
             record.attempts += 1;
             if record.code_slot.as_deref() == Some(guess_slot) {
                 record.code_slot = None;
+                record.verified_by = Some(token.to_owned());
             }
         }
-        Ok(verify_outcome(Some(&before), guess_slot, counted, now))
+        Ok(verify_outcome(
+            Some(&before),
+            guess_slot,
+            token,
+            counted,
+            now,
+        ))
     }
 
     async fn add_send(

@@ -113,6 +113,7 @@ pub trait OtpStore: Send + Sync + std::fmt::Debug {
         &self,
         id: OtpId,
         guess_slot: &str,
+        token: &str,
         now: i64,
     ) -> Result<VerifyOutcome, BackendError>;
 

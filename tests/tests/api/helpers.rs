@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use common::clock::ShiftedClock;
-use common::config::Rules;
+use common::config::{DeliveryRules, Rules};
 use common::crypto::Keys;
 use common::queue::SqsQueue;
 use common::secret::ServiceSecret;
@@ -21,8 +21,11 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
 use worker::deliver::Deliverer;
-use worker::poller::{Counts, Poller};
+use worker::metrics::Counts;
+use worker::pacer::Pacer;
+use worker::poller::Poller;
 
 pub const EMAIL_FROM: &str = "no-reply@otp-relay.test";
 pub const MAX_RECEIVE_COUNT: i32 = 5;
@@ -111,6 +114,12 @@ pub async fn spawn_app_with(rules: Rules) -> TestApp {
             keys: keys.clone(),
             clock: clock.clone(),
             brand: "Acme".to_owned(),
+            pacer: Arc::new(Pacer::new(1_000.0)),
+        },
+        rules: DeliveryRules {
+            retry_base_seconds: 1,
+            retry_cap_seconds: 2,
+            ..DeliveryRules::default()
         },
         wait_seconds: 0,
     };
@@ -347,7 +356,11 @@ impl TestApp {
     pub async fn deliver_all(&self) -> Counts {
         let mut totals = Counts::new();
         loop {
-            let counts = self.poller.poll_once().await.expect("worker poll");
+            let counts = self
+                .poller
+                .poll_once(10, &CancellationToken::new(), 1)
+                .await
+                .expect("worker poll");
             if counts.is_empty() {
                 return totals;
             }
@@ -433,12 +446,7 @@ impl TestApp {
 }
 
 pub async fn outbox(endpoint: &str, to: &str) -> Vec<String> {
-    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let data = moto_state(endpoint).await;
     let mut messages = Vec::new();
     for mail in data["ses"]["Message"].as_array().into_iter().flatten() {
         let recipients = mail["destinations"]["ToAddresses"]
@@ -479,4 +487,21 @@ pub fn wrong_code(right: &str) -> String {
         .chars()
         .map(|c| char::from(b'0' + (c as u8 - b'0' + 1) % 10))
         .collect()
+}
+
+/// moto's state dump. It is a debugging endpoint that walks live state, so a dump taken while
+/// other tests write can come out broken: try again a few times before failing.
+async fn moto_state(endpoint: &str) -> Value {
+    let mut last_error = String::new();
+    for _ in 0..5 {
+        match reqwest::get(format!("{endpoint}/moto-api/data.json")).await {
+            Ok(response) => match response.json::<Value>().await {
+                Ok(data) => return data,
+                Err(err) => last_error = err.to_string(),
+            },
+            Err(err) => last_error = err.to_string(),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("moto's state dump failed 5 times: {last_error}");
 }

@@ -56,38 +56,81 @@ async fn of_parallel_right_code_verifies_exactly_one_succeeds() {
     );
 }
 
+/// `n` distinct wrong codes for `code`.
+fn wrong_codes(code: &str, n: u32) -> Vec<String> {
+    let value: u32 = code.parse().unwrap();
+    (1..=n)
+        .map(|i| format!("{:06}", (value + i) % 1_000_000))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn parallel_guesses_never_get_more_than_the_allowed_evaluations() {
+async fn parallel_wrong_guesses_get_exactly_the_allowed_evaluations() {
     let app = spawn_app().await;
     let (id, code) = app.issue_email().await;
-    // 30 different wrong codes, and the right one last: it must not be evaluated once five
-    // guesses have been counted.
-    let mut guesses: Vec<String> = (1..=30u32)
-        .map(|i| {
-            let n: u32 = code.parse::<u32>().unwrap();
-            format!("{:06}", (n + i) % 1_000_000)
-        })
+    let guesses = wrong_codes(&code, 30);
+    let answers = futures::future::join_all(guesses.iter().map(|g| app.verify(&id, g))).await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 422).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|a| a.error() == "too_many_attempts")
+            .count(),
+        25,
+        "{statuses:?}"
+    );
+    let mut remaining: Vec<u64> = answers
+        .iter()
+        .filter(|a| a.status == 422)
+        .map(|a| a.body["attempts_remaining"].as_u64().unwrap())
         .collect();
+    remaining.sort_unstable();
+    assert_eq!(
+        remaining,
+        [0, 1, 2, 3, 4],
+        "each counted guess saw its own count"
+    );
+    // The burst used every attempt: the right code is no longer evaluated.
+    assert_eq!(app.verify(&id, &code).await.error(), "too_many_attempts");
+    assert_eq!(
+        app.raw_record(&id).await.unwrap()["attempts"]
+            .as_n()
+            .unwrap(),
+        "5"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_parallel_burst_with_the_right_code_in_it_is_still_capped() {
+    let app = spawn_app().await;
+    let (id, code) = app.issue_email().await;
+    let mut guesses = wrong_codes(&code, 30);
     guesses.push(code.clone());
     let answers = futures::future::join_all(guesses.iter().map(|g| app.verify(&id, g))).await;
-    // Counted guesses answer 422 (wrong), 200 (right) or 409 (counted after the right one won).
-    let counted = answers
-        .iter()
-        .filter(|a| matches!(a.status, 422 | 200 | 409))
-        .count();
-    let refused = answers
-        .iter()
-        .filter(|a| a.error() == "too_many_attempts")
-        .count();
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    // The stored counter is the number of guesses evaluated: capped at 5 whatever the timing.
     assert_eq!(
-        counted,
-        5,
-        "{:?}",
-        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+        app.raw_record(&id).await.unwrap()["attempts"]
+            .as_n()
+            .unwrap(),
+        "5",
+        "{statuses:?}"
     );
-    assert_eq!(refused, 26);
-    let record = app.raw_record(&id).await.unwrap();
-    assert_eq!(record["attempts"].as_n().unwrap(), "5");
+    let wrong = statuses.iter().filter(|&&s| s == 422).count();
+    let right = statuses.iter().filter(|&&s| s == 200).count();
+    assert!(right <= 1 && wrong + right <= 5, "{statuses:?}");
+    if right == 0 {
+        // The right code came too late: five wrong guesses locked the OTP first.
+        assert_eq!(wrong, 5, "{statuses:?}");
+        assert_eq!(app.status(&id).await.body["status"], "locked");
+    } else {
+        assert_eq!(app.status(&id).await.body["status"], "verified");
+    }
 }
 
 #[tokio::test]

@@ -59,6 +59,7 @@ fn fixture() -> Fixture {
         keys: keys.clone(),
         clock: clock.clone(),
         brand: "Acme".to_owned(),
+        pacer: Arc::new(crate::pacer::Pacer::new(1_000.0)),
     };
     Fixture {
         deliverer,
@@ -90,6 +91,7 @@ impl Fixture {
             destination_key: format!("dest-{id}"),
             locale: "en".to_owned(),
             code_slot: Some(self.keys.code_slot(id, &code)),
+            verified_by: None,
             sealed: common::payload::seal(&self.keys, id, &code, &to),
             created_at: now,
             expires_at: now + TTL,
@@ -124,7 +126,13 @@ impl Fixture {
     }
 
     async fn deliver(&self, job: &DeliveryJob) -> Outcome {
-        self.deliverer.deliver("message-1", &job.to_body()).await
+        self.deliverer
+            .deliver(
+                "message-1",
+                &job.to_body(),
+                &tokio_util::sync::CancellationToken::new(),
+            )
+            .await
     }
 
     fn record(&self, id: OtpId) -> OtpRecord {
@@ -224,7 +232,7 @@ async fn a_job_for_a_verified_otp_is_skipped() {
     let (job, _) = f.issue().await;
     let outcome = f
         .store
-        .verify(job.otp_id, &job.slot, f.clock.now())
+        .verify(job.otp_id, &job.slot, "test-token", f.clock.now())
         .await
         .unwrap();
     assert_eq!(outcome, VerifyOutcome::Verified);
@@ -241,7 +249,7 @@ async fn a_job_for_a_locked_otp_is_skipped() {
     let (job, _) = f.issue().await;
     for _ in 0..5 {
         f.store
-            .verify(job.otp_id, "live_wrong", f.clock.now())
+            .verify(job.otp_id, "live_wrong", "test-token", f.clock.now())
             .await
             .unwrap();
     }
@@ -348,7 +356,8 @@ async fn a_transient_send_error_is_retried_and_gives_the_claim_back() {
     assert_eq!(
         outcome,
         Outcome::Retry {
-            reason: "Throttling".into()
+            reason: "Throttling".into(),
+            expires_at: Some(job.expires_at),
         }
     );
     assert!(!outcome.is_final());
@@ -424,7 +433,14 @@ async fn a_body_that_is_not_a_job_is_poison() {
     assert_ne!(future_version, job.to_body());
 
     for body in ["not json", "", "{}", future_version.as_str()] {
-        let outcome = f.deliverer.deliver("message-1", body).await;
+        let outcome = f
+            .deliverer
+            .deliver(
+                "message-1",
+                body,
+                &tokio_util::sync::CancellationToken::new(),
+            )
+            .await;
         assert!(
             matches!(outcome, Outcome::Poison { .. }),
             "{body:?} gave {outcome:?}"
@@ -447,7 +463,13 @@ async fn keys_from_another_secret_are_systemic_and_nothing_is_sent() {
         ..f.deliverer.clone()
     };
 
-    let outcome = misconfigured.deliver("message-1", &job.to_body()).await;
+    let outcome = misconfigured
+        .deliver(
+            "message-1",
+            &job.to_body(),
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .await;
 
     match &outcome {
         Outcome::Systemic { reason } => {
@@ -478,9 +500,13 @@ fn only_done_outcomes_are_final() {
         assert!(done.is_final(), "{done:?}");
     }
     for again in [
-        Outcome::Retry { reason: reason() },
+        Outcome::Retry {
+            reason: reason(),
+            expires_at: None,
+        },
         Outcome::Systemic { reason: reason() },
         Outcome::Poison { reason: reason() },
+        Outcome::Interrupted,
     ] {
         assert!(!again.is_final(), "{again:?}");
     }

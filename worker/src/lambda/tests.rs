@@ -67,6 +67,7 @@ fn fixture() -> Fixture {
         keys: keys.clone(),
         clock: clock.clone(),
         brand: "Acme".to_owned(),
+        pacer: Arc::new(crate::pacer::Pacer::new(1_000.0)),
     };
     Fixture {
         deliverer,
@@ -91,6 +92,7 @@ impl Fixture {
             destination_key: format!("dest-{id}"),
             locale: "en".to_owned(),
             code_slot: Some(self.keys.code_slot(id, &code)),
+            verified_by: None,
             sealed: common::payload::seal(&self.keys, id, &code, &to),
             created_at: now,
             expires_at: now + 600,
@@ -155,7 +157,13 @@ async fn only_the_poison_and_transient_records_are_reported_as_failures() {
     let (throttled_id, throttled) = f.issue(THROTTLED).await;
     // Sanity: each on its own ends as this test needs.
     assert!(matches!(
-        f.deliverer.deliver("probe", &throttled).await,
+        f.deliverer
+            .deliver(
+                "probe",
+                &throttled,
+                &tokio_util::sync::CancellationToken::new()
+            )
+            .await,
         Outcome::Retry { .. }
     ));
 

@@ -1,0 +1,196 @@
+//! What happens to each received message once its outcome is known, shared by both entry
+//! points: finished ones are deleted, the rest are given a visibility timeout that says when to
+//! try again. Two batch calls at most, whatever the batch.
+
+use crate::backoff::{MAX_VISIBILITY_SECONDS, retry_delay};
+use crate::deliver::Outcome;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
+};
+use common::config::DeliveryRules;
+use common::error::BackendError;
+
+/// One received message and what became of it.
+#[derive(Debug)]
+pub struct Settled<'a> {
+    pub receipt_handle: &'a str,
+    /// `ApproximateReceiveCount`: 1 on the first receive.
+    pub receives: u32,
+    pub outcome: &'a Outcome,
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub delete: Vec<String>,
+    /// Receipt handle and seconds until the message is visible again.
+    pub delay: Vec<(String, i64)>,
+}
+
+/// `systemic_pause`: how long the account is considered unable to send, when a systemic
+/// failure was seen in this batch. Messages it stopped wait that long; with no systemic
+/// failure, interrupted ones (shutdown) come back at once.
+pub fn plan<'a>(
+    messages: impl IntoIterator<Item = Settled<'a>>,
+    rules: &DeliveryRules,
+    now: i64,
+    systemic_pause: Option<i64>,
+) -> Plan {
+    let mut plan = Plan::default();
+    for message in messages {
+        let handle = message.receipt_handle.to_owned();
+        let delay = match message.outcome {
+            outcome if outcome.is_final() => {
+                plan.delete.push(handle);
+                continue;
+            }
+            Outcome::Retry { expires_at, .. } => {
+                retry_delay(rules, message.receives, now, *expires_at)
+            }
+            // Not a job: back off like any failure, and let the redrive policy take it to the DLQ.
+            Outcome::Poison { .. } => retry_delay(rules, message.receives, now, None),
+            Outcome::Systemic { .. } | Outcome::Interrupted => systemic_pause.unwrap_or(0),
+            _ => 0,
+        };
+        plan.delay
+            .push((handle, delay.clamp(0, MAX_VISIBILITY_SECONDS)));
+    }
+    plan
+}
+
+/// Carries out a plan with one `DeleteMessageBatch` and one `ChangeMessageVisibilityBatch` per
+/// 10 messages. A failure here loses nothing: an undeleted message comes back after its
+/// visibility timeout and is skipped as already delivered.
+pub async fn apply(client: &Client, queue_url: &str, plan: &Plan) -> Result<(), BackendError> {
+    for chunk in plan.delete.chunks(10) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, handle)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(handle)
+                    .build()
+                    .map_err(|e| BackendError::new("sqs", "DeleteMessageBatch", e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = client
+            .delete_message_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| BackendError::sdk("sqs", "DeleteMessageBatch", &e))?;
+        for failed in out.failed() {
+            tracing::warn!(
+                entry = failed.id(),
+                code = failed.code(),
+                "could not delete a finished job"
+            );
+        }
+    }
+    for chunk in plan.delay.chunks(10) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, (handle, seconds))| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(handle)
+                    .visibility_timeout(*seconds as i32)
+                    .build()
+                    .map_err(|e| {
+                        BackendError::new("sqs", "ChangeMessageVisibilityBatch", e.to_string())
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = client
+            .change_message_visibility_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| BackendError::sdk("sqs", "ChangeMessageVisibilityBatch", &e))?;
+        for failed in out.failed() {
+            // The message keeps the queue's default visibility timeout: retried later than planned.
+            tracing::warn!(
+                entry = failed.id(),
+                code = failed.code(),
+                "could not delay a job"
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use common::store::SkipReason;
+
+    #[test]
+    fn finished_messages_are_deleted_and_the_rest_delayed_by_their_class() {
+        let rules = DeliveryRules {
+            retry_base_seconds: 10,
+            retry_cap_seconds: 10,
+            ..DeliveryRules::default()
+        };
+        let outcomes = [
+            Outcome::Sent,
+            Outcome::Skipped(SkipReason::Verified),
+            Outcome::Dropped,
+            Outcome::Failed {
+                reason: "MessageRejected".into(),
+            },
+            Outcome::Retry {
+                reason: "throttled".into(),
+                expires_at: Some(1_003),
+            },
+            Outcome::Poison {
+                reason: "not json".into(),
+            },
+            Outcome::Interrupted,
+        ];
+        let handles: Vec<String> = (0..outcomes.len()).map(|i| format!("h{i}")).collect();
+        let settled = outcomes.iter().zip(&handles).map(|(outcome, h)| Settled {
+            receipt_handle: h,
+            receives: 1,
+            outcome,
+        });
+        let plan = plan(settled, &rules, 1_000, None);
+        assert_eq!(plan.delete, ["h0", "h1", "h2", "h3"]);
+        let delays: Vec<(&str, i64)> = plan.delay.iter().map(|(h, d)| (h.as_str(), *d)).collect();
+        assert_eq!(delays.len(), 3);
+        assert_eq!(delays[0].0, "h4");
+        assert!(
+            (0..=3).contains(&delays[0].1),
+            "capped by the 3 s the code has left"
+        );
+        assert_eq!(delays[1].0, "h5");
+        assert!((0..=10).contains(&delays[1].1));
+        assert_eq!(
+            delays[2],
+            ("h6", 0),
+            "an interrupted job comes back at once"
+        );
+    }
+
+    #[test]
+    fn a_systemic_failure_holds_back_the_whole_unfinished_batch() {
+        let outcomes = [
+            Outcome::Systemic {
+                reason: "AccountSuspended".into(),
+            },
+            Outcome::Interrupted,
+            Outcome::Sent,
+        ];
+        let settled = outcomes.iter().map(|outcome| Settled {
+            receipt_handle: "h",
+            receives: 1,
+            outcome,
+        });
+        let plan = plan(settled, &DeliveryRules::default(), 0, Some(300));
+        assert_eq!(plan.delete.len(), 1);
+        assert_eq!(plan.delay, [("h".to_owned(), 300), ("h".to_owned(), 300)]);
+    }
+}
