@@ -17,4 +17,10 @@ start_moto "$port" .dev/moto-test.log
 trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
 
 export OTP_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
-cargo test --workspace --locked "$@"
+if [ $# -gt 0 ]; then
+  cargo test --workspace --locked "$@"
+  exit
+fi
+cargo test --workspace --locked -- --skip heavy::
+log "heavy tests, one at a time"
+cargo test -p tests --locked -- heavy:: --test-threads=1

@@ -41,6 +41,10 @@ pub struct DeliveryRules {
     /// Backoff after the n-th failed receive: `random(0, min(cap, base * 2^(n-1)))` seconds.
     pub retry_base_seconds: i64,
     pub retry_cap_seconds: i64,
+    /// How long a worker's claim keeps other workers off a record while it sends: longer than
+    /// a batch's pacing wait plus a provider call with its SDK retries, shorter than the queue's
+    /// visibility timeout, so a crashed worker's job is claimable again when SQS hands it out.
+    pub claim_seconds: i64,
 }
 
 impl Default for DeliveryRules {
@@ -49,6 +53,7 @@ impl Default for DeliveryRules {
             max_send_rate: 10.0,
             retry_base_seconds: 5,
             retry_cap_seconds: 120,
+            claim_seconds: 45,
         }
     }
 }
@@ -118,6 +123,7 @@ impl Settings {
             max_send_rate: env.rate("OTP_MAX_SEND_RATE", 10.0)?,
             retry_base_seconds: env.number("OTP_RETRY_BASE_SECONDS", 5, 1..=300)?,
             retry_cap_seconds: env.number("OTP_RETRY_CAP_SECONDS", 120, 1..=43_200)?,
+            claim_seconds: env.number("OTP_CLAIM_SECONDS", 45, 5..=900)?,
         };
         Ok(Self {
             rules,

@@ -1,1 +1,3 @@
-//! Integration tests live in `tests/api/` (one test binary); this library is empty.
+//! Test support shared by the integration tests in `tests/api/`.
+
+pub mod fault_proxy;

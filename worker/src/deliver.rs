@@ -13,11 +13,6 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-/// How long a claim keeps other workers off a record: longer than the pacing wait of a batch
-/// plus a provider call with its SDK retries, shorter than the queue's visibility timeout, so a
-/// crashed worker's job is free again by the time SQS hands it out again.
-pub const CLAIM_SECONDS: i64 = 45;
-
 #[derive(Debug, Clone)]
 pub struct Deliverer {
     pub store: Arc<dyn OtpStore>,
@@ -26,6 +21,8 @@ pub struct Deliverer {
     pub clock: Arc<dyn Clock>,
     pub brand: String,
     pub pacer: Arc<Pacer>,
+    /// See [`common::config::DeliveryRules::claim_seconds`].
+    pub claim_seconds: i64,
 }
 
 /// What became of one message.
@@ -134,7 +131,11 @@ impl Deliverer {
             return Outcome::Interrupted;
         }
         let now = self.clock.now();
-        let record = match self.store.claim_delivery(&job, now, CLAIM_SECONDS).await {
+        let record = match self
+            .store
+            .claim_delivery(&job, now, self.claim_seconds)
+            .await
+        {
             Ok(Claim::Granted(record)) => record,
             Ok(Claim::Skip(SkipReason::Expired)) => {
                 return match self
@@ -192,7 +193,31 @@ impl Deliverer {
             }
             () = self.pacer.acquire() => {}
         }
-        match self.sender.send(&to, &text).await {
+        // The pacing wait may have outlived the code; and no provider call, SDK retries
+        // included, may run past its expiry.
+        let now = self.clock.now();
+        if now >= record.expires_at {
+            return match self
+                .store
+                .finish_delivery(job.otp_id, job.send, &DeliveryResult::Dropped)
+                .await
+            {
+                Ok(()) => Outcome::Dropped,
+                Err(err) => Outcome::Retry {
+                    reason: err.to_string(),
+                    expires_at: Some(job.expires_at),
+                },
+            };
+        }
+        let lifetime_left = std::time::Duration::from_secs((record.expires_at - now) as u64);
+        let sent = tokio::time::timeout(lifetime_left, self.sender.send(&to, &text))
+            .await
+            .unwrap_or_else(|_| {
+                Err(SendError::Transient(
+                    "the code expired during the provider call".into(),
+                ))
+            });
+        match sent {
             Ok(()) => match self
                 .store
                 .finish_delivery(job.otp_id, job.send, &DeliveryResult::Sent)

@@ -22,6 +22,9 @@ pub struct Poller {
     pub wait_seconds: i32,
 }
 
+/// How long a stop waits for a receive under way before abandoning it.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
 /// How often the running totals are logged.
 const REPORT_EVERY: Duration = Duration::from_secs(60);
 
@@ -43,9 +46,9 @@ impl Poller {
     }
 
     /// Polls until `stop` is cancelled. On stop, sends already under way finish and are
-    /// settled; jobs of the batch that had not reached the provider are made visible again at
-    /// once; a receive in progress is abandoned (what it would have returned reappears after
-    /// the visibility timeout). Nothing is lost either way.
+    /// settled; jobs that had not reached the provider are made visible again at once; a
+    /// receive in progress gets 2 s to return (its messages are released at once), then is
+    /// abandoned (what it took reappears after the visibility timeout). Nothing is lost.
     ///
     /// After a systemic failure the poller pauses (doubling from the retry base to the cap) and
     /// then probes with one message at a time until a send works, so an account that cannot
@@ -108,11 +111,17 @@ impl Poller {
             .wait_time_seconds(self.wait_seconds)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .send();
+        tokio::pin!(receive);
         let received = tokio::select! {
-            biased;
-            () = stop.cancelled() => return Ok(Counts::new()),
-            received = receive => received.map_err(|e| BackendError::sdk("sqs", "ReceiveMessage", &e))?,
-        };
+            received = &mut receive => received,
+            // A receive abandoned now could leave what it took invisible for the whole
+            // visibility timeout: give it a moment to return, and release what it brings.
+            () = stop.cancelled() => match tokio::time::timeout(STOP_GRACE, &mut receive).await {
+                Ok(received) => received,
+                Err(_) => return Ok(Counts::new()),
+            },
+        }
+        .map_err(|e| BackendError::sdk("sqs", "ReceiveMessage", &e))?;
         let messages = received.messages.unwrap_or_default();
         let mut counts = Counts::new();
         if messages.is_empty() {

@@ -43,6 +43,7 @@ pub async fn run() -> Result<(), StartupError> {
         clock: Arc::new(SystemClock),
         brand: settings.brand_name.clone(),
         pacer: Arc::new(Pacer::new(settings.delivery.max_send_rate)),
+        claim_seconds: settings.delivery.claim_seconds,
     };
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
         let worker = LambdaWorker {

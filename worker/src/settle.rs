@@ -49,7 +49,13 @@ pub fn plan<'a>(
             }
             // Not a job: back off like any failure, and let the redrive policy take it to the DLQ.
             Outcome::Poison { .. } => retry_delay(rules, message.receives, now, None),
-            Outcome::Systemic { .. } | Outcome::Interrupted => systemic_pause.unwrap_or(0),
+            // The job that met the failure waits two to three pauses, so the next probe (SQS
+            // hands out the oldest visible message) takes another job: probing spreads over the
+            // queue instead of walking one job to the DLQ.
+            Outcome::Systemic { .. } => systemic_pause.map_or(0, |pause| {
+                pause * 2 + (common::crypto::random_u64() % (pause.max(0) as u64 + 1)) as i64
+            }),
+            Outcome::Interrupted => systemic_pause.unwrap_or(0),
             _ => 0,
         };
         plan.delay
@@ -191,6 +197,11 @@ mod tests {
         });
         let plan = plan(settled, &DeliveryRules::default(), 0, Some(300));
         assert_eq!(plan.delete.len(), 1);
-        assert_eq!(plan.delay, [("h".to_owned(), 300), ("h".to_owned(), 300)]);
+        let (systemic, interrupted) = (plan.delay[0].1, plan.delay[1].1);
+        assert!(
+            (600..=900).contains(&systemic),
+            "the failing job sits out the next probe: {systemic}"
+        );
+        assert_eq!(interrupted, 300, "the rest come back when probing resumes");
     }
 }

@@ -11,6 +11,11 @@ impl OtpId {
         Self(uuid::Uuid::new_v4())
     }
 
+    /// The 32 hex digits without hyphens, for places with tight length limits.
+    pub fn compact(&self) -> String {
+        self.0.simple().to_string()
+    }
+
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         uuid::Uuid::try_parse(raw)
             .map(Self)

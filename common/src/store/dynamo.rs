@@ -50,12 +50,17 @@ impl DynamoStore {
 
     /// Runs a transaction; DynamoDB's own transaction conflicts (two requests touching the same
     /// counter at once) are retried a few times here because the SDK does not retry them.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Cancelled> {
+    ///
+    /// `token` is the transaction's `ClientRequestToken` (at most 36 characters): DynamoDB then
+    /// treats the SDK's retry of an attempt that did apply (its answer lost) as the same
+    /// transaction, not a second one.
+    async fn transact(&self, items: Vec<TransactWriteItem>, token: &str) -> Result<(), Cancelled> {
         let attempt = || async {
             let result = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
+                .client_request_token(token)
                 .send()
                 .await;
             match result {
@@ -217,6 +222,7 @@ impl OtpStore for DynamoStore {
             .table_name(&self.table)
             .set_item(Some(record_item(record)))
             .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(OnFail::AllOld)
             .build()
             .map_err(build_error)?;
         let mut items = vec![TransactWriteItem::builder().put(put_record).build()];
@@ -233,10 +239,24 @@ impl OtpStore for DynamoStore {
                 .map_err(build_error)?;
             items.push(TransactWriteItem::builder().put(put).build());
         }
-        match self.transact(items).await {
+        match self
+            .transact(items, &format!("c{}", record.id.compact()))
+            .await
+        {
             Ok(()) => Ok(()),
             Err(Cancelled::Backend(e)) => Err(e.into()),
             Err(Cancelled::Reasons(reasons)) => {
+                // A record with this fresh random id and this code already stored can only be
+                // our own: an earlier attempt of this call applied and its answer was lost (the
+                // token covers that on DynamoDB; this covers stores that ignore tokens).
+                let ours = reasons
+                    .first()
+                    .and_then(|r| r.item())
+                    .and_then(|item| parse_record(item).ok())
+                    .is_some_and(|existing| existing.code_slot == record.code_slot);
+                if ours {
+                    return Ok(());
+                }
                 if idempotency.is_some()
                     && let Some(reason) = reasons.get(idem_index)
                     && reason.code() == Some(CHECK_FAILED)
@@ -271,10 +291,12 @@ impl OtpStore for DynamoStore {
             items.push(delete(format!("idem#{}", idem.key_hash))?);
         }
         items.extend(self.limit_items(guards, -1)?);
-        self.transact(items).await.map_err(|e| match e {
-            Cancelled::Backend(e) => e,
-            Cancelled::Reasons(r) => Cancelled::unexplained(&r, "TransactWriteItems"),
-        })
+        self.transact(items, &format!("u{}", record.id.compact()))
+            .await
+            .map_err(|e| match e {
+                Cancelled::Backend(e) => e,
+                Cancelled::Reasons(r) => Cancelled::unexplained(&r, "TransactWriteItems"),
+            })
     }
 
     async fn get(&self, id: OtpId) -> Result<Option<OtpRecord>, BackendError> {
@@ -357,7 +379,13 @@ impl OtpStore for DynamoStore {
             .map_err(build_error)?;
         let mut items = vec![TransactWriteItem::builder().update(bump).build()];
         items.extend(self.limit_items(guards, 1)?);
-        match self.transact(items).await {
+        match self
+            .transact(
+                items,
+                &format!("s{}{}", record.sends + 1, record.id.compact()),
+            )
+            .await
+        {
             Ok(()) => Ok(record.sends + 1),
             Err(Cancelled::Backend(e)) => Err(e.into()),
             Err(Cancelled::Reasons(reasons)) => {
@@ -386,7 +414,12 @@ impl OtpStore for DynamoStore {
             .map_err(build_error)?;
         let mut items = vec![TransactWriteItem::builder().update(restore).build()];
         items.extend(self.limit_items(guards, -1)?);
-        self.transact(items).await.map_err(|e| match e {
+        self.transact(
+            items,
+            &format!("x{}{}", record.sends + 1, record.id.compact()),
+        )
+        .await
+        .map_err(|e| match e {
             Cancelled::Backend(e) => e,
             Cancelled::Reasons(r) => Cancelled::unexplained(&r, "TransactWriteItems"),
         })

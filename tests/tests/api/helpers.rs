@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tests::fault_proxy::FaultProxy;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use worker::deliver::Deliverer;
@@ -37,8 +38,24 @@ pub fn moto_endpoint() -> String {
     )
 }
 
+/// The SDK as the services configure it (standard retries, 3 attempts), pointed at `endpoint`;
+/// the first retry backoff is shorter, so tests of throttling do not sleep for seconds, and the
+/// timeouts longer, sized for the emulator.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     common::aws::loader()
+        .retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(std::time::Duration::from_millis(20)),
+        )
+        // moto serialises DynamoDB and runs on a loaded CI machine: far slower than DynamoDB.
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_secs(2))
+                .operation_attempt_timeout(std::time::Duration::from_secs(5))
+                .operation_timeout(std::time::Duration::from_secs(15))
+                .build(),
+        )
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
@@ -74,6 +91,8 @@ pub struct TestApp {
     pub rules: Rules,
     pub clock: Arc<ShiftedClock>,
     pub keys: Arc<Keys>,
+    /// Every AWS call of the app (API and worker) goes through this proxy.
+    pub proxy: FaultProxy,
     pub secret_b64: String,
     pub poller: Poller,
 }
@@ -83,6 +102,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(rules: Rules) -> TestApp {
+    // The app's warnings and errors, shown with the output of a failing test.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_test_writer()
+        .try_init();
     let endpoint = moto_endpoint();
     let sdk = sdk_config(&endpoint).await;
     ensure_ses_identity(&sdk).await;
@@ -93,28 +117,37 @@ pub async fn spawn_app_with(rules: Rules) -> TestApp {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let (queue_url, dlq_url) = create_queues(&sqs, &format!("otp-test-{suffix}")).await;
 
+    let proxy = FaultProxy::start(&endpoint).await;
+    let app_sdk = sdk_config(&proxy.url).await;
     let secret = ServiceSecret::generate();
     let keys = Arc::new(Keys::derive(&secret));
     let clock = Arc::new(ShiftedClock::default());
-    let store = Arc::new(DynamoStore::new(dynamo.clone(), table.clone()));
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&app_sdk),
+        table.clone(),
+    ));
     let service = OtpService {
         rules: rules.clone(),
         store: store.clone(),
-        queue: Arc::new(SqsQueue::new(sqs.clone(), queue_url.clone())),
+        queue: Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(&app_sdk),
+            queue_url.clone(),
+        )),
         keys: keys.clone(),
         clock: clock.clone(),
     };
     let address = serve(service).await;
     let poller = Poller {
-        client: Poller::sqs_client(&sdk, 0),
+        client: Poller::sqs_client(&app_sdk, 0),
         queue_url: queue_url.clone(),
         deliverer: Deliverer {
             store,
-            sender: Arc::new(AwsSender::new(&sdk, Some(EMAIL_FROM.to_owned()))),
+            sender: Arc::new(AwsSender::new(&app_sdk, Some(EMAIL_FROM.to_owned()))),
             keys: keys.clone(),
             clock: clock.clone(),
             brand: "Acme".to_owned(),
             pacer: Arc::new(Pacer::new(1_000.0)),
+            claim_seconds: 45,
         },
         rules: DeliveryRules {
             retry_base_seconds: 1,
@@ -135,6 +168,7 @@ pub async fn spawn_app_with(rules: Rules) -> TestApp {
         rules,
         clock,
         keys,
+        proxy,
         secret_b64: secret.to_base64(),
         poller,
     }
@@ -219,9 +253,12 @@ pub fn random_email() -> String {
     format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
 }
 
-/// A random, valid E.164 number (+1 555 then 7 digits).
+/// A random, valid E.164 number (+1 555 then 10 digits: 14 in all, within the 15 allowed).
 pub fn random_phone() -> String {
-    format!("+1555{:07}", uuid::Uuid::new_v4().as_u128() % 10_000_000)
+    format!(
+        "+1555{:010}",
+        uuid::Uuid::new_v4().as_u128() % 10_000_000_000
+    )
 }
 
 #[derive(Debug)]
@@ -368,6 +405,82 @@ impl TestApp {
                 *totals.entry(label).or_default() += n;
             }
         }
+    }
+
+    /// Runs the worker until the queue is empty (visible and in flight), or `limit` passes;
+    /// waits out the backoff of delayed jobs. Returns what the worker did.
+    pub async fn drain(&self, limit: std::time::Duration) -> Counts {
+        let started = std::time::Instant::now();
+        let mut totals = Counts::new();
+        while started.elapsed() < limit {
+            let counts = self
+                .poller
+                .poll_once(10, &CancellationToken::new(), 1)
+                .await
+                .expect("worker poll");
+            if counts.is_empty() {
+                if self.queue_depth(&self.queue_url).await == 0 {
+                    return totals;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            worker::metrics::add(&mut totals, &counts);
+        }
+        panic!("the queue did not drain within {limit:?}; did so far: {totals:?}");
+    }
+
+    /// Puts a raw body on the job queue, as a buggy or hostile producer would.
+    pub async fn enqueue_raw(&self, body: &str) {
+        self.sqs
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Every message in a queue with its `ApproximateReceiveCount` (this peek's receive
+    /// included): each is taken once, hidden while the rest are read, then made visible again.
+    pub async fn peek_bodies(&self, queue_url: &str) -> Vec<(String, u32)> {
+        use aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount;
+        let mut seen = Vec::new();
+        let mut handles = Vec::new();
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .visibility_timeout(60)
+                .message_system_attribute_names(ApproximateReceiveCount)
+                .send()
+                .await
+                .unwrap();
+            if out.messages().is_empty() {
+                break;
+            }
+            for m in out.messages() {
+                let receives = m
+                    .attributes()
+                    .and_then(|a| a.get(&ApproximateReceiveCount))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                seen.push((m.body().unwrap_or_default().to_owned(), receives));
+                handles.extend(m.receipt_handle().map(str::to_owned));
+            }
+        }
+        for handle in handles {
+            self.sqs
+                .change_message_visibility()
+                .queue_url(queue_url)
+                .receipt_handle(handle)
+                .visibility_timeout(0)
+                .send()
+                .await
+                .unwrap();
+        }
+        seen
     }
 
     /// Every message moto delivered to `to`, oldest first (moto's outbox is shared by all tests,

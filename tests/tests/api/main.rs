@@ -2,7 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod delivery;
+mod delivery_failures;
 mod failures;
+mod heavy;
 mod helpers;
 mod idempotency;
 mod malformed;

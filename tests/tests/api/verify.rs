@@ -1,5 +1,6 @@
 use crate::helpers::{spawn_app, spawn_app_with, wrong_code};
 use common::config::Rules;
+use tests::fault_proxy::{Fault, Target};
 
 #[tokio::test]
 async fn wrong_codes_count_down_then_lock_even_against_the_right_code() {
@@ -142,4 +143,27 @@ async fn verify_of_an_unknown_otp_is_404() {
     assert_eq!((answer.status, answer.error()), (404, "not_found"));
     let status = app.status(&uuid::Uuid::new_v4().to_string()).await;
     assert_eq!(status.status, 404);
+}
+
+#[tokio::test]
+async fn a_verify_whose_answer_was_lost_is_retried_and_still_wins() {
+    let app = spawn_app().await;
+    let (id, code) = app.issue_email().await;
+    // DynamoDB applies the verify, then the answer is lost: the SDK retries the same request.
+    app.proxy
+        .next(Target::Dynamo("UpdateItem"), Fault::ApplyThenFail, 1);
+    let before = app.proxy.calls("dynamodb:UpdateItem");
+    let answer = app.verify(&id, &code).await;
+    assert_eq!(
+        app.proxy.calls("dynamodb:UpdateItem") - before,
+        2,
+        "the SDK retried once"
+    );
+    assert_eq!(
+        answer.status, 200,
+        "the retry must recognise its own win: {:?}",
+        answer.body
+    );
+    let again = app.verify(&id, &code).await;
+    assert_eq!(again.status, 409);
 }

@@ -60,6 +60,7 @@ fn fixture() -> Fixture {
         clock: clock.clone(),
         brand: "Acme".to_owned(),
         pacer: Arc::new(crate::pacer::Pacer::new(1_000.0)),
+        claim_seconds: 45,
     };
     Fixture {
         deliverer,
@@ -398,7 +399,7 @@ async fn a_job_claimed_by_another_worker_is_retried_until_the_claim_lapses() {
     let now = f.clock.now();
     let claim = f
         .store
-        .claim_delivery(&job, now, CLAIM_SECONDS)
+        .claim_delivery(&job, now, f.deliverer.claim_seconds)
         .await
         .unwrap();
     assert!(matches!(claim, Claim::Granted(_)));
@@ -407,7 +408,7 @@ async fn a_job_claimed_by_another_worker_is_retried_until_the_claim_lapses() {
     assert!(matches!(outcome, Outcome::Retry { .. }), "{outcome:?}");
     assert_eq!(f.calls(), 0);
 
-    f.clock.advance(CLAIM_SECONDS + 1);
+    f.clock.advance(f.deliverer.claim_seconds + 1);
     assert_eq!(f.deliver(&job).await, Outcome::Sent);
 }
 

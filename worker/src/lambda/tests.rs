@@ -68,6 +68,7 @@ fn fixture() -> Fixture {
         clock: clock.clone(),
         brand: "Acme".to_owned(),
         pacer: Arc::new(crate::pacer::Pacer::new(1_000.0)),
+        claim_seconds: 45,
     };
     Fixture {
         deliverer,
