@@ -154,7 +154,7 @@ impl FaultProxy {
         self.lock().calls.clone()
     }
 
-    /// The SES and SNS sends that reached moto, with when they left the proxy.
+    /// The SES and SNS sends moto accepted, with when they reached the proxy.
     pub fn deliveries(&self) -> Vec<(f64, String)> {
         self.lock().deliveries.clone()
     }
@@ -259,20 +259,22 @@ async fn handle(State(upstream): State<Upstream>, request: Request) -> Response 
         }
         Some(fault) => fault_response(fault),
         None => {
-            if op == "sesv2:SendEmail" || op == "sns:Publish" {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_secs_f64();
-                let text = String::from_utf8_lossy(&body).into_owned();
+            let sent_at = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64();
+            let text = String::from_utf8_lossy(&body).into_owned();
+            let response = forward(&upstream, &parts, &path, body).await;
+            // A delivery is one moto accepted: a failed forward is retried by the SDK.
+            if (op == "sesv2:SendEmail" || op == "sns:Publish") && response.status().is_success() {
                 upstream
                     .shared
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .deliveries
-                    .push((now, text));
+                    .push((sent_at, text));
             }
-            forward(&upstream, &parts, &path, body).await
+            response
         }
     }
 }

@@ -8,6 +8,8 @@ mod heavy;
 mod helpers;
 mod idempotency;
 mod malformed;
+mod process;
 mod rate_limits;
 mod secrecy;
 mod verify;
+mod worker_process;
