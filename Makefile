@@ -1,5 +1,5 @@
 # Entry points; the scripts under scripts/ hold the logic.
-.PHONY: dev test outbox lint build
+.PHONY: dev test outbox lint build bench
 
 dev:      ## Start moto, the API on 127.0.0.1:3000 and the worker; Ctrl-C stops all
 	@bash scripts/dev.sh
@@ -16,3 +16,6 @@ lint:     ## Formatting and clippy, as CI runs them
 
 build:
 	cargo build --workspace --bins
+
+bench:    ## Benchmarks (docs/benchmarks.md): request-path isolation against a local moto
+	@bash scripts/bench.sh

@@ -138,17 +138,7 @@ impl Deliverer {
         {
             Ok(Claim::Granted(record)) => record,
             Ok(Claim::Skip(SkipReason::Expired)) => {
-                return match self
-                    .store
-                    .finish_delivery(job.otp_id, job.send, &DeliveryResult::Dropped)
-                    .await
-                {
-                    Ok(()) => Outcome::Dropped,
-                    Err(err) => Outcome::Retry {
-                        reason: err.to_string(),
-                        expires_at: Some(job.expires_at),
-                    },
-                };
+                return self.drop_expired(&job).await;
             }
             Ok(Claim::Skip(reason)) => return Outcome::Skipped(reason),
             Ok(Claim::Busy { until }) => {
@@ -197,17 +187,7 @@ impl Deliverer {
         // included, may run past its expiry.
         let now = self.clock.now();
         if now >= record.expires_at {
-            return match self
-                .store
-                .finish_delivery(job.otp_id, job.send, &DeliveryResult::Dropped)
-                .await
-            {
-                Ok(()) => Outcome::Dropped,
-                Err(err) => Outcome::Retry {
-                    reason: err.to_string(),
-                    expires_at: Some(job.expires_at),
-                },
-            };
+            return self.drop_expired(&job).await;
         }
         let lifetime_left = std::time::Duration::from_secs((record.expires_at - now) as u64);
         let sent = tokio::time::timeout(lifetime_left, self.sender.send(&to, &text))
@@ -259,6 +239,21 @@ impl Deliverer {
                 self.release(&job).await;
                 Outcome::Systemic { reason }
             }
+        }
+    }
+
+    /// Records that the job's code expired before it could be sent.
+    async fn drop_expired(&self, job: &DeliveryJob) -> Outcome {
+        match self
+            .store
+            .finish_delivery(job.otp_id, job.send, &DeliveryResult::Dropped)
+            .await
+        {
+            Ok(()) => Outcome::Dropped,
+            Err(err) => Outcome::Retry {
+                reason: err.to_string(),
+                expires_at: Some(job.expires_at),
+            },
         }
     }
 

@@ -11,3 +11,5 @@ pub mod pacer;
 pub mod poller;
 pub mod serve;
 pub mod settle;
+#[cfg(test)]
+mod test_support;

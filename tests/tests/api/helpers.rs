@@ -3,11 +3,7 @@
 //! state.
 
 use api::OtpService;
-use aws_sdk_dynamodb::config::{Credentials, Region};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::QueueAttributeName;
 use common::clock::ShiftedClock;
 use common::config::{DeliveryRules, Rules};
@@ -21,61 +17,18 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tests::fault_proxy::FaultProxy;
-use tokio::sync::OnceCell;
+pub use tests::stack::{EMAIL_FROM, create_queues, create_table, ensure_ses_identity, sdk_config};
 use tokio_util::sync::CancellationToken;
 use worker::deliver::Deliverer;
 use worker::metrics::Counts;
 use worker::pacer::Pacer;
 use worker::poller::Poller;
 
-pub const EMAIL_FROM: &str = "no-reply@otp-relay.test";
-pub const MAX_RECEIVE_COUNT: i32 = 5;
-
 /// The moto endpoint `make test` started, e.g. `http://127.0.0.1:41234`.
 pub fn moto_endpoint() -> String {
     std::env::var("OTP_TEST_AWS_ENDPOINT").expect(
         "OTP_TEST_AWS_ENDPOINT is not set: run the integration tests with `make test`, which starts moto for them",
     )
-}
-
-/// The SDK as the services configure it (standard retries, 3 attempts), pointed at `endpoint`;
-/// the first retry backoff is shorter, so tests of throttling do not sleep for seconds, and the
-/// timeouts longer, sized for the emulator.
-pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    common::aws::loader()
-        .retry_config(
-            aws_config::retry::RetryConfig::standard()
-                .with_max_attempts(3)
-                .with_initial_backoff(std::time::Duration::from_millis(20)),
-        )
-        // moto serialises DynamoDB and runs on a loaded CI machine: far slower than DynamoDB.
-        .timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(std::time::Duration::from_secs(2))
-                .operation_attempt_timeout(std::time::Duration::from_secs(5))
-                .operation_timeout(std::time::Duration::from_secs(15))
-                .build(),
-        )
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .load()
-        .await
-}
-
-/// The SES sender identity, created once per test process.
-async fn ensure_ses_identity(sdk: &aws_config::SdkConfig) {
-    static DONE: OnceCell<()> = OnceCell::const_new();
-    DONE.get_or_init(|| async {
-        let ses = aws_sdk_sesv2::Client::new(sdk);
-        // Already existing is fine: another test process made it.
-        let _ = ses
-            .create_email_identity()
-            .email_identity(EMAIL_FROM)
-            .send()
-            .await;
-    })
-    .await;
 }
 
 #[derive(Debug)]
@@ -188,65 +141,6 @@ pub async fn serve(service: OtpService) -> SocketAddr {
         .unwrap();
     });
     address
-}
-
-pub async fn create_table(dynamo: &aws_sdk_dynamodb::Client, table: &str) {
-    dynamo
-        .create_table()
-        .table_name(table)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create table in moto");
-}
-
-/// A job queue with a DLQ behind it (redrive after [`MAX_RECEIVE_COUNT`] receives).
-pub async fn create_queues(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
-    let dlq_url = sqs
-        .create_queue()
-        .queue_name(format!("{name}-dlq"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let dlq_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone();
-    let redrive =
-        json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT }).to_string();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(name)
-        .attributes(QueueAttributeName::RedrivePolicy, redrive)
-        .attributes(QueueAttributeName::VisibilityTimeout, "30")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    (queue_url, dlq_url)
 }
 
 pub fn random_email() -> String {
@@ -405,6 +299,21 @@ impl TestApp {
                 *totals.entry(label).or_default() += n;
             }
         }
+    }
+
+    /// The environment that points the service binaries at this app's table, queue and
+    /// secret, the way a deployment configures them: only through variables.
+    pub fn binary_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+            ("OTP_TABLE_NAME", self.table.clone()),
+            ("OTP_QUEUE_URL", self.queue_url.clone()),
+            ("OTP_SECRET", self.secret_b64.clone()),
+            ("OTP_EMAIL_FROM", EMAIL_FROM.to_owned()),
+        ]
     }
 
     /// Runs the worker until the queue is empty (visible and in flight), or `limit` passes;

@@ -2,7 +2,7 @@
 //! afterwards no code is found in their logs, in the table or in the queued jobs, and no full
 //! destination in the logs.
 
-use crate::helpers::{EMAIL_FROM, outbox, random_email, random_phone, spawn_app, wrong_code};
+use crate::helpers::{outbox, random_email, random_phone, spawn_app, wrong_code};
 use crate::process::Process;
 use std::time::{Duration, Instant};
 
@@ -20,19 +20,12 @@ async fn after_a_full_run_no_code_is_in_the_logs_the_table_or_the_queue() {
         .local_addr()
         .unwrap()
         .port();
-    let env = vec![
-        ("AWS_ENDPOINT_URL", app.endpoint.clone()),
-        ("AWS_REGION", "us-east-1".to_owned()),
-        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-        ("OTP_TABLE_NAME", app.table.clone()),
-        ("OTP_QUEUE_URL", app.queue_url.clone()),
-        ("OTP_SECRET", app.secret_b64.clone()),
-        ("OTP_EMAIL_FROM", EMAIL_FROM.to_owned()),
+    let mut env = app.binary_env();
+    env.extend([
         ("OTP_BRAND_NAME", "Acme".to_owned()),
         ("OTP_HTTP_ADDR", format!("127.0.0.1:{port}")),
         ("RUST_LOG", "debug".to_owned()),
-    ];
+    ]);
     let api = Process::start("api", &env);
     let base = format!("http://127.0.0.1:{port}");
     let started = Instant::now();

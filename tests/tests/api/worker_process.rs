@@ -1,6 +1,6 @@
 //! The polling worker binary stopped mid-batch: killed outright, or asked to stop.
 
-use crate::helpers::{EMAIL_FROM, TestApp, random_email, spawn_app};
+use crate::helpers::{TestApp, random_email, spawn_app};
 use crate::process::Process;
 use aws_sdk_sqs::types::QueueAttributeName;
 use std::time::{Duration, Instant};
@@ -8,23 +8,17 @@ use std::time::{Duration, Instant};
 /// Environment for the worker binary: this app's table, queue and secret, paced to 2 sends a
 /// second so a batch of 10 takes about 4 s, claims shorter than the queue's visibility timeout.
 fn worker_env(app: &TestApp) -> Vec<(&'static str, String)> {
-    vec![
-        ("AWS_ENDPOINT_URL", app.endpoint.clone()),
+    let mut env = app.binary_env();
+    env.extend([
         // SES through the proxy: the test sees each send the moment it leaves the worker.
         ("AWS_ENDPOINT_URL_SESV2", app.proxy.url.clone()),
-        ("AWS_REGION", "us-east-1".to_owned()),
-        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-        ("OTP_TABLE_NAME", app.table.clone()),
-        ("OTP_QUEUE_URL", app.queue_url.clone()),
-        ("OTP_SECRET", app.secret_b64.clone()),
-        ("OTP_EMAIL_FROM", EMAIL_FROM.to_owned()),
         ("OTP_MAX_SEND_RATE", "2".to_owned()),
         ("OTP_CLAIM_SECONDS", "5".to_owned()),
         ("OTP_RETRY_BASE_SECONDS", "1".to_owned()),
         ("OTP_RETRY_CAP_SECONDS", "2".to_owned()),
         ("RUST_LOG", "info".to_owned()),
-    ]
+    ]);
+    env
 }
 
 /// Ten queued e-mail codes, on a queue whose visibility timeout is 6 s.
@@ -55,6 +49,18 @@ fn sent_so_far(app: &TestApp, destinations: &[String]) -> Vec<usize> {
                 .count()
         })
         .collect()
+}
+
+/// Waits until the worker's batch is under way: some sent, the rest waiting for pacing.
+async fn wait_until_under_way(app: &TestApp, destinations: &[String]) {
+    let started = Instant::now();
+    while sent_so_far(app, destinations).iter().sum::<usize>() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the worker delivered nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// What moto's outbox holds per destination: the authoritative count.
@@ -91,14 +97,7 @@ async fn a_worker_killed_mid_batch_loses_nothing() {
     let destinations = ten_jobs(&app).await;
     let worker = Process::start("worker", &worker_env(&app));
     // Wait until the batch is under way: some sent, the rest claimed and waiting for pacing.
-    let started = Instant::now();
-    while sent_so_far(&app, &destinations).iter().sum::<usize>() < 2 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the worker delivered nothing"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_under_way(&app, &destinations).await;
     worker.kill();
     let at_kill: usize = sent_so_far(&app, &destinations).iter().sum();
     assert!(
@@ -120,14 +119,7 @@ async fn sigterm_finishes_the_sends_under_way_and_releases_the_rest_at_once() {
     let app = spawn_app().await;
     let destinations = ten_jobs(&app).await;
     let worker = Process::start("worker", &worker_env(&app));
-    let started = Instant::now();
-    while sent_so_far(&app, &destinations).iter().sum::<usize>() < 2 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the worker delivered nothing"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_under_way(&app, &destinations).await;
     let stopping = Instant::now();
     let logs = worker.stop();
     assert!(

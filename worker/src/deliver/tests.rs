@@ -3,8 +3,7 @@
 
 use super::*;
 use common::clock::ShiftedClock;
-use common::domain::{Channel, Destination, OtpCode, OtpCodeLength, OtpId};
-use common::job::JOB_VERSION;
+use common::domain::{Destination, OtpCode, OtpId};
 use common::record::{DeliveryState, OtpRecord, VerifyOutcome};
 use common::secret::ServiceSecret;
 use common::sender::{MemorySender, OutgoingMessage};
@@ -53,15 +52,8 @@ fn fixture() -> Fixture {
     let sender = Arc::new(CountingSender::default());
     let keys = Arc::new(Keys::derive(&ServiceSecret::generate()));
     let clock = Arc::new(ShiftedClock::default());
-    let deliverer = Deliverer {
-        store: store.clone(),
-        sender: sender.clone(),
-        keys: keys.clone(),
-        clock: clock.clone(),
-        brand: "Acme".to_owned(),
-        pacer: Arc::new(crate::pacer::Pacer::new(1_000.0)),
-        claim_seconds: 45,
-    };
+    let deliverer =
+        crate::test_support::deliverer(store.clone(), sender.clone(), keys.clone(), clock.clone());
     Fixture {
         deliverer,
         store,
@@ -81,49 +73,7 @@ fn digit_runs(text: &str) -> Vec<&str> {
 impl Fixture {
     /// Stores a pending OTP for `JANE` as the API would, and returns its first job and its code.
     async fn issue(&self) -> (DeliveryJob, OtpCode) {
-        let now = self.clock.now();
-        let id = OtpId::new_random();
-        let code = OtpCode::generate(OtpCodeLength::default());
-        let to = Destination::parse(Channel::Email, JANE).unwrap();
-        let record = OtpRecord {
-            id,
-            channel: Channel::Email,
-            masked_destination: to.masked(),
-            destination_key: format!("dest-{id}"),
-            locale: "en".to_owned(),
-            code_slot: Some(self.keys.code_slot(id, &code)),
-            verified_by: None,
-            sealed: common::payload::seal(&self.keys, id, &code, &to),
-            created_at: now,
-            expires_at: now + TTL,
-            attempts: 0,
-            max_attempts: 5,
-            sends: 1,
-            delivery: DeliveryState::Queued,
-            delivered_send: 0,
-            lease_until: None,
-            failure_reason: None,
-        };
-        let guards = SendGuards {
-            destination_key: record.destination_key.clone(),
-            ip_key: None,
-            now,
-            cooldown_seconds: 0,
-            max_per_destination_hour: 1_000,
-            max_per_ip_hour: 1_000,
-        };
-        self.store.create(&record, &guards, None).await.unwrap();
-        let job = DeliveryJob {
-            v: JOB_VERSION,
-            otp_id: id,
-            send: 1,
-            channel: Channel::Email,
-            slot: record.code_slot.clone().unwrap(),
-            to: record.masked_destination.clone(),
-            expires_at: record.expires_at,
-            enqueued_at: now,
-        };
-        (job, code)
+        crate::test_support::issue(&self.store, &self.keys, self.clock.now(), JANE, TTL).await
     }
 
     async fn deliver(&self, job: &DeliveryJob) -> Outcome {

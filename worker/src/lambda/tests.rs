@@ -6,12 +6,11 @@ use crate::deliver::Outcome;
 use aws_lambda_events::event::sqs::SqsMessage;
 use common::clock::{Clock, ShiftedClock};
 use common::crypto::Keys;
-use common::domain::{Channel, Destination, OtpCode, OtpCodeLength, OtpId};
-use common::job::{DeliveryJob, JOB_VERSION};
-use common::record::{DeliveryState, OtpRecord};
+use common::domain::{Destination, OtpId};
+use common::record::DeliveryState;
 use common::secret::ServiceSecret;
 use common::sender::{OutgoingMessage, SendError, Sender};
-use common::store::{MemoryStore, OtpStore, SendGuards};
+use common::store::MemoryStore;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -61,15 +60,8 @@ fn fixture() -> Fixture {
     let sender = Arc::new(PickySender::default());
     let keys = Arc::new(Keys::derive(&ServiceSecret::generate()));
     let clock = Arc::new(ShiftedClock::default());
-    let deliverer = Deliverer {
-        store: store.clone(),
-        sender: sender.clone(),
-        keys: keys.clone(),
-        clock: clock.clone(),
-        brand: "Acme".to_owned(),
-        pacer: Arc::new(crate::pacer::Pacer::new(1_000.0)),
-        claim_seconds: 45,
-    };
+    let deliverer =
+        crate::test_support::deliverer(store.clone(), sender.clone(), keys.clone(), clock.clone());
     Fixture {
         deliverer,
         store,
@@ -82,49 +74,10 @@ fn fixture() -> Fixture {
 impl Fixture {
     /// Stores a pending OTP for `address` as the API would, and returns its first job's body.
     async fn issue(&self, address: &str) -> (OtpId, String) {
-        let now = self.clock.now();
-        let id = OtpId::new_random();
-        let code = OtpCode::generate(OtpCodeLength::default());
-        let to = Destination::parse(Channel::Email, address).unwrap();
-        let record = OtpRecord {
-            id,
-            channel: Channel::Email,
-            masked_destination: to.masked(),
-            destination_key: format!("dest-{id}"),
-            locale: "en".to_owned(),
-            code_slot: Some(self.keys.code_slot(id, &code)),
-            verified_by: None,
-            sealed: common::payload::seal(&self.keys, id, &code, &to),
-            created_at: now,
-            expires_at: now + 600,
-            attempts: 0,
-            max_attempts: 5,
-            sends: 1,
-            delivery: DeliveryState::Queued,
-            delivered_send: 0,
-            lease_until: None,
-            failure_reason: None,
-        };
-        let guards = SendGuards {
-            destination_key: record.destination_key.clone(),
-            ip_key: None,
-            now,
-            cooldown_seconds: 0,
-            max_per_destination_hour: 1_000,
-            max_per_ip_hour: 1_000,
-        };
-        self.store.create(&record, &guards, None).await.unwrap();
-        let job = DeliveryJob {
-            v: JOB_VERSION,
-            otp_id: id,
-            send: 1,
-            channel: Channel::Email,
-            slot: record.code_slot.clone().unwrap(),
-            to: record.masked_destination.clone(),
-            expires_at: record.expires_at,
-            enqueued_at: now,
-        };
-        (id, job.to_body())
+        let (job, _) =
+            crate::test_support::issue(&self.store, &self.keys, self.clock.now(), address, 600)
+                .await;
+        (job.otp_id, job.to_body())
     }
 }
 
@@ -274,4 +227,28 @@ async fn a_successful_record_without_a_message_id_needs_no_report() {
 
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(f.store.record(id).unwrap().delivery, DeliveryState::Sent);
+}
+
+#[test]
+fn a_systemic_failure_fails_the_whole_invocation_so_the_event_source_backs_off() {
+    let batch = event(vec![message(Some("m-1"), "{}"), message(Some("m-2"), "{}")]);
+    let outcomes = [
+        Outcome::Sent,
+        Outcome::Systemic {
+            reason: "AccountSuspendedException".into(),
+        },
+    ];
+    match respond(&batch, &outcomes) {
+        Err(BatchError::Systemic(reason)) => assert!(reason.contains("AccountSuspended")),
+        other => panic!("expected the batch to fail, got {other:?}"),
+    }
+    // Without a systemic failure, only the unfinished record is listed.
+    let outcomes = [Outcome::Sent, Outcome::Interrupted];
+    let response = respond(&batch, &outcomes).unwrap();
+    let ids: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(ids, ["m-2"]);
 }

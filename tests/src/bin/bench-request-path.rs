@@ -1,0 +1,35 @@
+//! `make bench`: request-path isolation (see `tests::request_path`). Needs moto at
+//! `OTP_TEST_AWS_ENDPOINT`, which `make bench` starts.
+
+#![allow(clippy::expect_used)] // a benchmark without its emulator has nothing to measure
+
+#[tokio::main]
+#[allow(clippy::print_stdout)] // the report is the program's output
+async fn main() {
+    let endpoint = std::env::var("OTP_TEST_AWS_ENDPOINT")
+        .expect("OTP_TEST_AWS_ENDPOINT is not set: run `make bench`, which starts moto");
+    let rounds = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let per_block = std::env::var("BENCH_SENDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    // The worker's settings, from the same variables as the service (defaults if unset).
+    let env = |name: &str, default: f64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let delivery = common::config::DeliveryRules {
+        max_send_rate: env("OTP_MAX_SEND_RATE", 10.0),
+        retry_base_seconds: env("OTP_RETRY_BASE_SECONDS", 5.0) as i64,
+        retry_cap_seconds: env("OTP_RETRY_CAP_SECONDS", 120.0) as i64,
+        ..common::config::DeliveryRules::default()
+    };
+    println!("worker: {delivery:?}");
+    let samples = tests::request_path::run(&endpoint, rounds, per_block, delivery).await;
+    println!("{}", tests::request_path::report(&samples));
+}

@@ -1,0 +1,83 @@
+//! Fixtures shared by the worker's unit tests.
+
+use crate::deliver::Deliverer;
+use crate::pacer::Pacer;
+use common::clock::ShiftedClock;
+use common::crypto::Keys;
+use common::domain::{Channel, Destination, OtpCode, OtpCodeLength, OtpId};
+use common::job::{DeliveryJob, JOB_VERSION};
+use common::record::{DeliveryState, OtpRecord};
+use common::sender::Sender;
+use common::store::{MemoryStore, OtpStore, SendGuards};
+use std::sync::Arc;
+
+/// A deliverer over in-memory fakes, paced fast enough never to wait in a test.
+pub(crate) fn deliverer(
+    store: Arc<MemoryStore>,
+    sender: Arc<dyn Sender>,
+    keys: Arc<Keys>,
+    clock: Arc<ShiftedClock>,
+) -> Deliverer {
+    Deliverer {
+        store,
+        sender,
+        keys,
+        clock,
+        brand: "Acme".to_owned(),
+        pacer: Arc::new(Pacer::new(1_000.0)),
+        claim_seconds: 45,
+    }
+}
+
+/// Stores a pending e-mail OTP for `address` as the API would, living `ttl` seconds from
+/// `now`; returns its first delivery job and its code.
+pub(crate) async fn issue(
+    store: &MemoryStore,
+    keys: &Keys,
+    now: i64,
+    address: &str,
+    ttl: i64,
+) -> (DeliveryJob, OtpCode) {
+    let id = OtpId::new_random();
+    let code = OtpCode::generate(OtpCodeLength::default());
+    let to = Destination::parse(Channel::Email, address).unwrap();
+    let record = OtpRecord {
+        id,
+        channel: Channel::Email,
+        masked_destination: to.masked(),
+        destination_key: format!("dest-{id}"),
+        locale: "en".to_owned(),
+        code_slot: Some(keys.code_slot(id, &code)),
+        verified_by: None,
+        sealed: common::payload::seal(keys, id, &code, &to),
+        created_at: now,
+        expires_at: now + ttl,
+        attempts: 0,
+        max_attempts: 5,
+        sends: 1,
+        delivery: DeliveryState::Queued,
+        delivered_send: 0,
+        lease_until: None,
+        failure_reason: None,
+    };
+    let guards = SendGuards {
+        destination_key: record.destination_key.clone(),
+        ip_key: None,
+        now,
+        cooldown_seconds: 0,
+        max_per_destination_hour: 1_000,
+        max_per_ip_hour: 1_000,
+    };
+    store.create(&record, &guards, None).await.unwrap();
+    let job = DeliveryJob {
+        v: JOB_VERSION,
+        otp_id: id,
+        send: 1,
+        channel: Channel::Email,
+        slot: record.code_slot.clone().unwrap(),
+        to: record.masked_destination.clone(),
+        expires_at: record.expires_at,
+        enqueued_at: now,
+    };
+    (job, code)
+}
