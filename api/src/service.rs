@@ -163,7 +163,7 @@ impl OtpService {
                 .cancel_create(&record, &guards, idempotency.as_ref())
                 .await
             {
-                tracing::error!(otp_id = %id, error = %undo, "could not undo a send whose job was not enqueued; its code was never delivered");
+                tracing::error!(otp_id = %id, error = %undo, "could not undo a send whose job was not enqueued; nothing was delivered for it");
             }
             return Err(err.into());
         }
