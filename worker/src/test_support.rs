@@ -7,25 +7,41 @@ use common::crypto::Keys;
 use common::domain::{Channel, Destination, OtpCode, OtpCodeLength, OtpId};
 use common::job::{DeliveryJob, JOB_VERSION};
 use common::record::{DeliveryState, OtpRecord};
+use common::secret::ServiceSecret;
 use common::sender::Sender;
 use common::store::{MemoryStore, OtpStore, SendGuards};
 use std::sync::Arc;
 
-/// A deliverer over in-memory fakes, paced fast enough never to wait in a test.
-pub(crate) fn deliverer(
-    store: Arc<MemoryStore>,
-    sender: Arc<dyn Sender>,
-    keys: Arc<Keys>,
-    clock: Arc<ShiftedClock>,
-) -> Deliverer {
-    Deliverer {
+/// A deliverer over in-memory fakes, with handles on each fake; `S` is the test's sender.
+pub(crate) struct Fixture<S> {
+    pub(crate) deliverer: Deliverer,
+    pub(crate) store: Arc<MemoryStore>,
+    pub(crate) sender: Arc<S>,
+    pub(crate) keys: Arc<Keys>,
+    pub(crate) clock: Arc<ShiftedClock>,
+}
+
+/// The deliverer is paced fast enough never to wait in a test.
+pub(crate) fn fixture<S: Sender + Default + 'static>() -> Fixture<S> {
+    let store = Arc::new(MemoryStore::default());
+    let sender = Arc::new(S::default());
+    let keys = Arc::new(Keys::derive(&ServiceSecret::generate()));
+    let clock = Arc::new(ShiftedClock::default());
+    let deliverer = Deliverer {
+        store: store.clone(),
+        sender: sender.clone(),
+        keys: keys.clone(),
+        clock: clock.clone(),
+        brand: "Acme".to_owned(),
+        pacer: Arc::new(Pacer::new(1_000.0)),
+        claim_seconds: 45,
+    };
+    Fixture {
+        deliverer,
         store,
         sender,
         keys,
         clock,
-        brand: "Acme".to_owned(),
-        pacer: Arc::new(Pacer::new(1_000.0)),
-        claim_seconds: 45,
     }
 }
 

@@ -295,9 +295,7 @@ impl TestApp {
             if counts.is_empty() {
                 return totals;
             }
-            for (label, n) in counts {
-                *totals.entry(label).or_default() += n;
-            }
+            worker::metrics::add(&mut totals, &counts);
         }
     }
 

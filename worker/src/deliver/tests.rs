@@ -2,12 +2,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use common::clock::ShiftedClock;
 use common::domain::{Destination, OtpCode, OtpId};
 use common::record::{DeliveryState, OtpRecord, VerifyOutcome};
 use common::secret::ServiceSecret;
 use common::sender::{MemorySender, OutgoingMessage};
-use common::store::{MemoryStore, SendGuards};
+use common::store::SendGuards;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,28 +38,10 @@ impl Sender for CountingSender {
     }
 }
 
-struct Fixture {
-    deliverer: Deliverer,
-    store: Arc<MemoryStore>,
-    sender: Arc<CountingSender>,
-    keys: Arc<Keys>,
-    clock: Arc<ShiftedClock>,
-}
+type Fixture = crate::test_support::Fixture<CountingSender>;
 
 fn fixture() -> Fixture {
-    let store = Arc::new(MemoryStore::default());
-    let sender = Arc::new(CountingSender::default());
-    let keys = Arc::new(Keys::derive(&ServiceSecret::generate()));
-    let clock = Arc::new(ShiftedClock::default());
-    let deliverer =
-        crate::test_support::deliverer(store.clone(), sender.clone(), keys.clone(), clock.clone());
-    Fixture {
-        deliverer,
-        store,
-        sender,
-        keys,
-        clock,
-    }
+    crate::test_support::fixture()
 }
 
 /// The runs of ASCII digits in `text`, in order.

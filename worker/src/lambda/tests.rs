@@ -4,16 +4,13 @@
 use super::*;
 use crate::deliver::Outcome;
 use aws_lambda_events::event::sqs::SqsMessage;
-use common::clock::{Clock, ShiftedClock};
-use common::crypto::Keys;
+use common::clock::Clock;
 use common::domain::{Destination, OtpId};
 use common::record::DeliveryState;
-use common::secret::ServiceSecret;
 use common::sender::{OutgoingMessage, SendError, Sender};
-use common::store::MemoryStore;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 const GOOD: &str = "good@example.com";
 const THROTTLED: &str = "throttled@example.com";
@@ -47,28 +44,10 @@ impl Sender for PickySender {
     }
 }
 
-struct Fixture {
-    deliverer: Deliverer,
-    store: Arc<MemoryStore>,
-    sender: Arc<PickySender>,
-    keys: Arc<Keys>,
-    clock: Arc<ShiftedClock>,
-}
+type Fixture = crate::test_support::Fixture<PickySender>;
 
 fn fixture() -> Fixture {
-    let store = Arc::new(MemoryStore::default());
-    let sender = Arc::new(PickySender::default());
-    let keys = Arc::new(Keys::derive(&ServiceSecret::generate()));
-    let clock = Arc::new(ShiftedClock::default());
-    let deliverer =
-        crate::test_support::deliverer(store.clone(), sender.clone(), keys.clone(), clock.clone());
-    Fixture {
-        deliverer,
-        store,
-        sender,
-        keys,
-        clock,
-    }
+    crate::test_support::fixture()
 }
 
 impl Fixture {
