@@ -111,6 +111,7 @@ impl OtpService {
                 delivery: DeliveryState::Queued,
                 delivered_send: 0,
                 lease_until: None,
+                lease_holder: None,
                 failure_reason: None,
             }
         };

@@ -89,6 +89,8 @@ pub struct OtpRecord {
     /// provider): duplicates of it, and of older sends, are skipped.
     pub delivered_send: u32,
     pub lease_until: Option<i64>,
+    /// [`crate::store::LeaseHolder::id`] of the receive holding the claim.
+    pub lease_holder: Option<String>,
     pub failure_reason: Option<String>,
 }
 
@@ -191,6 +193,7 @@ pub(crate) mod tests {
             delivery: DeliveryState::Queued,
             delivered_send: 0,
             lease_until: None,
+            lease_holder: None,
             failure_reason: None,
         }
     }

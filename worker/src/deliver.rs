@@ -8,7 +8,7 @@ use common::clock::Clock;
 use common::crypto::Keys;
 use common::job::DeliveryJob;
 use common::sender::{SendError, Sender};
-use common::store::{Claim, DeliveryResult, OtpStore, SkipReason};
+use common::store::{Claim, DeliveryResult, LeaseHolder, OtpStore, SkipReason};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -82,8 +82,15 @@ impl Outcome {
 impl Deliverer {
     /// Handles one message body, in its own span; never panics, never returns an error: every
     /// way it can end is an [`Outcome`]. `halt` stops a job that has not reached the provider
-    /// yet; a systemic failure trips it for the rest of the batch.
-    pub async fn deliver(&self, message_id: &str, body: &str, halt: &CancellationToken) -> Outcome {
+    /// yet; a systemic failure trips it for the rest of the batch. `receives` is the message's
+    /// `ApproximateReceiveCount`: with the id, it lets a retry take over its own kept claim.
+    pub async fn deliver(
+        &self,
+        message_id: &str,
+        receives: u32,
+        body: &str,
+        halt: &CancellationToken,
+    ) -> Outcome {
         let span = tracing::info_span!(
             "job",
             message_id,
@@ -91,7 +98,7 @@ impl Deliverer {
             send = tracing::field::Empty
         );
         let outcome = self
-            .deliver_inner(body, &span, halt)
+            .deliver_inner(&LeaseHolder::new(message_id, receives), body, &span, halt)
             .instrument(span.clone())
             .await;
         if matches!(outcome, Outcome::Systemic { .. }) {
@@ -113,6 +120,7 @@ impl Deliverer {
 
     async fn deliver_inner(
         &self,
+        holder: &LeaseHolder,
         body: &str,
         span: &tracing::Span,
         halt: &CancellationToken,
@@ -133,7 +141,7 @@ impl Deliverer {
         let now = self.clock.now();
         let record = match self
             .store
-            .claim_delivery(&job, now, self.claim_seconds)
+            .claim_delivery(&job, holder, now, self.claim_seconds)
             .await
         {
             Ok(Claim::Granted(record)) => record,
@@ -228,13 +236,12 @@ impl Deliverer {
                     },
                 }
             }
-            Err(SendError::Transient(reason)) => {
-                self.release(&job).await;
-                Outcome::Retry {
-                    reason,
-                    expires_at: Some(job.expires_at),
-                }
-            }
+            // The claim is kept: this message's next receive takes it over (see LeaseHolder),
+            // and it lapses by itself if the retry comes later than the lease.
+            Err(SendError::Transient(reason)) => Outcome::Retry {
+                reason,
+                expires_at: Some(job.expires_at),
+            },
             Err(SendError::Systemic(reason)) => {
                 self.release(&job).await;
                 Outcome::Systemic { reason }

@@ -25,7 +25,13 @@ pub async fn deliver_all(deliverer: &Deliverer, event: &SqsEvent) -> Vec<Outcome
     let halt = CancellationToken::new();
     futures::future::join_all(event.records.iter().map(|record| {
         let id = record.message_id.as_deref().unwrap_or_default();
-        deliverer.deliver(id, record.body.as_deref().unwrap_or_default(), &halt)
+        let receives = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        let body = record.body.as_deref().unwrap_or_default();
+        deliverer.deliver(id, receives, body, &halt)
     }))
     .await
 }

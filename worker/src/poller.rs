@@ -132,6 +132,7 @@ impl Poller {
         let outcomes: Vec<Outcome> = futures::future::join_all(messages.iter().map(|m| {
             self.deliverer.deliver(
                 m.message_id().unwrap_or_default(),
+                receive_count(m),
                 m.body().unwrap_or_default(),
                 &halt,
             )
@@ -145,14 +146,9 @@ impl Poller {
             .iter()
             .zip(&outcomes)
             .filter_map(|(message, outcome)| {
-                let receives = message
-                    .attributes()
-                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(1);
                 Some(Settled {
                     receipt_handle: message.receipt_handle()?,
-                    receives,
+                    receives: receive_count(message),
                     outcome,
                 })
             });
@@ -166,6 +162,15 @@ impl Poller {
         tracing::debug!(?counts, "batch done");
         Ok(counts)
     }
+}
+
+/// The message's `ApproximateReceiveCount`: 1 on the first receive.
+fn receive_count(message: &aws_sdk_sqs::types::Message) -> u32 {
+    message
+        .attributes()
+        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
 }
 
 fn error_backoff() -> backon::ExponentialBackoff {

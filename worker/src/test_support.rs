@@ -19,6 +19,8 @@ pub(crate) struct Fixture<S> {
     pub(crate) sender: Arc<S>,
     pub(crate) keys: Arc<Keys>,
     pub(crate) clock: Arc<ShiftedClock>,
+    /// Receives of the test's one message so far: each delivery is its next receive.
+    pub(crate) receives: std::sync::atomic::AtomicU32,
 }
 
 /// The deliverer is paced fast enough never to wait in a test.
@@ -42,6 +44,7 @@ pub(crate) fn fixture<S: Sender + Default + 'static>() -> Fixture<S> {
         sender,
         keys,
         clock,
+        receives: Default::default(),
     }
 }
 
@@ -74,6 +77,7 @@ pub(crate) async fn issue(
         delivery: DeliveryState::Queued,
         delivered_send: 0,
         lease_until: None,
+        lease_holder: None,
         failure_reason: None,
     };
     let guards = SendGuards {

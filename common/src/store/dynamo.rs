@@ -7,8 +7,8 @@
 //! - `idem#<hmac>`: an idempotency key's first answer.
 
 use super::{
-    Claim, CreateError, DeliveryResult, IdempotencyRecord, LimitScope, OtpStore, RateLimited,
-    ResendError, SendGuards, claim_refusal, delivery_state,
+    Claim, CreateError, DeliveryResult, IdempotencyRecord, LeaseHolder, LimitScope, OtpStore,
+    RateLimited, ResendError, SendGuards, claim_refusal, delivery_state,
 };
 use crate::domain::{Channel, OtpId};
 use crate::error::BackendError;
@@ -428,20 +428,28 @@ impl OtpStore for DynamoStore {
     async fn claim_delivery(
         &self,
         job: &DeliveryJob,
+        holder: &LeaseHolder,
         now: i64,
         lease_seconds: i64,
     ) -> Result<Claim, BackendError> {
+        // No predecessor: a value no holder id can equal (they all contain '#').
+        let predecessor = holder.predecessor().unwrap_or_else(|| "none".to_owned());
         let request = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(format!("otp#{}", job.otp_id))))
-            .update_expression("SET delivery = :sending, lease_until = :lease")
+            .update_expression(
+                "SET delivery = :sending, lease_until = :lease, lease_holder = :holder",
+            )
             .condition_expression(
                 "attribute_exists(#slot) AND attempts < max_attempts AND expires_at > :now \
                  AND delivered_send < :send \
-                 AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+                 AND (attribute_not_exists(lease_until) OR lease_until < :now \
+                      OR lease_holder = :predecessor)",
             )
+            .expression_attribute_values(":holder", s(holder.id()))
+            .expression_attribute_values(":predecessor", s(predecessor))
             .expression_attribute_names("#slot", &job.slot)
             .expression_attribute_values(":sending", s(DeliveryState::Sending.as_str()))
             .expression_attribute_values(":lease", n(now + lease_seconds))
@@ -477,20 +485,20 @@ impl OtpStore for DynamoStore {
         request = match result {
             DeliveryResult::Sent => request
                 .update_expression(
-                    "SET delivery = :state, delivered_send = :send REMOVE lease_until",
+                    "SET delivery = :state, delivered_send = :send REMOVE lease_until, lease_holder",
                 )
                 // A later send delivered first already carries the same code: keep its number.
                 .condition_expression("attribute_exists(pk) AND delivered_send < :send")
                 .expression_attribute_values(":send", n(send)),
             DeliveryResult::Failed { reason } => request
                 .update_expression(
-                    "SET delivery = :state, failure_reason = :reason, delivered_send = :send REMOVE lease_until",
+                    "SET delivery = :state, failure_reason = :reason, delivered_send = :send REMOVE lease_until, lease_holder",
                 )
                 .condition_expression("attribute_exists(pk) AND delivered_send < :send")
                 .expression_attribute_values(":reason", s(reason))
                 .expression_attribute_values(":send", n(send)),
             DeliveryResult::Dropped | DeliveryResult::Released => request
-                .update_expression("SET delivery = :state REMOVE lease_until")
+                .update_expression("SET delivery = :state REMOVE lease_until, lease_holder")
                 .condition_expression("attribute_exists(pk)"),
         };
         // A failed condition means the record is gone or already further along: nothing to do.
@@ -606,6 +614,7 @@ fn parse_record(item: &Item) -> Result<OtpRecord, BackendError> {
             .ok_or_else(|| bad("delivery"))?,
         delivered_send: count("delivered_send")?,
         lease_until: num(item, "lease_until"),
+        lease_holder: text(item, "lease_holder").map(str::to_owned),
         failure_reason: text(item, "failure_reason").map(str::to_owned),
     })
 }

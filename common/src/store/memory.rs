@@ -2,8 +2,8 @@
 //! conditions first and then applies all of its writes under one lock, like a transaction.
 
 use super::{
-    Claim, CreateError, DeliveryResult, IdempotencyRecord, LimitScope, OtpStore, RateLimited,
-    ResendError, SendGuards, claim_allowed, claim_refusal, delivery_state,
+    Claim, CreateError, DeliveryResult, IdempotencyRecord, LeaseHolder, LimitScope, OtpStore,
+    RateLimited, ResendError, SendGuards, claim_allowed, claim_refusal, delivery_state,
 };
 use crate::domain::OtpId;
 use crate::error::BackendError;
@@ -251,6 +251,7 @@ impl OtpStore for MemoryStore {
     async fn claim_delivery(
         &self,
         job: &DeliveryJob,
+        holder: &LeaseHolder,
         now: i64,
         lease_seconds: i64,
     ) -> Result<Claim, BackendError> {
@@ -258,11 +259,12 @@ impl OtpStore for MemoryStore {
         let Some(record) = t.records.get_mut(&job.otp_id) else {
             return Ok(Claim::Skip(super::SkipReason::NotFound));
         };
-        if !claim_allowed(record, job, now) {
+        if !claim_allowed(record, job, holder, now) {
             return Ok(claim_refusal(Some(record), job, now));
         }
         record.delivery = crate::record::DeliveryState::Sending;
         record.lease_until = Some(now + lease_seconds);
+        record.lease_holder = Some(holder.id());
         Ok(Claim::Granted(Box::new(record.clone())))
     }
 
@@ -283,6 +285,7 @@ impl OtpStore for MemoryStore {
         }
         record.delivery = delivery_state(result);
         record.lease_until = None;
+        record.lease_holder = None;
         if finishes {
             record.delivered_send = send;
         }

@@ -73,6 +73,41 @@ pub enum Claim {
     },
 }
 
+/// Who holds a delivery claim: one receive of one queue message.
+///
+/// A transient failure keeps the claim instead of releasing it, and the next receive of the same
+/// message takes it over: SQS hands a message out again only once the previous receive's
+/// visibility has ended, so that receive is done with it. This saves a DynamoDB write per
+/// retried attempt. Anyone else (another job, a duplicate copy received at the same time) still
+/// waits for the lease to lapse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseHolder {
+    message_id: String,
+    receives: u32,
+}
+
+impl LeaseHolder {
+    /// `receives` is the message's `ApproximateReceiveCount` (1 on the first receive).
+    pub fn new(message_id: &str, receives: u32) -> Self {
+        Self {
+            message_id: message_id.to_owned(),
+            receives: receives.max(1),
+        }
+    }
+
+    /// The value stored in the record while this receive holds the claim.
+    pub fn id(&self) -> String {
+        format!("{}#{}", self.message_id, self.receives)
+    }
+
+    /// The holder whose kept claim this receive may take over: the same message's previous
+    /// receive. None without a message id, since then "the same message" cannot be told.
+    pub fn predecessor(&self) -> Option<String> {
+        (self.receives > 1 && !self.message_id.is_empty())
+            .then(|| format!("{}#{}", self.message_id, self.receives - 1))
+    }
+}
+
 /// How a delivery attempt ended, as written back to the record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryResult {
@@ -133,10 +168,12 @@ pub trait OtpStore: Send + Sync + std::fmt::Debug {
         guards: &SendGuards,
     ) -> Result<(), BackendError>;
 
-    /// Takes a short exclusive claim on the record for delivering `job`.
+    /// Takes a short exclusive claim on the record for delivering `job`, or takes over the one
+    /// `holder`'s predecessor kept (see [`LeaseHolder`]).
     async fn claim_delivery(
         &self,
         job: &DeliveryJob,
+        holder: &LeaseHolder,
         now: i64,
         lease_seconds: i64,
     ) -> Result<Claim, BackendError>;
@@ -173,11 +210,18 @@ pub fn claim_refusal(before: Option<&OtpRecord>, job: &DeliveryJob, now: i64) ->
 
 /// Whether a claim for `job` would be granted on `record` now: the condition both adapters
 /// enforce atomically.
-pub fn claim_allowed(record: &OtpRecord, job: &DeliveryJob, now: i64) -> bool {
+pub fn claim_allowed(
+    record: &OtpRecord,
+    job: &DeliveryJob,
+    holder: &LeaseHolder,
+    now: i64,
+) -> bool {
+    let free = record.lease_until.is_none_or(|until| until < now)
+        || (record.lease_holder.is_some() && record.lease_holder == holder.predecessor());
     record.code_slot.as_deref() == Some(job.slot.as_str())
         && record.status(now) == OtpStatus::Pending
         && record.delivered_send < job.send
-        && record.lease_until.is_none_or(|until| until < now)
+        && free
 }
 
 /// The delivery state a result leaves in the record.

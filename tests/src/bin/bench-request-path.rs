@@ -11,11 +11,11 @@ async fn main() {
     let rounds = std::env::var("BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
+        .unwrap_or(4);
     let per_block = std::env::var("BENCH_SENDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
+        .unwrap_or(75);
     // The worker's settings, from the same variables as the service (defaults if unset).
     let env = |name: &str, default: f64| {
         std::env::var(name)

@@ -57,10 +57,17 @@ impl Fixture {
         crate::test_support::issue(&self.store, &self.keys, self.clock.now(), JANE, TTL).await
     }
 
+    /// The next receive of message "message-1", carrying `job`.
     async fn deliver(&self, job: &DeliveryJob) -> Outcome {
+        let receives = self.receives.fetch_add(1, Ordering::SeqCst) + 1;
+        self.deliver_as("message-1", receives, job).await
+    }
+
+    async fn deliver_as(&self, message_id: &str, receives: u32, job: &DeliveryJob) -> Outcome {
         self.deliverer
             .deliver(
-                "message-1",
+                message_id,
+                receives,
                 &job.to_body(),
                 &tokio_util::sync::CancellationToken::new(),
             )
@@ -276,7 +283,7 @@ async fn a_permanent_send_error_fails_the_delivery_with_its_reason() {
 }
 
 #[tokio::test]
-async fn a_transient_send_error_is_retried_and_gives_the_claim_back() {
+async fn a_transient_send_error_is_retried_and_the_next_receive_takes_over_the_claim() {
     let f = fixture();
     let (job, _) = f.issue().await;
     f.sender
@@ -294,12 +301,41 @@ async fn a_transient_send_error_is_retried_and_gives_the_claim_back() {
     );
     assert!(!outcome.is_final());
     let record = f.record(job.otp_id);
-    assert_eq!(record.lease_until, None, "the claim must be released");
-    assert_eq!(record.delivery, DeliveryState::Queued);
-    // No waiting for the claim to lapse: the retry goes through at once.
+    assert_eq!(record.lease_holder.as_deref(), Some("message-1#1"));
+    assert_eq!(record.delivery, DeliveryState::Sending);
+    // No release write, and no waiting for the claim to lapse: the message's next receive
+    // takes it over at once.
     assert_eq!(f.deliver(&job).await, Outcome::Sent);
     assert_eq!(f.calls(), 2);
     assert_eq!(f.sender.inner.sent().len(), 1);
+    assert_eq!(f.record(job.otp_id).lease_holder, None);
+}
+
+#[tokio::test]
+async fn a_kept_claim_is_not_taken_by_another_message_or_a_concurrent_copy() {
+    let f = fixture();
+    let (job, _) = f.issue().await;
+    f.sender
+        .inner
+        .fail_next([SendError::Transient("Throttling".into())]);
+    assert!(matches!(
+        f.deliver_as("message-1", 3, &job).await,
+        Outcome::Retry { .. }
+    ));
+
+    // A resend's job, a copy of the same receive, an older receive: none is this message's
+    // next receive, so each waits for the lease.
+    for (message_id, receives) in [("message-2", 4), ("message-1", 3), ("message-1", 2)] {
+        let outcome = f.deliver_as(message_id, receives, &job).await;
+        assert!(
+            matches!(&outcome, Outcome::Retry { reason, .. } if reason.contains("another worker")),
+            "{message_id}#{receives} gave {outcome:?}"
+        );
+    }
+    assert_eq!(f.calls(), 1);
+
+    f.clock.advance(f.deliverer.claim_seconds + 1);
+    assert_eq!(f.deliver_as("message-2", 1, &job).await, Outcome::Sent);
 }
 
 #[tokio::test]
@@ -330,7 +366,12 @@ async fn a_job_claimed_by_another_worker_is_retried_until_the_claim_lapses() {
     let now = f.clock.now();
     let claim = f
         .store
-        .claim_delivery(&job, now, f.deliverer.claim_seconds)
+        .claim_delivery(
+            &job,
+            &LeaseHolder::new("other-message", 1),
+            now,
+            f.deliverer.claim_seconds,
+        )
         .await
         .unwrap();
     assert!(matches!(claim, Claim::Granted(_)));
@@ -369,6 +410,7 @@ async fn a_body_that_is_not_a_job_is_poison() {
             .deliverer
             .deliver(
                 "message-1",
+                1,
                 body,
                 &tokio_util::sync::CancellationToken::new(),
             )
@@ -398,6 +440,7 @@ async fn keys_from_another_secret_are_systemic_and_nothing_is_sent() {
     let outcome = misconfigured
         .deliver(
             "message-1",
+            1,
             &job.to_body(),
             &tokio_util::sync::CancellationToken::new(),
         )

@@ -93,6 +93,7 @@ async fn only_the_poison_and_transient_records_are_reported_as_failures() {
         f.deliverer
             .deliver(
                 "probe",
+                1,
                 &throttled,
                 &tokio_util::sync::CancellationToken::new()
             )
@@ -123,10 +124,33 @@ async fn only_the_poison_and_transient_records_are_reported_as_failures() {
         f.store.record(good_id).unwrap().delivery,
         DeliveryState::Sent
     );
+    // The throttled job's claim is kept for its next receive.
     assert_eq!(
         f.store.record(throttled_id).unwrap().delivery,
-        DeliveryState::Queued
+        DeliveryState::Sending
     );
+}
+
+#[tokio::test]
+async fn the_next_receive_of_a_throttled_record_takes_over_its_claim() {
+    let f = fixture();
+    let (id, throttled) = f.issue(THROTTLED).await;
+    let received = |count: &str| {
+        let mut m = message(Some("m-transient"), &throttled);
+        m.attributes
+            .insert("ApproximateReceiveCount".into(), count.into());
+        event(vec![m])
+    };
+
+    let first = handle_batch(&f.deliverer, received("1")).await.unwrap();
+    assert_eq!(failed_ids(&first), ["m-transient"]);
+    let holder = || f.store.record(id).unwrap().lease_holder;
+    assert_eq!(holder().as_deref(), Some("m-transient#1"));
+
+    // Within the lease: the second receive holds the claim (it was not told "busy").
+    let second = handle_batch(&f.deliverer, received("2")).await.unwrap();
+    assert_eq!(failed_ids(&second), ["m-transient"]);
+    assert_eq!(holder().as_deref(), Some("m-transient#2"));
 }
 
 #[tokio::test]
