@@ -23,4 +23,5 @@ if [ $# -gt 0 ]; then
 fi
 cargo test --workspace --locked -- --skip heavy::
 log "heavy tests, one at a time"
-cargo test -p tests --locked -- heavy:: --test-threads=1
+# --workspace, as above: `-p tests` alone would resolve features differently and rebuild the SDK.
+cargo test --workspace --locked -- heavy:: --test-threads=1

@@ -30,7 +30,7 @@ pub enum StartupError {
 /// Builds the service from the environment: `OTP_*` settings and the SDK's standard config.
 pub async fn service_from_env() -> Result<(OtpService, Settings), StartupError> {
     let settings = Settings::from_env()?;
-    let sdk = common::aws::load().await;
+    let sdk = common::aws::load(common::aws::Budget::RequestPath).await;
     let secret = ServiceSecret::load(&sdk).await?;
     let service = OtpService {
         rules: settings.rules.clone(),

@@ -20,6 +20,8 @@ pub enum Target {
     SnsPublish,
     /// A DynamoDB operation by name, e.g. `UpdateItem`.
     Dynamo(&'static str),
+    /// Every call to a service, e.g. `dynamodb` or `sqs`.
+    Service(&'static str),
 }
 
 /// What the proxy answers instead of moto's response.
@@ -39,6 +41,8 @@ pub enum Fault {
     Unavailable,
     /// Forward to moto (the call takes effect), then answer 500: a response lost in transit.
     ApplyThenFail,
+    /// Never answer (for a minute): a backend that is unreachable, as the client's timeouts see it.
+    Hang,
 }
 
 #[derive(Debug, Clone)]
@@ -196,6 +200,9 @@ fn matches(target: &Target, operation: &str) -> bool {
         Target::SesSend => operation == "sesv2:SendEmail",
         Target::SnsPublish => operation == "sns:Publish",
         Target::Dynamo(op) => operation.strip_prefix("dynamodb:") == Some(op),
+        Target::Service(service) => operation
+            .strip_prefix(service)
+            .is_some_and(|rest| rest.starts_with(':')),
     }
 }
 
@@ -256,6 +263,10 @@ async fn handle(State(upstream): State<Upstream>, request: Request) -> Response 
                 "json",
                 "the response was lost (injected)",
             )
+        }
+        Some(Fault::Hang) => {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            error(503, "ServiceUnavailable", "json", "hung (injected)")
         }
         Some(fault) => fault_response(fault),
         None => {
@@ -350,7 +361,7 @@ fn fault_response(fault: Fault) -> Response {
             "json",
             "Service unavailable (injected)",
         ),
-        Fault::ApplyThenFail => error(
+        Fault::ApplyThenFail | Fault::Hang => error(
             500,
             "InternalServerError",
             "json",

@@ -16,7 +16,7 @@ pub const MAX_RECEIVE_COUNT: i32 = 5;
 /// the first retry backoff is shorter, so tests of throttling do not sleep for seconds, and the
 /// timeouts longer, sized for the emulator.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    common::aws::loader()
+    common::aws::loader(common::aws::Budget::Background)
         .retry_config(
             aws_config::retry::RetryConfig::standard()
                 .with_max_attempts(3)

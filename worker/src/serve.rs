@@ -26,7 +26,7 @@ pub enum StartupError {
 
 pub async fn run() -> Result<(), StartupError> {
     let settings = Settings::from_env()?;
-    let sdk = common::aws::load().await;
+    let sdk = common::aws::load(common::aws::Budget::Background).await;
     let secret = ServiceSecret::load(&sdk).await?;
     if settings.email_from.is_none() {
         tracing::warn!(

@@ -1,6 +1,7 @@
 //! Integration tests: the real AWS SDK against moto (started by `make test`), one binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod calls;
 mod delivery;
 mod delivery_failures;
 mod failures;
@@ -11,5 +12,6 @@ mod malformed;
 mod process;
 mod rate_limits;
 mod secrecy;
+mod unreachable;
 mod verify;
 mod worker_process;
