@@ -1,5 +1,5 @@
 # Entry points; the scripts under scripts/ hold the logic.
-.PHONY: dev test outbox lint build bench
+.PHONY: dev test outbox lint build bench soak
 
 dev:      ## Start moto, the API on 127.0.0.1:3000 and the worker; Ctrl-C stops all
 	@bash scripts/dev.sh
@@ -17,5 +17,8 @@ lint:     ## Formatting and clippy, as CI runs them
 build:
 	cargo build --workspace --bins
 
-bench:    ## Benchmarks (docs/benchmarks.md): request-path isolation against a local moto
+bench:    ## Benchmarks (docs/benchmarks.md): request-path isolation, handler throughput, worker drain
 	@bash scripts/bench.sh
+
+soak:     ## 10-minute soak of the real binaries with provider failures and a worker restart
+	@bash scripts/soak.sh

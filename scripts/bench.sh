@@ -1,14 +1,35 @@
 #!/usr/bin/env bash
-# `make bench`: benchmarks against a moto of their own on a free port, optimised build.
+# `make bench`: the benchmarks of docs/benchmarks.md, optimised build. The ones that need AWS get
+# a moto of their own on a free port. `make bench BENCH=handlers` (or request-path, drain) runs one.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 ensure_venv
 mkdir -p .dev
-cargo build --profile perf -p tests --bin bench-request-path --locked
-port="$(free_port)"
-start_moto "$port" .dev/moto-bench.log
-trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
-export OTP_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
-log "request-path isolation: $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
-target/perf/bench-request-path
+which="${BENCH:-request-path handlers drain}"
+cargo build --profile perf -p tests -p api -p worker --bins --locked
+log "$(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+
+if [[ " $which " == *" handlers "* ]]; then
+  if ! command -v wrk >/dev/null; then
+    log "installing wrk (Debian)"
+    if [ "$(id -u)" = 0 ]; then apt-get install -y wrk; else sudo apt-get install -y wrk; fi
+  fi
+  log "handler throughput: the router with in-memory backends, wrk over loopback"
+  target/perf/bench-handlers
+fi
+
+if [[ " $which " == *" request-path "* || " $which " == *" drain "* ]]; then
+  port="$(free_port)"
+  start_moto "$port" .dev/moto-bench.log
+  trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
+  export OTP_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
+  if [[ " $which " == *" request-path "* ]]; then
+    log "request-path isolation: SES healthy vs every SES call throttled"
+    target/perf/bench-request-path
+  fi
+  if [[ " $which " == *" drain "* ]]; then
+    log "worker drain: one polling worker vs raw SendEmail"
+    target/perf/bench-drain
+  fi
+fi

@@ -4,6 +4,9 @@
 // Support code for tests and benchmarks: a failed setup step should stop the run loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod drain;
 pub mod fault_proxy;
 pub mod request_path;
+pub mod soak;
 pub mod stack;
+pub mod throughput;

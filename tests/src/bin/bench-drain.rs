@@ -1,0 +1,22 @@
+//! `make bench`: worker drain (see `tests::drain`). Needs moto at `OTP_TEST_AWS_ENDPOINT`, which
+//! `make bench` starts.
+
+#![allow(clippy::expect_used)] // a benchmark without its emulator has nothing to measure
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+#[allow(clippy::print_stdout)] // the report is the program's output
+async fn main() {
+    let endpoint = std::env::var("OTP_TEST_AWS_ENDPOINT")
+        .expect("OTP_TEST_AWS_ENDPOINT is not set: run `make bench`, which starts moto");
+    let jobs = env("BENCH_DRAIN_JOBS", 5_000);
+    let raw_calls = env("BENCH_RAW_CALLS", 1_000);
+    let report = tests::drain::run(&endpoint, jobs, raw_calls).await;
+    println!("{}", report.markdown());
+}

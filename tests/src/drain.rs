@@ -1,0 +1,198 @@
+//! Worker drain benchmark: how fast one polling worker empties a queue of e-mail jobs against
+//! the local stack, next to how fast the same local SES accepts `SendEmail` from a minimal
+//! client (the sender adapter alone, as many calls in flight as the worker's batch). The ratio
+//! says what the worker adds over the provider itself: receives, claims, results, deletes.
+
+use crate::stack::{EMAIL_FROM, create_queues, create_table, ensure_ses_identity, sdk_config};
+use api::OtpService;
+use common::clock::SystemClock;
+use common::config::{DeliveryRules, Rules};
+use common::crypto::Keys;
+use common::domain::{Channel, Destination, Locale, OtpCode, OtpCodeLength};
+use common::queue::SqsQueue;
+use common::secret::ServiceSecret;
+use common::sender::{AwsSender, Sender};
+use common::store::DynamoStore;
+use futures::StreamExt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+use worker::deliver::Deliverer;
+use worker::pacer::Pacer;
+use worker::poller::Poller;
+
+/// Calls in flight at once: the worker delivers a batch of up to 10 concurrently.
+const CONCURRENCY: usize = 10;
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub jobs: usize,
+    pub worker: Duration,
+    pub raw_calls: usize,
+    /// The raw client's time, measured before and after the worker run.
+    pub raw_before: Duration,
+    pub raw_after: Duration,
+    pub counts: worker::metrics::Counts,
+}
+
+impl Report {
+    pub fn worker_rate(&self) -> f64 {
+        self.jobs as f64 / self.worker.as_secs_f64()
+    }
+
+    pub fn raw_rate(&self) -> f64 {
+        2.0 * self.raw_calls as f64 / (self.raw_before + self.raw_after).as_secs_f64()
+    }
+
+    pub fn markdown(&self) -> String {
+        let rate = |calls: usize, d: Duration| calls as f64 / d.as_secs_f64();
+        format!(
+            "| what | count | seconds | per second |\n|---|---|---|---|\n\
+             | raw `SendEmail`, before | {} | {:.1} | {:.1} |\n\
+             | worker drain | {} | {:.1} | {:.1} |\n\
+             | raw `SendEmail`, after | {} | {:.1} | {:.1} |\n\n\
+             worker / raw: **{:.2}**; worker outcomes: {:?}\n",
+            self.raw_calls,
+            self.raw_before.as_secs_f64(),
+            rate(self.raw_calls, self.raw_before),
+            self.jobs,
+            self.worker.as_secs_f64(),
+            self.worker_rate(),
+            self.raw_calls,
+            self.raw_after.as_secs_f64(),
+            rate(self.raw_calls, self.raw_after),
+            self.worker_rate() / self.raw_rate(),
+            self.counts,
+        )
+    }
+}
+
+pub async fn run(endpoint: &str, jobs: usize, raw_calls: usize) -> Report {
+    let sdk = sdk_config(endpoint).await;
+    ensure_ses_identity(&sdk).await;
+    let name = format!(
+        "otp-drain-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    create_table(&aws_sdk_dynamodb::Client::new(&sdk), &name).await;
+    let (queue_url, _) = create_queues(&aws_sdk_sqs::Client::new(&sdk), &name).await;
+    let keys = Arc::new(Keys::derive(&ServiceSecret::generate()));
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        name.clone(),
+    ));
+    let service = OtpService {
+        rules: Rules {
+            max_sends_per_ip_per_hour: u32::MAX,
+            ..Rules::default()
+        },
+        store: store.clone(),
+        queue: Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(&sdk),
+            queue_url.clone(),
+        )),
+        keys: keys.clone(),
+        clock: Arc::new(SystemClock),
+    };
+    fill(&service, jobs).await;
+    let sender = Arc::new(AwsSender::new(&sdk, Some(EMAIL_FROM.to_owned())));
+
+    let mut report = Report {
+        jobs,
+        raw_calls,
+        ..Report::default()
+    };
+    report.raw_before = raw(&*sender, raw_calls).await;
+    let poller = Poller {
+        client: Poller::sqs_client(&sdk, 1),
+        queue_url: queue_url.clone(),
+        deliverer: Deliverer {
+            store,
+            sender: sender.clone(),
+            keys,
+            clock: Arc::new(SystemClock),
+            brand: "Bench".to_owned(),
+            // Not the limit here: the question is what the worker costs, not the pacing.
+            pacer: Arc::new(Pacer::new(100_000.0)),
+            claim_seconds: 45,
+        },
+        rules: DeliveryRules::default(),
+        wait_seconds: 1,
+    };
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let stop = CancellationToken::new();
+    let started = Instant::now();
+    let worker = {
+        let stop = stop.clone();
+        tokio::spawn(async move { poller.run(stop).await })
+    };
+    while depth(&sqs, &queue_url).await > 0 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    report.worker = started.elapsed();
+    stop.cancel();
+    report.counts = worker.await.unwrap_or_default();
+    report.raw_after = raw(&*sender, raw_calls).await;
+    report
+}
+
+/// `jobs` sends through the service: a record in the table and a job on the queue each.
+async fn fill(service: &OtpService, jobs: usize) {
+    futures::stream::iter(0..jobs)
+        .for_each_concurrent(16, |i| async move {
+            let destination =
+                Destination::parse(Channel::Email, &format!("drain-{i}@example.com")).unwrap();
+            service
+                .send(api::service::SendCommand {
+                    destination,
+                    locale: Locale::default(),
+                    client_ip: None,
+                    idempotency_key: None,
+                })
+                .await
+                .expect("fill send");
+        })
+        .await;
+}
+
+/// `calls` e-mails through the sender adapter alone, [`CONCURRENCY`] at a time.
+async fn raw(sender: &dyn Sender, calls: usize) -> Duration {
+    let started = Instant::now();
+    futures::stream::iter(0..calls)
+        .for_each_concurrent(CONCURRENCY, |i| async move {
+            let to = Destination::parse(Channel::Email, &format!("raw-{i}@example.com")).unwrap();
+            let message = worker::message::render(
+                "Bench",
+                "en",
+                600,
+                &OtpCode::generate(OtpCodeLength::default()),
+            );
+            sender.send(&to, &message).await.expect("raw SendEmail");
+        })
+        .await;
+    started.elapsed()
+}
+
+/// Jobs on the queue, visible or in flight.
+async fn depth(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> u64 {
+    use aws_sdk_sqs::types::QueueAttributeName::{
+        ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible,
+    };
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(ApproximateNumberOfMessages)
+        .attribute_names(ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .unwrap_or_default();
+    [
+        ApproximateNumberOfMessages,
+        ApproximateNumberOfMessagesNotVisible,
+    ]
+    .iter()
+    .filter_map(|name| attributes.get(name)?.parse::<u64>().ok())
+    .sum()
+}
