@@ -8,6 +8,7 @@ mod heavy;
 mod helpers;
 mod idempotency;
 mod malformed;
+mod openapi;
 mod process;
 mod rate_limits;
 mod secrecy;
