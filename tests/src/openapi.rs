@@ -92,7 +92,8 @@ impl Spec {
                 let parts: Vec<&str> = template.split('/').collect();
                 parts.len() == segments.len()
                     && parts.iter().zip(&segments).all(|(part, segment)| {
-                        part == segment || (part.starts_with('{') && !segment.is_empty())
+                        // A parameter matches any segment, even an empty one, as in the router.
+                        part == segment || part.starts_with('{')
                     })
             })
             .min_by_key(|template| template.matches('{').count())

@@ -4,6 +4,7 @@
 mod delivery;
 mod delivery_failures;
 mod failures;
+mod fuzz;
 mod heavy;
 mod helpers;
 mod idempotency;
