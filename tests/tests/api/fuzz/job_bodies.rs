@@ -2,7 +2,7 @@
 //! producer puts on the queue, it answers `Ok` or `Err`, never panics; what it accepts is a
 //! job the worker can act on, and what the API writes it reads back unchanged.
 
-use super::fuzz;
+use super::{fuzz, matching};
 use common::domain::{Channel, OtpId};
 use common::job::{DeliveryJob, JOB_VERSION};
 use proptest::prelude::*;
@@ -56,7 +56,7 @@ fn any_json() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(2, 8, 3, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..3).prop_map(Value::from),
-            prop::collection::btree_map("[a-z_]{1,10}", inner, 0..3)
+            prop::collection::btree_map(matching("[a-z_]{1,10}"), inner, 0..3)
                 .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
@@ -87,7 +87,7 @@ fn edit() -> impl Strategy<Value = Edit> {
     prop_oneof![
         (0..FIELDS.len()).prop_map(Edit::Remove),
         (0..FIELDS.len(), any_json()).prop_map(|(i, v)| Edit::Replace(i, v)),
-        ("[a-z_]{1,12}", any_json()).prop_map(|(k, v)| Edit::Add(k, v)),
+        (matching("[a-z_]{1,12}"), any_json()).prop_map(|(k, v)| Edit::Add(k, v)),
         (0..FIELDS.len(), any_json()).prop_map(|(i, v)| Edit::Duplicate(i, v)),
         any::<usize>().prop_map(Edit::Truncate),
     ]

@@ -13,12 +13,19 @@ mod regressions;
 mod request_bodies;
 
 use proptest::strategy::Strategy;
+use proptest::string::{RegexGeneratorStrategy, string_regex};
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
 /// Cases per batch: one batch in a plain test run, batches until the deadline under `make fuzz`.
 const CASES: u32 = 256;
+
+/// Strings matching `pattern`, compiled once (a `&str` strategy recompiles it for every case,
+/// which for Unicode classes costs more than the case itself).
+pub fn matching(pattern: &str) -> RegexGeneratorStrategy<String> {
+    string_regex(pattern).expect("a valid regex")
+}
 
 /// Runs `test` over values of `strategy`: one batch, or batches until `FUZZ_SECONDS` have
 /// passed. `source_file` is the caller's `file!()`, which names its regressions file.
@@ -53,6 +60,9 @@ pub fn fuzz<S>(
         }
     }
     if deadline.is_some() {
-        eprintln!("{source_file}: {total} cases passed");
+        // The test harness names each test's thread after the test.
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or(source_file);
+        eprintln!("{name}: {total} cases passed");
     }
 }
