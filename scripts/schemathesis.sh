@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # schemathesis against the real API binary over moto: requests generated from api/openapi.json
 # (valid and invalid, and chains through its links), and every answer must be one the
-# description allows (status, content type, headers, body), never a 5xx, and every undocumented
-# method a 405 with the right `Allow`. `make test` runs it after the Rust suite on its moto;
+# description allows (status, content type, headers, body), never a 5xx; a request the
+# description calls invalid must be refused; every undocumented method gets a 405 with the
+# right `Allow`. (Not checked: that every valid request succeeds. A wrong code is valid JSON and
+# rightly refused.) `make test` runs it after the Rust suite on its moto;
 # run alone it starts a moto of its own. Bounded: SCHEMATHESIS_MAX_EXAMPLES cases per operation
 # and phase (default 60), SCHEMATHESIS_SEED to replay a run; any arguments are passed on to
 # `schemathesis run` (e.g. `--include-path /v1/otp/send --mode positive --report har`).
@@ -60,7 +62,7 @@ seed="${SCHEMATHESIS_SEED:-$RANDOM$RANDOM}"
 log "schemathesis against the API on $OTP_HTTP_ADDR (seed $seed; the API log is .dev/api-schemathesis.log)"
 status=0
 "$VENV/bin/schemathesis" run "http://$OTP_HTTP_ADDR/openapi.json" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,unsupported_method,allow_header_conformance \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,unsupported_method,allow_header_conformance \
   --phases examples,coverage,fuzzing,stateful \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-60}" \
   --seed "$seed" \

@@ -59,6 +59,12 @@ mod tests {
     }
 
     #[test]
+    fn the_document_carries_this_crate_version() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).expect("JSON");
+        assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
     fn another_code_length_is_described_as_configured() {
         let eight = OtpCodeLength::new(8).expect("8 is a valid length");
         let code = code_schema(&document(eight));

@@ -45,7 +45,6 @@ async fn the_description_is_served_at_openapi_json_as_committed() {
     let committed: Value = serde_json::from_str(include_str!("../../../api/openapi.json")).unwrap();
     assert_eq!(served, committed);
     assert_eq!(served["openapi"], "3.1.0");
-    assert_eq!(served["info"]["version"], env!("CARGO_PKG_VERSION"));
 }
 
 /// The router's paths are the description's paths; on each, the documented methods are
