@@ -8,12 +8,13 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request};
 use axum::response::IntoResponse;
 use common::config::Rules;
+use common::domain::OtpCodeLength;
 use common::error::BackendError;
 use common::store::{LimitScope, RateLimited};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use tests::in_memory::InMemory;
-use tests::openapi::{METHODS, escape, spec};
+use tests::openapi::{METHODS, Spec, escape, spec};
 
 fn concrete(template: &str) -> String {
     template.replace("{otp_id}", &uuid::Uuid::new_v4().to_string())
@@ -45,6 +46,36 @@ async fn the_description_is_served_at_openapi_json_as_committed() {
     let committed: Value = serde_json::from_str(include_str!("../../../api/openapi.json")).unwrap();
     assert_eq!(served, committed);
     assert_eq!(served["openapi"], "3.1.0");
+}
+
+/// A service configured with 8-digit codes describes 8-digit codes: what the description it
+/// serves calls valid, its verify reads (and a 6-digit code is refused by both).
+#[tokio::test]
+async fn a_service_with_another_code_length_describes_its_own_codes() {
+    let app = InMemory::new(Rules {
+        code_length: OtpCodeLength::new(8).unwrap(),
+        ..Rules::default()
+    });
+    let reply = app
+        .call(Request::get("/openapi.json").body(Body::empty()).unwrap())
+        .await;
+    let served = Spec::parse(std::str::from_utf8(&reply.body).unwrap());
+    let id = uuid::Uuid::new_v4();
+    for (code, valid, status) in [("12345678", true, 404), ("123456", false, 400)] {
+        let body = json!({ "otp_id": id, "code": code });
+        assert_eq!(
+            served
+                .validate("/components/schemas/VerifyRequest", &body)
+                .is_ok(),
+            valid,
+            "{code}"
+        );
+        let request = Request::post("/v1/otp/verify")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        assert_eq!(app.call(request).await.status, status, "{code}");
+    }
 }
 
 /// The router's paths are the description's paths; on each, the documented methods are
@@ -360,8 +391,11 @@ fn doc_examples(markdown: &str) -> Vec<DocExample> {
         for (index, word) in words.iter().enumerate() {
             match word.as_str() {
                 "-X" => method = words.get(index + 1).cloned(),
-                "-I" => method = Some("HEAD".into()),
                 "-d" | "--data-binary" => has_data = true,
+                // `-I`, alone or among other short flags (`-sI`): a HEAD request.
+                w if w.starts_with('-') && !w.starts_with("--") && w.contains('I') => {
+                    method = Some("HEAD".into());
+                }
                 w if w.starts_with("http://") => url = Some(w.to_owned()),
                 _ => {}
             }
