@@ -1,5 +1,5 @@
 # Entry points; the scripts under scripts/ hold the logic.
-.PHONY: dev test outbox lint build bench soak
+.PHONY: dev test outbox lint build bench soak fuzz schemathesis
 
 dev:      ## Start moto, the API on 127.0.0.1:3000 and the worker; Ctrl-C stops all
 	@bash scripts/dev.sh
@@ -16,6 +16,12 @@ lint:     ## Formatting and clippy, as CI runs them
 
 build:
 	cargo build --workspace --bins
+
+fuzz:     ## Fuzz the request-body and job-body parsers (proptest), FUZZ_SECONDS per target (default 30)
+	@bash scripts/fuzz.sh
+
+schemathesis: ## schemathesis against the API binary over a moto of its own (also part of `make test`)
+	@bash scripts/schemathesis.sh
 
 bench:    ## Benchmarks (docs/benchmarks.md): request-path isolation, handler throughput, worker drain
 	@bash scripts/bench.sh

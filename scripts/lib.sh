@@ -49,3 +49,13 @@ local_aws_env() {
   export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
   export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 }
+
+# Creates the local table, queues and SES identity in the moto that AWS_ENDPOINT_URL points at,
+# and exports OTP_QUEUE_URL and OTP_DLQ_URL. The one way any script provisions the local stack
+# (`make dev` does the same steps); OTP_TABLE_NAME and OTP_QUEUE_NAME choose the names.
+provision_local_stack() {
+  local provisioned
+  provisioned="$("$VENV/bin/python" "$ROOT/scripts/provision.py")" || die "could not create the local table and queues; see above"
+  eval "$provisioned"
+  export OTP_QUEUE_URL OTP_DLQ_URL
+}

@@ -25,3 +25,5 @@ cargo test --workspace --locked -- --skip heavy::
 log "heavy tests, one at a time"
 # --workspace, as above: `-p tests` alone would resolve features differently and rebuild the SDK.
 cargo test --workspace --locked -- heavy:: --test-threads=1
+log "schemathesis: generated requests against the API binary, checked against api/openapi.json"
+bash scripts/schemathesis.sh

@@ -7,19 +7,31 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use std::sync::Arc;
 
 /// Bodies are small JSON objects; anything bigger is refused before it is parsed.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
 
+/// Every path the API serves, with its methods. One list, so the test that holds the OpenAPI
+/// description (`api/openapi.json`) equal to the code sees exactly what the router serves.
+pub fn routes() -> Vec<(&'static str, MethodRouter<Arc<OtpService>>)> {
+    vec![
+        ("/health", get(routes::health)),
+        ("/openapi.json", get(routes::openapi)),
+        ("/v1/otp/send", post(routes::send)),
+        ("/v1/otp/verify", post(routes::verify)),
+        ("/v1/otp/{otp_id}", get(routes::status)),
+        ("/v1/otp/{otp_id}/resend", post(routes::resend)),
+    ]
+}
+
 pub fn router(service: Arc<OtpService>) -> Router {
-    Router::new()
-        .route("/health", get(routes::health))
-        .route("/v1/otp/send", post(routes::send))
-        .route("/v1/otp/verify", post(routes::verify))
-        .route("/v1/otp/{otp_id}", get(routes::status))
-        .route("/v1/otp/{otp_id}/resend", post(routes::resend))
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, (path, methods)| {
+            router.route(path, methods)
+        })
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

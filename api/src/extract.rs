@@ -64,7 +64,77 @@ fn describe_json_error(err: &serde_json::Error) -> String {
             let text = err.to_string();
             // serde appends " at line L column C"; the position is noise for a one-line body.
             let text = text.split(" at line ").next().unwrap_or(&text);
-            format!("request body is not a valid request: {text}")
+            format!(
+                "request body is not a valid request: {}",
+                without_value(text)
+            )
+        }
+    }
+}
+
+/// serde names a value of the wrong type by quoting it (``invalid type: integer `123456`,
+/// expected a string``). The value may be a code or a destination, which no answer repeats:
+/// keep its kind, drop the value.
+fn without_value(text: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        let Some(rest) = text.strip_prefix(prefix) else {
+            continue;
+        };
+        // The expectation comes from our types; the value, first, may contain anything.
+        let (unexpected, expected) = rest.rsplit_once(", expected ").unwrap_or((rest, ""));
+        // Every kind is one word but "floating point"; the value follows it.
+        let kind = if unexpected.starts_with("floating point") {
+            "floating point"
+        } else {
+            unexpected.split([' ', '`', '"']).next().unwrap_or_default()
+        };
+        return if expected.is_empty() {
+            format!("{prefix}{kind}")
+        } else {
+            format!("{prefix}{kind}, expected {expected}")
+        };
+    }
+    text.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_value;
+
+    #[test]
+    fn values_of_the_wrong_type_are_named_by_kind_only() {
+        for (serde, shown) in [
+            (
+                "invalid type: integer `123456`, expected a string",
+                "invalid type: integer, expected a string",
+            ),
+            (
+                "invalid type: floating point `1.5`, expected a string",
+                "invalid type: floating point, expected a string",
+            ),
+            (
+                "invalid type: boolean `true`, expected a string",
+                "invalid type: boolean, expected a string",
+            ),
+            (
+                "invalid type: string \"+44, expected 7700\", expected a string",
+                "invalid type: string, expected a string",
+            ),
+            (
+                "invalid type: sequence, expected a string",
+                "invalid type: sequence, expected a string",
+            ),
+            (
+                "invalid type: null, expected a string",
+                "invalid type: null, expected a string",
+            ),
+            (
+                "unknown field `name`, expected one of `channel`, `destination`, `locale`",
+                "unknown field `name`, expected one of `channel`, `destination`, `locale`",
+            ),
+            ("missing field `code`", "missing field `code`"),
+        ] {
+            assert_eq!(without_value(serde), shown);
         }
     }
 }

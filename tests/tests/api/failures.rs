@@ -42,8 +42,12 @@ async fn an_unreachable_dynamodb_gets_503_with_retry_after_and_no_internal_text(
         .unwrap();
     assert_eq!(response.status().as_u16(), 503);
     assert_eq!(response.headers()["retry-after"], "2");
+    let headers = response.headers().clone();
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"], "unavailable");
+    tests::openapi::spec()
+        .check("POST", "/v1/otp/send", 503, &headers, Some(&body))
+        .unwrap();
     let text = body.to_string().to_lowercase();
     assert!(
         !text.contains("dynamodb") && !text.contains("dispatch") && !text.contains("127.0.0.1"),

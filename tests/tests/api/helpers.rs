@@ -163,12 +163,20 @@ pub struct Answer {
 }
 
 impl Answer {
-    async fn from(response: reqwest::Response) -> Self {
+    /// Reads an answer and checks it against the OpenAPI description: every answer the tests
+    /// see is one the description allows, or the test fails.
+    async fn from(method: &str, response: reqwest::Response) -> Self {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
+        let path = response.url().path().to_owned();
         let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text)
+        let body: Value = serde_json::from_str(&text)
             .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text:?}"));
+        if let Err(problem) =
+            tests::openapi::spec().check(method, &path, status, &headers, Some(&body))
+        {
+            panic!("the answer does not match api/openapi.json: {problem}");
+        }
         Self {
             status,
             headers,
@@ -201,6 +209,7 @@ impl TestApp {
 
     pub async fn send(&self, body: &Value) -> Answer {
         Answer::from(
+            "POST",
             self.http
                 .post(self.url("/v1/otp/send"))
                 .json(body)
@@ -217,7 +226,7 @@ impl TestApp {
             .post(self.url("/v1/otp/send"))
             .header("Idempotency-Key", key)
             .json(body);
-        Answer::from(request.send().await.unwrap()).await
+        Answer::from("POST", request.send().await.unwrap()).await
     }
 
     pub async fn send_email(&self, to: &str) -> Answer {
@@ -232,6 +241,7 @@ impl TestApp {
 
     pub async fn resend(&self, otp_id: &str) -> Answer {
         Answer::from(
+            "POST",
             self.http
                 .post(self.url(&format!("/v1/otp/{otp_id}/resend")))
                 .send()
@@ -244,6 +254,7 @@ impl TestApp {
     pub async fn verify(&self, otp_id: &str, code: &str) -> Answer {
         let body = json!({ "otp_id": otp_id, "code": code });
         Answer::from(
+            "POST",
             self.http
                 .post(self.url("/v1/otp/verify"))
                 .json(&body)
@@ -256,6 +267,7 @@ impl TestApp {
 
     pub async fn status(&self, otp_id: &str) -> Answer {
         Answer::from(
+            "GET",
             self.http
                 .get(self.url(&format!("/v1/otp/{otp_id}")))
                 .send()
@@ -280,7 +292,7 @@ impl TestApp {
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
-        Answer::from(request.send().await.unwrap()).await
+        Answer::from(method, request.send().await.unwrap()).await
     }
 
     /// Runs the worker until the queue has nothing visible left; returns what it did.
