@@ -11,5 +11,6 @@ mod malformed;
 mod process;
 mod rate_limits;
 mod secrecy;
+mod template;
 mod verify;
 mod worker_process;
