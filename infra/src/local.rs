@@ -30,7 +30,9 @@ pub const LOCAL_TYPES: [&str; 6] = [
 #[derive(Debug, Clone)]
 pub struct LocalStack {
     pub name: String,
-    pub resources: BTreeMap<String, Physical>,
+    /// The parameters, pseudo parameters and created resources: resolves any part of the
+    /// template as it is in this stack.
+    pub scope: Scope,
     /// The functions' environment as deployed (`OTP_TABLE_NAME`, `OTP_QUEUE_URL`,
     /// `OTP_SECRET_ARN` and every setting), resolved against the local resources.
     pub environment: BTreeMap<String, String>,
@@ -168,7 +170,7 @@ pub async fn provision(
     }
     Ok(LocalStack {
         name: stack_name.to_owned(),
-        resources: scope.resources,
+        scope,
         environment,
         outputs,
         skipped,

@@ -7,6 +7,7 @@ mod failures;
 mod heavy;
 mod helpers;
 mod idempotency;
+mod local_stack;
 mod malformed;
 mod process;
 mod rate_limits;
