@@ -6,4 +6,5 @@
 
 pub mod fault_proxy;
 pub mod request_path;
+pub mod runtime_api;
 pub mod stack;

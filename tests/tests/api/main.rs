@@ -7,6 +7,7 @@ mod failures;
 mod heavy;
 mod helpers;
 mod idempotency;
+mod lambda_runtime;
 mod local_stack;
 mod malformed;
 mod process;
