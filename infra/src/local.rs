@@ -69,13 +69,18 @@ pub fn plan(
     loop {
         let present: BTreeSet<String> = candidates.iter().map(|(id, _)| id.clone()).collect();
         let before = candidates.len();
-        candidates.retain(|(id, needs)| match needs.iter().find(|n| !present.contains(*n)) {
-            Some(missing) => {
-                skipped.push((id.clone(), format!("it refers to {missing}, which is not local")));
-                false
-            }
-            None => true,
-        });
+        candidates.retain(
+            |(id, needs)| match needs.iter().find(|n| !present.contains(*n)) {
+                Some(missing) => {
+                    skipped.push((
+                        id.clone(),
+                        format!("it refers to {missing}, which is not local"),
+                    ));
+                    false
+                }
+                None => true,
+            },
+        );
         if candidates.len() == before {
             break;
         }
@@ -85,7 +90,9 @@ pub fn plan(
         let next = candidates
             .iter()
             .find(|(id, needs)| !order.contains(id) && needs.iter().all(|n| order.contains(n)))
-            .ok_or_else(|| InfraError::Template("the local resources refer to each other in a cycle".into()))?;
+            .ok_or_else(|| {
+                InfraError::Template("the local resources refer to each other in a cycle".into())
+            })?;
         order.push(next.0.clone());
     }
     Ok((order, skipped))
@@ -126,7 +133,11 @@ pub async fn provision(
         .map_err(|e| aws_error("the stack", "sts:GetCallerIdentity", &e))?
         .account
         .unwrap_or_else(|| "123456789012".to_owned());
-    let mut scope = Scope::new(template, Pseudo::new(stack_name, &region, &account), overrides)?;
+    let mut scope = Scope::new(
+        template,
+        Pseudo::new(stack_name, &region, &account),
+        overrides,
+    )?;
     let (order, skipped) = plan(template, &scope)?;
     let clients = Clients::new(sdk);
     for id in order {
@@ -187,7 +198,12 @@ pub async fn verify_sender(sdk: &aws_config::SdkConfig, address: &str) -> Result
         .await;
     match result {
         Ok(_) => Ok(()),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_already_exists_exception()) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_already_exists_exception()) =>
+        {
+            Ok(())
+        }
         Err(e) => Err(aws_error(address, "sesv2:CreateEmailIdentity", &e)),
     }
 }
@@ -295,7 +311,9 @@ impl Clients {
             "AWS::SNS::Topic" => self.topic(scope, &p).await,
             "AWS::SNS::Subscription" => self.subscription(&p).await,
             "AWS::CloudWatch::Alarm" => self.alarm(scope, &p).await,
-            other => Err(InfraError::Template(format!("{other} has no local counterpart"))),
+            other => Err(InfraError::Template(format!(
+                "{other} has no local counterpart"
+            ))),
         }
     }
 
@@ -312,7 +330,13 @@ impl Clients {
         let name = p.name("TableName", &scope.pseudo.stack_name);
         let field = |item: &Value, key: &str| item.get(key).and_then(scalar).unwrap_or_default();
         let mut request = self.dynamodb.create_table().table_name(&name);
-        for item in p.map.get("KeySchema").and_then(Value::as_array).into_iter().flatten() {
+        for item in p
+            .map
+            .get("KeySchema")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             request = request.key_schema(
                 ddb::KeySchemaElement::builder()
                     .attribute_name(field(item, "AttributeName"))
@@ -406,7 +430,10 @@ impl Clients {
                 Value::Object(_) | Value::Array(_) => value.to_string(),
                 other => scalar(other).unwrap_or_default(),
             };
-            request = request.attributes(aws_sdk_sqs::types::QueueAttributeName::from(key.as_str()), text);
+            request = request.attributes(
+                aws_sdk_sqs::types::QueueAttributeName::from(key.as_str()),
+                text,
+            );
         }
         let url = request
             .send()
@@ -440,7 +467,12 @@ impl Clients {
     /// A generated secret is drawn by Secrets Manager's own generator with the template's
     /// settings, as CloudFormation does it.
     async fn secret(&self, scope: &Scope, p: &Props<'_>) -> Result<Physical, InfraError> {
-        p.only(&["Name", "Description", "SecretString", "GenerateSecretString"])?;
+        p.only(&[
+            "Name",
+            "Description",
+            "SecretString",
+            "GenerateSecretString",
+        ])?;
         let name = p.name("Name", &scope.pseudo.stack_name);
         let value = match (p.text("SecretString"), p.map.get("GenerateSecretString")) {
             (Some(literal), _) => literal,
@@ -579,7 +611,13 @@ impl Clients {
         if let Some(dimensions) = p.map.get("Dimensions") {
             request = request.set_dimensions(Some(dimensions_of(dimensions)));
         }
-        for query in p.map.get("Metrics").and_then(Value::as_array).into_iter().flatten() {
+        for query in p
+            .map
+            .get("Metrics")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             request = request.metrics(metric_query(p, query)?);
         }
         request
@@ -617,7 +655,14 @@ fn metric_query(p: &Props<'_>, query: &Value) -> Result<cw::MetricDataQuery, Inf
         kind: "MetricDataQuery",
         map: query.as_object().cloned().unwrap_or_default(),
     };
-    q.only(&["Id", "Expression", "Label", "ReturnData", "Period", "MetricStat"])?;
+    q.only(&[
+        "Id",
+        "Expression",
+        "Label",
+        "ReturnData",
+        "Period",
+        "MetricStat",
+    ])?;
     let stat = match q.map.get("MetricStat") {
         None => None,
         Some(stat) => {

@@ -455,11 +455,7 @@ pub fn scalar(value: &Value) -> Option<String> {
     }
 }
 
-fn parameter_value(
-    name: &str,
-    spec: &Value,
-    given: Option<&String>,
-) -> Result<String, InfraError> {
+fn parameter_value(name: &str, spec: &Value, given: Option<&String>) -> Result<String, InfraError> {
     let problem = |problem: String| InfraError::Parameter {
         name: name.to_owned(),
         problem,
@@ -490,13 +486,21 @@ fn parameter_value(
         if let Some(allowed) = spec.get("AllowedValues").and_then(Value::as_array)
             && !allowed.iter().any(|a| number(a) == Some(n))
         {
-            return Err(problem(format!("{value} is not one of {}", Value::from(allowed.clone()))));
+            return Err(problem(format!(
+                "{value} is not one of {}",
+                Value::from(allowed.clone())
+            )));
         }
     } else {
         if let Some(allowed) = spec.get("AllowedValues").and_then(Value::as_array)
-            && !allowed.iter().any(|a| scalar(a).as_deref() == Some(value.as_str()))
+            && !allowed
+                .iter()
+                .any(|a| scalar(a).as_deref() == Some(value.as_str()))
         {
-            return Err(problem(format!("{value:?} is not one of {}", Value::from(allowed.clone()))));
+            return Err(problem(format!(
+                "{value:?} is not one of {}",
+                Value::from(allowed.clone())
+            )));
         }
         let length = value.chars().count() as f64;
         if let Some(min) = spec.get("MinLength").and_then(number)
@@ -557,7 +561,10 @@ mod tests {
                 json!({"Fn::Sub": ["id/${D}", {"D": {"Fn::Select": [1, {"Fn::Split": ["@", {"Ref": "Mail"}]}]}}]}),
                 json!("id/example.com"),
             ),
-            (json!({"Fn::Join": ["-", ["a", {"Ref": "Ttl"}]]}), json!("a-600")),
+            (
+                json!({"Fn::Join": ["-", ["a", {"Ref": "Ttl"}]]}),
+                json!("a-600"),
+            ),
             (json!({"Fn::If": ["HasMail", "yes", "no"]}), json!("yes")),
             (
                 json!(["a", {"Ref": "AWS::NoValue"}, "b"]),
@@ -585,7 +592,12 @@ mod tests {
 
     #[test]
     fn overrides_are_checked_like_cloudformation_checks_parameters() {
-        for (name, value) in [("Ttl", "9"), ("Ttl", "3601"), ("Ttl", "ten"), ("Arch", "x86")] {
+        for (name, value) in [
+            ("Ttl", "9"),
+            ("Ttl", "3601"),
+            ("Ttl", "ten"),
+            ("Arch", "x86"),
+        ] {
             let err = scope(&[(name, value)]).unwrap_err();
             assert!(
                 matches!(&err, InfraError::Parameter { name: n, .. } if n == name),

@@ -119,7 +119,9 @@ fn to_json(value: serde_norway::Value) -> Result<Value, InfraError> {
             }
         }
         Y::String(s) => Value::String(s),
-        Y::Sequence(items) => Value::Array(items.into_iter().map(to_json).collect::<Result<_, _>>()?),
+        Y::Sequence(items) => {
+            Value::Array(items.into_iter().map(to_json).collect::<Result<_, _>>()?)
+        }
         Y::Mapping(map) => {
             let mut object = Map::new();
             for (key, value) in map {
@@ -195,7 +197,10 @@ mod tests {
     #[test]
     fn the_bundled_template_parses_and_maps_variables_to_parameters() {
         let t = Template::bundled().unwrap();
-        assert_eq!(t.parameter_for_variable("OTP_TTL_SECONDS"), Some("TtlSeconds"));
+        assert_eq!(
+            t.parameter_for_variable("OTP_TTL_SECONDS"),
+            Some("TtlSeconds")
+        );
         // Set from a resource, not a parameter.
         assert_eq!(t.parameter_for_variable("OTP_QUEUE_URL"), None);
         assert!(t.resource("JobQueue").is_some());

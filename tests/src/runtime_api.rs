@@ -54,7 +54,10 @@ impl RuntimeApi {
         });
         let app = Router::new()
             .route(&format!("{PREFIX}/invocation/next"), get(next))
-            .route(&format!("{PREFIX}/invocation/{{id}}/response"), post(response))
+            .route(
+                &format!("{PREFIX}/invocation/{{id}}/response"),
+                post(response),
+            )
             .route(&format!("{PREFIX}/invocation/{{id}}/error"), post(error))
             .route(&format!("{PREFIX}/init/error"), post(init_error))
             .with_state(shared.clone());
@@ -77,8 +80,14 @@ impl RuntimeApi {
             ("AWS_LAMBDA_FUNCTION_NAME", function.to_owned()),
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".to_owned()),
             ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
-            ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function}")),
-            ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/21/[$LATEST]test".to_owned()),
+            (
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{function}"),
+            ),
+            (
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                "2026/11/21/[$LATEST]test".to_owned(),
+            ),
             ("_HANDLER", "bootstrap".to_owned()),
         ]
     }
@@ -125,7 +134,10 @@ async fn next(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         + 30_000;
     let mut headers = HeaderMap::new();
     headers.insert("lambda-runtime-aws-request-id", id.parse().unwrap());
-    headers.insert("lambda-runtime-deadline-ms", deadline.to_string().parse().unwrap());
+    headers.insert(
+        "lambda-runtime-deadline-ms",
+        deadline.to_string().parse().unwrap(),
+    );
     headers.insert(
         "lambda-runtime-invoked-function-arn",
         "arn:aws:lambda:us-east-1:123456789012:function:otp-relay-test"

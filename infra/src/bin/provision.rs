@@ -8,7 +8,9 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     common::telemetry::init();
-    let stack = std::env::args().nth(1).unwrap_or_else(|| "otp-relay".to_owned());
+    let stack = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "otp-relay".to_owned());
     match run(&stack).await {
         Ok(lines) => {
             #[allow(clippy::print_stdout)] // The output is the product: shell assignments.
@@ -29,7 +31,11 @@ async fn run(stack: &str) -> Result<String, infra::InfraError> {
     let overrides = infra::local::overrides_from_env(&template, |v| std::env::var(v).ok());
     let sdk = common::aws::load().await;
     let local = infra::provision(&sdk, &template, stack, &overrides).await?;
-    if let Some(sender) = local.environment.get("OTP_EMAIL_FROM").filter(|s| !s.is_empty()) {
+    if let Some(sender) = local
+        .environment
+        .get("OTP_EMAIL_FROM")
+        .filter(|s| !s.is_empty())
+    {
         infra::local::verify_sender(&sdk, sender).await?;
     }
     for (id, why) in &local.skipped {

@@ -27,7 +27,10 @@ impl Deployment {
     async fn new() -> Self {
         let sdk = sdk_config(&moto_endpoint()).await;
         tests::stack::ensure_ses_identity(&sdk).await;
-        let name = format!("otp-lambda-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let name = format!(
+            "otp-lambda-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..10]
+        );
         let stack = tests::stack::local_stack(&sdk, &name).await;
         let mut env: Vec<(&'static str, String)> = vec![
             ("AWS_ENDPOINT_URL", moto_endpoint()),
@@ -137,7 +140,11 @@ async fn send(runtime: &RuntimeApi, channel: &str, to: &str) -> String {
         "203.0.113.7",
     );
     let (status, content_type, body) = http_answer(runtime.invoke(event).await);
-    assert_eq!((status, content_type.as_str()), (202, "application/json"), "{body}");
+    assert_eq!(
+        (status, content_type.as_str()),
+        (202, "application/json"),
+        "{body}"
+    );
     assert_eq!(body["channel"], channel);
     assert_eq!(body["expires_in"], 600);
     assert_eq!(body["resend_after"], 30);
@@ -189,7 +196,12 @@ async fn send_deliver_and_verify_through_the_runtime_api() {
     let orphan_id = deployment.enqueue(&orphan.to_string()).await;
     jobs.extend(deployment.receive(2).await);
     for id in [&poison_id, &orphan_id] {
-        assert_eq!(jobs.iter().filter(|m| m.message_id() == Some(id.as_str())).count(), 1);
+        assert_eq!(
+            jobs.iter()
+                .filter(|m| m.message_id() == Some(id.as_str()))
+                .count(),
+            1
+        );
     }
     let records: Vec<Value> = jobs
         .iter()
@@ -214,7 +226,11 @@ async fn send_deliver_and_verify_through_the_runtime_api() {
             .send()
             .await
             .unwrap();
-        again.extend(out.messages().iter().filter_map(|m| m.message_id().map(str::to_owned)));
+        again.extend(
+            out.messages()
+                .iter()
+                .filter_map(|m| m.message_id().map(str::to_owned)),
+        );
         if !again.is_empty() {
             break;
         }
@@ -232,7 +248,11 @@ async fn send_deliver_and_verify_through_the_runtime_api() {
             "203.0.113.7",
         )
     };
-    let (status, _, body) = http_answer(api_runtime.invoke(verify(&sms_id, &wrong_code(&sms_code))).await);
+    let (status, _, body) = http_answer(
+        api_runtime
+            .invoke(verify(&sms_id, &wrong_code(&sms_code)))
+            .await,
+    );
     assert_eq!(status, 422);
     assert_eq!(body["error"], "invalid_code");
     assert_eq!(body["attempts_remaining"], 4);
@@ -251,13 +271,27 @@ async fn send_deliver_and_verify_through_the_runtime_api() {
     let (_, output) = worker.wait_exit(Duration::ZERO);
     let lines = metric_lines(&output);
     assert_eq!(lines.len(), 1, "{output}");
-    assert_eq!(lines[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"], "OtpRelay");
-    for (metric, count) in [("sent", 2), ("poisoned", 1), ("skipped", 1), ("systemic", 0)] {
+    assert_eq!(
+        lines[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "OtpRelay"
+    );
+    for (metric, count) in [
+        ("sent", 2),
+        ("poisoned", 1),
+        ("skipped", 1),
+        ("systemic", 0),
+    ] {
         assert_eq!(lines[0][metric], count, "{metric}");
     }
     let (_, output) = api.wait_exit(Duration::ZERO);
-    assert!(!output.contains(&email_code), "a code reached the API's log");
-    assert!(!output.contains(&email), "a full destination reached the API's log");
+    assert!(
+        !output.contains(&email_code),
+        "a code reached the API's log"
+    );
+    assert!(
+        !output.contains(&email),
+        "a full destination reached the API's log"
+    );
 }
 
 #[tokio::test]
@@ -269,7 +303,11 @@ async fn a_systemic_failure_fails_the_worker_invocation() {
     // A worker with another secret cannot open the sealed code: systemic, not the job's fault.
     let other_secret = common::secret::ServiceSecret::generate().to_base64();
     let (worker_runtime, worker) = deployment
-        .function("worker", &[("OTP_SECRET", other_secret)], &["OTP_SECRET_ARN"])
+        .function(
+            "worker",
+            &[("OTP_SECRET", other_secret)],
+            &["OTP_SECRET_ARN"],
+        )
         .await;
     let records: Vec<Value> = jobs
         .iter()
@@ -314,9 +352,19 @@ async fn a_bad_setting_or_secret_is_reported_as_an_init_error() {
             .await
             .unwrap_or_else(|| panic!("{binary}: no init error reported"));
         assert_eq!(error["errorType"], error_type, "{error}");
-        assert!(error["errorMessage"].as_str().unwrap().starts_with(message), "{error}");
+        assert!(
+            error["errorMessage"].as_str().unwrap().starts_with(message),
+            "{error}"
+        );
         let (status, output) = process.wait_exit(Duration::from_secs(10));
-        assert!(status.is_some_and(|s| !s.success()), "{binary} should exit with a failure: {output}");
-        assert_eq!(runtime.polls(), 0, "{binary} asked for events without starting");
+        assert!(
+            status.is_some_and(|s| !s.success()),
+            "{binary} should exit with a failure: {output}"
+        );
+        assert_eq!(
+            runtime.polls(),
+            0,
+            "{binary} asked for events without starting"
+        );
     }
 }

@@ -26,7 +26,10 @@ fn textual(value: &Value) -> Value {
 #[tokio::test]
 async fn local_queues_table_alarms_and_secret_have_the_templates_values() {
     let sdk = sdk_config(&moto_endpoint()).await;
-    let name = format!("otp-stack-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let name = format!(
+        "otp-stack-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
     let stack = tests::stack::local_stack(&sdk, &name).await;
     let template = Template::bundled().unwrap();
     let scope = &stack.scope;
@@ -82,7 +85,10 @@ async fn local_queues_table_alarms_and_secret_have_the_templates_values() {
         .unwrap();
     let redrive: Value =
         serde_json::from_str(&job_queue[&QueueAttributeName::RedrivePolicy]).unwrap();
-    assert_eq!(redrive["deadLetterTargetArn"], arns["DeadLetterQueue"].as_str());
+    assert_eq!(
+        redrive["deadLetterTargetArn"],
+        arns["DeadLetterQueue"].as_str()
+    );
     assert_eq!(textual(&redrive["maxReceiveCount"]), "5");
     // Table.
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
@@ -99,7 +105,12 @@ async fn local_queues_table_alarms_and_secret_have_the_templates_values() {
     let keys: Vec<(String, String)> = described
         .key_schema()
         .iter()
-        .map(|k| (k.attribute_name().to_owned(), k.key_type().as_str().to_owned()))
+        .map(|k| {
+            (
+                k.attribute_name().to_owned(),
+                k.key_type().as_str().to_owned(),
+            )
+        })
         .collect();
     let want_keys: Vec<(String, String)> = want["KeySchema"]
         .as_array()
@@ -143,7 +154,10 @@ async fn local_queues_table_alarms_and_secret_have_the_templates_values() {
         ttl.attribute_name(),
         want["TimeToLiveSpecification"]["AttributeName"].as_str()
     );
-    assert_eq!(ttl.time_to_live_status().map(|s| s.as_str()), Some("ENABLED"));
+    assert_eq!(
+        ttl.time_to_live_status().map(|s| s.as_str()),
+        Some("ENABLED")
+    );
     let pitr = dynamo
         .describe_continuous_backups()
         .table_name(table)
@@ -183,13 +197,21 @@ async fn local_queues_table_alarms_and_secret_have_the_templates_values() {
             .unwrap_or_else(|| panic!("{id} is not in moto"));
         let want = resolved(id);
         let text = |v: &Value| infra::resolve::scalar(v);
-        assert_eq!(got.threshold(), text(&want["Threshold"]).and_then(|t| t.parse().ok()), "{id}");
+        assert_eq!(
+            got.threshold(),
+            text(&want["Threshold"]).and_then(|t| t.parse().ok()),
+            "{id}"
+        );
         assert_eq!(
             got.comparison_operator().map(|c| c.as_str().to_owned()),
             text(&want["ComparisonOperator"]),
             "{id}"
         );
-        assert_eq!(got.evaluation_periods(), want["EvaluationPeriods"].as_i64().map(|n| n as i32), "{id}");
+        assert_eq!(
+            got.evaluation_periods(),
+            want["EvaluationPeriods"].as_i64().map(|n| n as i32),
+            "{id}"
+        );
         assert_eq!(got.alarm_actions(), [topic.clone()], "{id}");
         if want.get("Metrics").is_some() {
             let expression = want["Metrics"]
@@ -211,11 +233,17 @@ async fn local_queues_table_alarms_and_secret_have_the_templates_values() {
                 "{id}"
             );
             let dimension = got.dimensions().first().unwrap();
-            assert_eq!(Some(dimension.value().unwrap()), want["Dimensions"][0]["Value"].as_str());
+            assert_eq!(
+                Some(dimension.value().unwrap()),
+                want["Dimensions"][0]["Value"].as_str()
+            );
         }
         compared += 1;
     }
-    assert_eq!(compared, 4, "the queue, DLQ and worker-metric alarms are local");
+    assert_eq!(
+        compared, 4,
+        "the queue, DLQ and worker-metric alarms are local"
+    );
 
     // The generated secret is one the services accept.
     let secret = aws_sdk_secretsmanager::Client::new(&sdk)
@@ -249,5 +277,8 @@ async fn records_carry_the_attribute_the_table_expires_them_by() {
     let record = app.raw_record(&answer.otp_id()).await.unwrap();
     let expires_at: i64 = record["expires_at"].as_n().unwrap().parse().unwrap();
     let ttl: i64 = record[&ttl_attribute].as_n().unwrap().parse().unwrap();
-    assert!(ttl > expires_at, "TTL never removes a record before it expires");
+    assert!(
+        ttl > expires_at,
+        "TTL never removes a record before it expires"
+    );
 }

@@ -28,7 +28,11 @@ pub fn lambda_binary(name: &str) -> PathBuf {
     match std::env::var_os("OTP_TEST_LAMBDA_DIR") {
         Some(dir) => {
             let path = PathBuf::from(dir).join(name).join("bootstrap");
-            assert!(path.exists(), "{} is missing: run `make package` first", path.display());
+            assert!(
+                path.exists(),
+                "{} is missing: run `make package` first",
+                path.display()
+            );
             path
         }
         None => binary(name),
@@ -99,7 +103,10 @@ impl Process {
 
     /// Waits up to `limit` for the process to exit by itself; its exit status (`None` if it
     /// was still running and got killed) and everything it printed.
-    pub fn wait_exit(mut self, limit: std::time::Duration) -> (Option<std::process::ExitStatus>, String) {
+    pub fn wait_exit(
+        mut self,
+        limit: std::time::Duration,
+    ) -> (Option<std::process::ExitStatus>, String) {
         let started = std::time::Instant::now();
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {

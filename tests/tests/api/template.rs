@@ -119,25 +119,52 @@ fn expected_alarms(ttl: &str) -> Vec<(Vec<Signal>, Option<String>, f64)> {
     let (emf_namespace, emf_service) = systemic_metric();
     vec![
         (
-            vec![signal("AWS/SQS", "ApproximateNumberOfMessagesVisible", job_queue, "Maximum")],
+            vec![signal(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                job_queue,
+                "Maximum",
+            )],
             None,
             100.0,
         ),
         // Above a share (50%) of the OTP lifetime, whatever the lifetime is.
         (
-            vec![signal("AWS/SQS", "ApproximateAgeOfOldestMessage", job_queue, "Maximum")],
+            vec![signal(
+                "AWS/SQS",
+                "ApproximateAgeOfOldestMessage",
+                job_queue,
+                "Maximum",
+            )],
             Some(format!("100 * age / {ttl}")),
             50.0,
         ),
         (
-            vec![signal("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq, "Maximum")],
+            vec![signal(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                dlq,
+                "Maximum",
+            )],
             None,
             0.0,
         ),
-        (vec![signal("AWS/Lambda", "Errors", worker, "Sum")], None, 0.0),
-        (vec![signal("AWS/Lambda", "Throttles", worker, "Sum")], None, 0.0),
+        (
+            vec![signal("AWS/Lambda", "Errors", worker, "Sum")],
+            None,
+            0.0,
+        ),
+        (
+            vec![signal("AWS/Lambda", "Throttles", worker, "Sum")],
+            None,
+            0.0,
+        ),
         (vec![signal("AWS/Lambda", "Errors", api, "Sum")], None, 0.0),
-        (vec![signal("AWS/Lambda", "Throttles", api, "Sum")], None, 0.0),
+        (
+            vec![signal("AWS/Lambda", "Throttles", api, "Sum")],
+            None,
+            0.0,
+        ),
         (
             vec![
                 signal("AWS/ApiGateway", "5xx", http_api, "Sum"),
@@ -213,7 +240,11 @@ fn every_alarm_of_the_issue_exists_with_its_metric_statistic_and_threshold() {
                 .iter()
                 .filter(|(_, a)| signals(a) == want_signals)
                 .collect();
-            assert_eq!(found.len(), 1, "one alarm on {want_signals:?}, found {found:?}");
+            assert_eq!(
+                found.len(),
+                1,
+                "one alarm on {want_signals:?}, found {found:?}"
+            );
             let (id, alarm) = found[0];
             assert_eq!(expression(alarm), want_expression, "{id}");
             assert_eq!(number(&alarm["Threshold"]), threshold, "{id}");
@@ -239,13 +270,30 @@ fn the_dashboard_shows_every_alarm_and_its_signals() {
     let mut shown = Vec::new();
     let mut listed_alarms = BTreeSet::new();
     for widget in body["widgets"].as_array().unwrap() {
-        for row in widget["properties"]["metrics"].as_array().into_iter().flatten() {
-            let texts: Vec<&str> = row.as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        for row in widget["properties"]["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let texts: Vec<&str> = row
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
             if texts.len() >= 4 {
-                shown.push((texts[0].to_owned(), texts[1].to_owned(), texts[3].to_owned()));
+                shown.push((
+                    texts[0].to_owned(),
+                    texts[1].to_owned(),
+                    texts[3].to_owned(),
+                ));
             }
         }
-        for alarm in widget["properties"]["alarms"].as_array().into_iter().flatten() {
+        for alarm in widget["properties"]["alarms"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             listed_alarms.insert(alarm.as_str().unwrap().to_owned());
         }
     }
@@ -256,7 +304,10 @@ fn the_dashboard_shows_every_alarm_and_its_signals() {
                 "{id}: {s:?} is not on the dashboard"
             );
         }
-        assert!(listed_alarms.contains(&format!("{{{{{id}.Arn}}}}")), "{id} is not on the dashboard");
+        assert!(
+            listed_alarms.contains(&format!("{{{{{id}.Arn}}}}")),
+            "{id} is not on the dashboard"
+        );
     }
 }
 
@@ -269,7 +320,10 @@ fn grants(role: &Value) -> BTreeMap<String, BTreeSet<String>> {
             let list = |v: &Value| -> Vec<String> {
                 match v {
                     Value::String(s) => vec![s.clone()],
-                    Value::Array(items) => items.iter().map(|i| i.as_str().unwrap().to_owned()).collect(),
+                    Value::Array(items) => items
+                        .iter()
+                        .map(|i| i.as_str().unwrap().to_owned())
+                        .collect(),
                     other => panic!("not a string or a list: {other}"),
                 }
             };
@@ -308,7 +362,12 @@ fn each_function_may_do_only_what_its_code_does_on_only_its_resources() {
         expect(&[
             (logs, &["{{ApiLogGroup.Arn}}"]),
             (
-                &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                &[
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem"
+                ],
                 &["{{Table.Arn}}"],
             ),
             (&["sqs:SendMessage"], &["{{JobQueue.Arn}}"]),
@@ -358,7 +417,10 @@ fn each_function_may_do_only_what_its_code_does_on_only_its_resources() {
     for (function, role) in [("ApiFunction", "ApiRole"), ("WorkerFunction", "WorkerRole")] {
         let props = &resources[function].1;
         assert_eq!(props["Role"], format!("{{{{{role}.Arn}}}}"));
-        assert!(props.get("Policies").is_none(), "{function} has SAM policies");
+        assert!(
+            props.get("Policies").is_none(),
+            "{function} has SAM policies"
+        );
     }
 }
 
@@ -374,7 +436,11 @@ fn every_setting_has_a_parameter_whose_range_the_code_accepts() {
     let template = template();
     let environment: BTreeSet<String> = template.global_environment().keys().cloned().collect();
     // The local server's address is not a Lambda setting; the secret comes as an ARN.
-    let mut expected: BTreeSet<String> = read.iter().filter(|v| *v != "OTP_HTTP_ADDR").cloned().collect();
+    let mut expected: BTreeSet<String> = read
+        .iter()
+        .filter(|v| *v != "OTP_HTTP_ADDR")
+        .cloned()
+        .collect();
     expected.insert("OTP_SECRET_ARN".to_owned());
     assert_eq!(environment, expected);
 
@@ -396,8 +462,9 @@ fn every_setting_has_a_parameter_whose_range_the_code_accepts() {
         let text = |key: &str| spec.get(key).and_then(infra::resolve::scalar);
         for key in ["MinValue", "MaxValue"] {
             if let Some(bound) = text(key) {
-                base(Some((variable, bound.clone())))
-                    .unwrap_or_else(|e| panic!("{parameter}.{key} = {bound} is refused by the code: {e}"));
+                base(Some((variable, bound.clone()))).unwrap_or_else(|e| {
+                    panic!("{parameter}.{key} = {bound} is refused by the code: {e}")
+                });
             }
         }
         let default = text("Default").unwrap_or_default();
@@ -417,7 +484,10 @@ fn queues_event_source_and_secret_fit_what_the_code_relies_on() {
     let props = |id: &str| &resources[id].1;
     let worker_timeout = number(&props("WorkerFunction")["Timeout"]);
     let visibility = number(&props("JobQueue")["VisibilityTimeout"]);
-    assert!(visibility >= 6.0 * worker_timeout, "Lambda wants 6 x the function timeout");
+    assert!(
+        visibility >= 6.0 * worker_timeout,
+        "Lambda wants 6 x the function timeout"
+    );
     // A claim outlasts an invocation and ends before SQS hands the job out again.
     let template = template();
     let claim = &template.parameters()["ClaimSeconds"];
@@ -445,13 +515,25 @@ fn queues_event_source_and_secret_fit_what_the_code_relies_on() {
     assert_eq!(jobs["Type"], "SQS");
     assert_eq!(jobs["Properties"]["Queue"], "{{JobQueue.Arn}}");
     assert_eq!(jobs["Properties"]["BatchSize"], 10);
-    assert_eq!(jobs["Properties"]["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]));
-    assert_eq!(jobs["Properties"]["ScalingConfig"]["MaximumConcurrency"], "2");
+    assert_eq!(
+        jobs["Properties"]["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    assert_eq!(
+        jobs["Properties"]["ScalingConfig"]["MaximumConcurrency"],
+        "2"
+    );
 
     let table = props("Table");
     assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
-    assert_eq!(table["TimeToLiveSpecification"], json!({"AttributeName": "ttl", "Enabled": true}));
-    assert_eq!(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
+    assert_eq!(
+        table["TimeToLiveSpecification"],
+        json!({"AttributeName": "ttl", "Enabled": true})
+    );
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
     assert_eq!(table["SSESpecification"]["SSEEnabled"], true);
 
     // The generated secret is letters and digits, a multiple of 4 long: base64 of 48 bytes,
