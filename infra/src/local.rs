@@ -42,12 +42,16 @@ pub struct LocalStack {
     pub skipped: Vec<(String, String)>,
 }
 
-/// The local resources in creation order (each after what it refers to), and the others with
-/// the reason they are left out.
-pub fn plan(
-    template: &Template,
-    scope: &Scope,
-) -> Result<(Vec<String>, Vec<(String, String)>), InfraError> {
+/// Which resources the local stack has.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The local resources in creation order, each after what it refers to.
+    pub order: Vec<String>,
+    /// The others, each with the reason it is left out.
+    pub skipped: Vec<(String, String)>,
+}
+
+pub fn plan(template: &Template, scope: &Scope) -> Result<Plan, InfraError> {
     let declared: BTreeSet<&str> = template.resources().keys().map(String::as_str).collect();
     let mut skipped = Vec::new();
     let mut candidates: Vec<(String, BTreeSet<String>)> = Vec::new();
@@ -95,7 +99,7 @@ pub fn plan(
             })?;
         order.push(next.0.clone());
     }
-    Ok((order, skipped))
+    Ok(Plan { order, skipped })
 }
 
 /// Parameter overrides from the `OTP_*` variables that are set: `OTP_TTL_SECONDS=120` sets
@@ -138,7 +142,7 @@ pub async fn provision(
         Pseudo::new(stack_name, &region, &account),
         overrides,
     )?;
-    let (order, skipped) = plan(template, &scope)?;
+    let Plan { order, skipped } = plan(template, &scope)?;
     let clients = Clients::new(sdk);
     for id in order {
         let definition = &template.resources()[&id];
@@ -713,7 +717,7 @@ mod tests {
     fn the_local_stack_is_the_data_the_secret_and_the_queue_alarms() {
         let template = Template::bundled().unwrap();
         let scope = Scope::deployed(&template, &BTreeMap::new()).unwrap();
-        let (order, skipped) = plan(&template, &scope).unwrap();
+        let Plan { order, skipped } = plan(&template, &scope).unwrap();
         let local: BTreeSet<&str> = order.iter().map(String::as_str).collect();
         for id in [
             "Table",

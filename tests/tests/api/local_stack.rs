@@ -212,7 +212,7 @@ async fn local_queues_table_alarms_and_secret_have_the_templates_values() {
             want["EvaluationPeriods"].as_i64().map(|n| n as i32),
             "{id}"
         );
-        assert_eq!(got.alarm_actions(), [topic.clone()], "{id}");
+        assert_eq!(got.alarm_actions(), std::slice::from_ref(topic), "{id}");
         if want.get("Metrics").is_some() {
             let expression = want["Metrics"]
                 .as_array()

@@ -540,7 +540,7 @@ fn queues_event_source_and_secret_fit_what_the_code_relies_on() {
     // which is what the functions decode (the Runtime API tests start them on such a secret).
     let generate = &props("ServiceSecret")["GenerateSecretString"];
     let length = number(&generate["PasswordLength"]) as usize;
-    assert!(length % 4 == 0 && length / 4 * 3 >= 32);
+    assert!(length.is_multiple_of(4) && length / 4 * 3 >= 32);
     assert_eq!(generate["ExcludePunctuation"], true);
     assert_eq!(generate["IncludeSpace"], false);
     let sample: String = "aZ09".repeat(length / 4);
