@@ -18,7 +18,7 @@ use tests::runtime_api::{Outcome, RuntimeApi, http_event, sqs_record};
 /// functions, the local AWS, and no other variable.
 struct Deployment {
     sdk: aws_config::SdkConfig,
-    env: Vec<(&'static str, String)>,
+    env: Vec<(String, String)>,
     queue_url: String,
     queue_arn: String,
 }
@@ -32,16 +32,16 @@ impl Deployment {
             &uuid::Uuid::new_v4().simple().to_string()[..10]
         );
         let stack = tests::stack::local_stack(&sdk, &name).await;
-        let mut env: Vec<(&'static str, String)> = vec![
+        let mut env: Vec<(String, String)> = [
             ("AWS_ENDPOINT_URL", moto_endpoint()),
             ("AWS_REGION", "us-east-1".to_owned()),
             ("AWS_ACCESS_KEY_ID", "test".to_owned()),
             ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-        ];
-        for (name, value) in &stack.environment {
-            // 'static names for Process; the set is small and fixed by the template.
-            env.push((Box::leak(name.clone().into_boxed_str()), value.clone()));
-        }
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        env.extend(stack.environment.clone());
         assert!(stack.environment["OTP_SECRET_ARN"].starts_with("arn:aws:secretsmanager:"));
         assert_eq!(stack.environment["OTP_EMAIL_FROM"], EMAIL_FROM);
         let queue_url = stack.environment["OTP_QUEUE_URL"].clone();
@@ -65,8 +65,8 @@ impl Deployment {
         let mut env: Vec<(&str, String)> = self
             .env
             .iter()
-            .filter(|(k, _)| !without.contains(k))
-            .cloned()
+            .filter(|(k, _)| !without.contains(&k.as_str()))
+            .map(|(k, v)| (k.as_str(), v.clone()))
             .collect();
         env.extend(runtime.lambda_env(&format!("otp-relay-{binary}")));
         env.extend(extra.iter().cloned());
