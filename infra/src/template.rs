@@ -100,6 +100,16 @@ impl Template {
     }
 }
 
+impl Template {
+    /// The reverse of [`Template::parameter_for_variable`].
+    pub fn variable_for_parameter(&self, parameter: &str) -> Option<String> {
+        self.global_environment()
+            .into_iter()
+            .find(|(_, value)| value.get("Ref").and_then(Value::as_str) == Some(parameter))
+            .map(|(variable, _)| variable)
+    }
+}
+
 /// serde_norway's value to JSON, with the short tags in their long forms.
 fn to_json(value: serde_norway::Value) -> Result<Value, InfraError> {
     use serde_norway::Value as Y;

@@ -282,3 +282,72 @@ async fn records_carry_the_attribute_the_table_expires_them_by() {
         "TTL never removes a record before it expires"
     );
 }
+
+/// `make dev`'s path: the `provision` binary creates the stack and prints the functions'
+/// environment; set `OTP_*` variables override the template's parameters, checked as
+/// CloudFormation checks them.
+#[tokio::test]
+async fn the_provision_binary_prints_the_environment_and_takes_overrides() {
+    use crate::process::Process;
+    let endpoint = moto_endpoint();
+    let env = |extra: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("AWS_ENDPOINT_URL", endpoint.clone()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ];
+        env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        env
+    };
+    let name = format!(
+        "otp-dev-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let process = Process::start_with_args(
+        crate::process::binary("provision"),
+        &[&name],
+        &env(&[("OTP_TTL_SECONDS", "120")]),
+    );
+    let (status, output) = process.wait_exit(std::time::Duration::from_secs(60));
+    assert!(status.is_some_and(|s| s.success()), "{output}");
+    let exports: BTreeMap<&str, &str> = output
+        .lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k, v.trim_matches('\'')))
+        .collect();
+    assert_eq!(exports["OTP_TABLE_NAME"], name);
+    assert_eq!(exports["OTP_TTL_SECONDS"], "120");
+    assert!(exports["OTP_QUEUE_URL"].ends_with(&format!("/{name}-jobs")));
+    assert!(exports["STACK_DeadLetterQueueUrl"].ends_with(&format!("/{name}-jobs-dlq")));
+    // The override reached the alarms too: the oldest-job alarm follows the lifetime.
+    let sdk = sdk_config(&endpoint).await;
+    let alarms = aws_sdk_cloudwatch::Client::new(&sdk)
+        .describe_alarms()
+        .alarm_names(format!("{name}-JobQueueOldestJobAlarm"))
+        .send()
+        .await
+        .unwrap();
+    let expression = alarms.metric_alarms()[0]
+        .metrics()
+        .iter()
+        .find_map(|q| q.expression())
+        .unwrap()
+        .to_owned();
+    assert_eq!(expression, "100 * age / 120");
+
+    // A value the template refuses names the variable, and creates nothing.
+    let refused = Process::start_with_args(
+        crate::process::binary("provision"),
+        &[&format!("{name}-x")],
+        &env(&[("OTP_CLAIM_SECONDS", "10")]),
+    );
+    let (status, output) = refused.wait_exit(std::time::Duration::from_secs(60));
+    assert!(status.is_some_and(|s| !s.success()), "{output}");
+    assert!(
+        output.contains("ClaimSeconds (from OTP_CLAIM_SECONDS)"),
+        "{output}"
+    );
+    assert!(output.contains("below the minimum, 30"), "{output}");
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-fn binary(name: &str) -> PathBuf {
+pub fn binary(name: &str) -> PathBuf {
     // The test binary lives in target/<profile>/deps; the service binaries one level up.
     let path = std::env::current_exe()
         .unwrap()
@@ -52,7 +52,12 @@ impl Process {
     }
 
     pub fn start_at(path: PathBuf, env: &[(&str, String)]) -> Self {
+        Self::start_with_args(path, &[], env)
+    }
+
+    pub fn start_with_args(path: PathBuf, args: &[&str], env: &[(&str, String)]) -> Self {
         let mut command = Command::new(path);
+        command.args(args);
         command
             .env_clear()
             .stdout(Stdio::piped())
