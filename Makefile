@@ -1,11 +1,17 @@
 # Entry points; the scripts under scripts/ hold the logic.
-.PHONY: dev test outbox lint build bench soak fuzz schemathesis
+.PHONY: dev test outbox lint build bench soak fuzz schemathesis package package-test
 
 dev:      ## Start moto, the API on 127.0.0.1:3000 and the worker; Ctrl-C stops all
 	@bash scripts/dev.sh
 
 test:     ## Every test: unit tests and integration tests against a moto started here
 	@bash scripts/test.sh
+
+package:  ## The Lambda bootstrap zips for infra/template.yaml (ARCH=arm64 for Graviton)
+	@bash scripts/package.sh
+
+package-test: ## The Runtime API tests on the packaged bootstraps
+	@bash scripts/package-test.sh
 
 outbox:   ## What the local stack delivered (e-mail and SMS), newest first
 	@bash -c 'source scripts/lib.sh && ensure_venv && "$$VENV/bin/python" scripts/outbox.py "$${AWS_ENDPOINT_URL:-http://127.0.0.1:$${MOTO_PORT:-4566}}"'

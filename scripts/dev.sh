@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# `make dev`: the whole system on this machine. moto on 127.0.0.1:4566 as the local AWS, the
-# table, queues and SES identity in it, the API on 127.0.0.1:3000 and a polling worker. Ctrl-C
-# stops everything. Any OTP_* or AWS_* variable set beforehand is passed through.
+# `make dev`: the whole system on this machine. moto on 127.0.0.1:4566 as the local AWS; in it
+# the stack of infra/template.yaml that has a local counterpart (table, job queue and DLQ with
+# the redrive policy, the generated service secret, the alarm topic and queue alarms) plus a
+# verified SES identity for the sender; the API on 127.0.0.1:3000 and a polling worker, with the
+# environment the template gives the Lambda functions. Ctrl-C stops everything. OTP_* variables
+# set beforehand override the template's parameters; AWS_* variables are passed through.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -16,16 +19,8 @@ ensure_venv
 local_aws_env "$MOTO_PORT"
 mkdir -p .dev
 
-# One secret shared by the API and the worker, kept across restarts of `make dev`.
-if [ -z "${OTP_SECRET:-}" ] && [ -z "${OTP_SECRET_ARN:-}" ]; then
-  [ -s .dev/secret ] || head -c 32 /dev/urandom | base64 > .dev/secret
-  OTP_SECRET="$(cat .dev/secret)"
-  export OTP_SECRET
-  log "using the local development secret in .dev/secret (never use it outside this machine)"
-fi
-
-log "building the API and the worker"
-cargo build --quiet --bin api --bin worker
+log "building the API, the worker and the provisioner"
+cargo build --quiet --bin api --bin worker --bin provision
 
 port_in_use "$MOTO_PORT" && die "port $MOTO_PORT is in use: stop what runs there, or set MOTO_PORT"
 api_port="${OTP_HTTP_ADDR##*:}"
@@ -44,9 +39,11 @@ log "starting the local AWS (moto) on 127.0.0.1:$MOTO_PORT; its log is .dev/moto
 start_moto "$MOTO_PORT" .dev/moto.log
 pids+=("$MOTO_PID")
 
-provisioned="$("$VENV/bin/python" scripts/provision.py)" || die "could not create the local table and queues; see above"
-eval "$provisioned"
-export OTP_QUEUE_URL OTP_DLQ_URL
+user_secret="${OTP_SECRET:-}"
+provision_local_stack otp-relay
+# An OTP_SECRET given by hand wins over the stack's generated secret.
+[ -z "$user_secret" ] || unset OTP_SECRET_ARN
+log "local stack from infra/template.yaml: table $OTP_TABLE_NAME, queue $OTP_QUEUE_URL, DLQ $STACK_DeadLetterQueueUrl"
 
 target/debug/api &
 pids+=($!)

@@ -50,12 +50,13 @@ local_aws_env() {
   export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 }
 
-# Creates the local table, queues and SES identity in the moto that AWS_ENDPOINT_URL points at,
-# and exports OTP_QUEUE_URL and OTP_DLQ_URL. The one way any script provisions the local stack
-# (`make dev` does the same steps); OTP_TABLE_NAME and OTP_QUEUE_NAME choose the names.
+# Creates the local stack named $1 from infra/template.yaml in the moto that AWS_ENDPOINT_URL
+# points at (target/debug/provision must be built), and exports the environment the template
+# gives the functions (OTP_TABLE_NAME, OTP_QUEUE_URL, OTP_SECRET_ARN, every setting), the stack's
+# outputs as STACK_*, and OTP_DLQ_URL. The one way any script provisions the local stack.
 provision_local_stack() {
   local provisioned
-  provisioned="$("$VENV/bin/python" "$ROOT/scripts/provision.py")" || die "could not create the local table and queues; see above"
+  provisioned="$("$ROOT/target/debug/provision" "$1")" || die "could not create the local stack from infra/template.yaml; see above"
   eval "$provisioned"
-  export OTP_QUEUE_URL OTP_DLQ_URL
+  export OTP_DLQ_URL="${STACK_DeadLetterQueueUrl:-}"
 }

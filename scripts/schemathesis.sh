@@ -19,7 +19,7 @@ if [ -n "${OTP_TEST_AWS_ENDPOINT:-}" ]; then
   # Under `make test`, which built the binaries and started moto.
   moto_port="${OTP_TEST_AWS_ENDPOINT##*:}"
 else
-  cargo build --bin api --locked
+  cargo build --bin api --bin provision --locked
   moto_port="$(free_port)"
   start_moto "$moto_port" .dev/moto-schemathesis.log
   own_moto=$MOTO_PID
@@ -35,16 +35,13 @@ trap cleanup EXIT
 
 # A stack of its own in the moto, so nothing else running there is disturbed.
 local_aws_env "$moto_port"
-export OTP_TABLE_NAME="otp-schemathesis-$RANDOM$RANDOM"
-export OTP_QUEUE_NAME="$OTP_TABLE_NAME-jobs"
-provision_local_stack
+provision_local_stack "otp-schemathesis-$RANDOM$RANDOM"
 
 # Limits as high as the settings allow: the run sends hundreds of codes from one IP, often to
 # the same few destinations. 429 and 503 are documented, so they would conform anyway; high
 # limits let the run reach the answers behind them.
 api_port="$(free_port)"
 export OTP_HTTP_ADDR="127.0.0.1:$api_port"
-export OTP_SECRET="$(head -c 32 /dev/urandom | base64)"
 export OTP_RESEND_COOLDOWN_SECONDS=0
 export OTP_MAX_SENDS_PER_HOUR=1000
 export OTP_MAX_SENDS_PER_OTP=100

@@ -8,7 +8,11 @@ cd "$ROOT"
 ensure_venv
 mkdir -p .dev
 
-log "building (the secrecy test runs the api and worker binaries)"
+log "cfn-lint infra/template.yaml (errors and warnings both fail)"
+"$VENV/bin/cfn-lint" infra/template.yaml
+log "cfn-lint: no errors, no warnings"
+
+log "building (the secrecy and Runtime API tests run the api and worker binaries)"
 cargo build --workspace --bins --tests --locked
 
 port="$(free_port)"

@@ -1,37 +1,25 @@
-//! Start-up: settings, secret, AWS clients, then either the Lambda runtime or a local server.
+//! Start-up ([`common::startup`]), then either the Lambda runtime or a local server.
 
 use crate::app::router;
 use crate::service::OtpService;
+use common::aws::Budget;
 use common::aws_clients::{DynamoClient, SqsClient};
 use common::clock::SystemClock;
-use common::config::{ConfigError, Settings};
+use common::config::Settings;
 use common::crypto::Keys;
 use common::queue::SqsQueue;
-use common::secret::{SecretError, ServiceSecret};
+use common::startup::{Startup, StartupError, in_lambda};
 use common::store::DynamoStore;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error("configuration: {0}")]
-    Config(#[from] ConfigError),
-    #[error("service secret: {0}")]
-    Secret(#[from] SecretError),
-    #[error("cannot listen on {addr} ({source}); set OTP_HTTP_ADDR to a free address")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("server stopped: {0}")]
-    Serve(String),
-}
-
 /// Builds the service from the environment: `OTP_*` settings and the SDK's standard config.
 pub async fn service_from_env() -> Result<(OtpService, Settings), StartupError> {
-    let settings = Settings::from_env()?;
-    let sdk = common::aws::load(common::aws::Budget::RequestPath).await;
-    let secret = ServiceSecret::load(&sdk).await?;
+    let Startup {
+        settings,
+        sdk,
+        secret,
+    } = Startup::load(Budget::RequestPath).await?;
     let service = OtpService {
         rules: settings.rules.clone(),
         store: Arc::new(DynamoStore::new(
@@ -52,7 +40,7 @@ pub async fn service_from_env() -> Result<(OtpService, Settings), StartupError> 
 pub async fn run() -> Result<(), StartupError> {
     let (service, settings) = service_from_env().await?;
     let app = router(Arc::new(service));
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+    if in_lambda() {
         return lambda_http::run(app)
             .await
             .map_err(|e| StartupError::Serve(e.to_string()));

@@ -67,6 +67,8 @@ pub struct Settings {
     pub email_from: Option<String>,
     pub brand_name: String,
     pub http_addr: SocketAddr,
+    /// The worker's CloudWatch embedded-metric namespace (in Lambda): the alarms read it.
+    pub metrics_namespace: String,
 }
 
 /// A setting that cannot be used, with the variable to fix and what it accepts.
@@ -137,6 +139,9 @@ impl Settings {
                 .text("OTP_BRAND_NAME")
                 .unwrap_or_else(|| "OTP Relay".to_owned()),
             http_addr,
+            metrics_namespace: env
+                .text("OTP_METRICS_NAMESPACE")
+                .unwrap_or_else(|| "OtpRelay".to_owned()),
         })
     }
 }

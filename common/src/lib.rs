@@ -18,5 +18,6 @@ pub mod record;
 pub mod secret;
 pub mod sender;
 pub mod shutdown;
+pub mod startup;
 pub mod store;
 pub mod telemetry;

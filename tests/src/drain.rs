@@ -3,7 +3,7 @@
 //! client (the sender adapter alone, as many calls in flight as the worker's batch). The ratio
 //! says what the worker adds over the provider itself: receives, claims, results, deletes.
 
-use crate::stack::{EMAIL_FROM, create_queues, create_table, ensure_ses_identity, sdk_config};
+use crate::stack::{EMAIL_FROM, StackNames, ensure_ses_identity, local_stack, sdk_config};
 use api::OtpService;
 use common::clock::SystemClock;
 use common::config::{DeliveryRules, Rules};
@@ -74,8 +74,11 @@ pub async fn run(endpoint: &str, jobs: usize, raw_calls: usize) -> Report {
         "otp-drain-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
-    create_table(&aws_sdk_dynamodb::Client::new(&sdk), &name).await;
-    let (queue_url, _) = create_queues(&aws_sdk_sqs::Client::new(&sdk), &name).await;
+    let StackNames {
+        table: name,
+        queue_url,
+        ..
+    } = StackNames::of(&local_stack(&sdk, &name).await);
     let keys = Arc::new(Keys::derive(&ServiceSecret::generate()));
     let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),
@@ -126,7 +129,7 @@ pub async fn run(endpoint: &str, jobs: usize, raw_calls: usize) -> Report {
         let stop = stop.clone();
         tokio::spawn(async move { poller.run(stop).await })
     };
-    while depth(&sqs, &queue_url).await > 0 {
+    while crate::stack::queue_depth(&sqs, &queue_url).await > 0 {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     report.worker = started.elapsed();
@@ -171,28 +174,4 @@ async fn raw(sender: &dyn Sender, calls: usize) -> Duration {
         })
         .await;
     started.elapsed()
-}
-
-/// Jobs on the queue, visible or in flight.
-async fn depth(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> u64 {
-    use aws_sdk_sqs::types::QueueAttributeName::{
-        ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible,
-    };
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(queue_url)
-        .attribute_names(ApproximateNumberOfMessages)
-        .attribute_names(ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .expect("queue attributes")
-        .attributes
-        .unwrap_or_default();
-    [
-        ApproximateNumberOfMessages,
-        ApproximateNumberOfMessagesNotVisible,
-    ]
-    .iter()
-    .filter_map(|name| attributes.get(name)?.parse::<u64>().ok())
-    .sum()
 }

@@ -9,6 +9,7 @@ pub mod fault_proxy;
 pub mod in_memory;
 pub mod openapi;
 pub mod request_path;
+pub mod runtime_api;
 pub mod soak;
 pub mod stack;
 pub mod throughput;

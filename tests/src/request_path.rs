@@ -4,7 +4,7 @@
 //! request path would show up as latency.
 
 use crate::fault_proxy::{Fault, FaultProxy, Target};
-use crate::stack::{EMAIL_FROM, create_queues, create_table, ensure_ses_identity, sdk_config};
+use crate::stack::{EMAIL_FROM, StackNames, ensure_ses_identity, local_stack, sdk_config};
 use api::OtpService;
 use common::clock::SystemClock;
 use common::config::{DeliveryRules, Rules};
@@ -47,8 +47,11 @@ pub async fn run(
         "otp-bench-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
-    create_table(&aws_sdk_dynamodb::Client::new(&direct), &name).await;
-    let (queue_url, _) = create_queues(&aws_sdk_sqs::Client::new(&direct), &name).await;
+    let StackNames {
+        table: name,
+        queue_url,
+        ..
+    } = StackNames::of(&local_stack(&direct, &name).await);
     let proxy = FaultProxy::start(endpoint).await;
     let sdk = sdk_config(&proxy.url).await;
     let keys = Arc::new(Keys::derive(&ServiceSecret::generate()));

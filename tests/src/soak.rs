@@ -5,7 +5,7 @@
 //! the DLQ), and memory that stays flat.
 
 use crate::fault_proxy::{Fault, FaultProxy, Target};
-use crate::stack::{EMAIL_FROM, create_queues, create_table, ensure_ses_identity, sdk_config};
+use crate::stack::{EMAIL_FROM, StackNames, ensure_ses_identity, local_stack, sdk_config};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -136,9 +136,12 @@ pub async fn run(endpoint: &str, plan: &Plan) -> Report {
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-    create_table(&dynamo, &name).await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let (queue_url, dlq_url) = create_queues(&sqs, &name).await;
+    let StackNames {
+        table: name,
+        queue_url,
+        dlq_url,
+    } = StackNames::of(&local_stack(&sdk, &name).await);
     let proxy = FaultProxy::start(endpoint).await;
     proxy.sometimes(
         Target::SesSend,
@@ -281,7 +284,7 @@ pub async fn run(endpoint: &str, plan: &Plan) -> Report {
     // Let the worker finish what is queued (visible or in flight), then account for every OTP.
     let drain_started = Instant::now();
     while drain_started.elapsed() < Duration::from_secs(180) {
-        if depth(&sqs, &queue_url).await == 0 {
+        if crate::stack::queue_depth(&sqs, &queue_url).await == 0 {
             report.drained_in = Some(drain_started.elapsed());
             break;
         }
@@ -296,7 +299,7 @@ pub async fn run(endpoint: &str, plan: &Plan) -> Report {
     }
     api.stop();
     report.deliveries = delivery_states(&dynamo, &name).await;
-    report.dlq = depth(&sqs, &dlq_url).await;
+    report.dlq = crate::stack::queue_depth(&sqs, &dlq_url).await;
     report.provider_faults = proxy.faults();
     report
 }
@@ -383,30 +386,6 @@ fn email_code(body: &str) -> Option<(String, String)> {
         [code] => Some((to, (*code).to_owned())),
         _ => None,
     }
-}
-
-async fn depth(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> u64 {
-    use aws_sdk_sqs::types::QueueAttributeName::{
-        ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible,
-    };
-    let Ok(answer) = sqs
-        .get_queue_attributes()
-        .queue_url(queue_url)
-        .attribute_names(ApproximateNumberOfMessages)
-        .attribute_names(ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-    else {
-        return u64::MAX;
-    };
-    let attributes = answer.attributes.unwrap_or_default();
-    [
-        ApproximateNumberOfMessages,
-        ApproximateNumberOfMessagesNotVisible,
-    ]
-    .iter()
-    .filter_map(|name| attributes.get(name)?.parse::<u64>().ok())
-    .sum()
 }
 
 /// OTP records by delivery state.

@@ -1,16 +1,12 @@
-//! A local stack in moto: the SDK configuration the tests and benchmarks use, the table, and
-//! the job queue with its DLQ, made the same way `scripts/provision.py` makes them for `make dev`.
+//! A local stack in moto: the SDK configuration the tests and benchmarks use, and the table,
+//! queues, secret and alarms made from `infra/template.yaml` by [`infra::provision`], the same
+//! way `make dev` makes them.
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
-use aws_sdk_sqs::types::QueueAttributeName;
-use serde_json::json;
+use std::collections::BTreeMap;
 use tokio::sync::OnceCell;
 
 pub const EMAIL_FROM: &str = "no-reply@otp-relay.test";
-pub const MAX_RECEIVE_COUNT: i32 = 5;
 
 /// The SDK as the services configure it (standard retries, 3 attempts), pointed at `endpoint`;
 /// the first retry backoff is shorter, so tests of throttling do not sleep for seconds, and the
@@ -52,61 +48,69 @@ pub async fn ensure_ses_identity(sdk: &aws_config::SdkConfig) {
     .await;
 }
 
-pub async fn create_table(dynamo: &aws_sdk_dynamodb::Client, table: &str) {
-    dynamo
-        .create_table()
-        .table_name(table)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
+/// A local stack made from `infra/template.yaml`, the same path `make dev` takes: table,
+/// job queue, DLQ with the redrive policy, secret, alarm topic and queue alarms, named from
+/// `name`. The sender is [`EMAIL_FROM`]; `overrides` set other template parameters.
+pub async fn local_stack_with(
+    sdk: &aws_config::SdkConfig,
+    name: &str,
+    overrides: &[(&str, &str)],
+) -> infra::LocalStack {
+    let template = infra::Template::bundled().expect("infra/template.yaml parses");
+    let mut parameters: BTreeMap<String, String> =
+        BTreeMap::from([("EmailFrom".to_owned(), EMAIL_FROM.to_owned())]);
+    for (key, value) in overrides {
+        parameters.insert((*key).to_owned(), (*value).to_owned());
+    }
+    infra::provision(sdk, &template, name, &parameters)
         .await
-        .expect("create table in moto");
+        .unwrap_or_else(|e| panic!("local stack {name}: {e}"))
 }
 
-/// A job queue with a DLQ behind it (redrive after [`MAX_RECEIVE_COUNT`] receives).
-pub async fn create_queues(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
-    let dlq_url = sqs
-        .create_queue()
-        .queue_name(format!("{name}-dlq"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let dlq_arn = sqs
+pub async fn local_stack(sdk: &aws_config::SdkConfig, name: &str) -> infra::LocalStack {
+    local_stack_with(sdk, name, &[]).await
+}
+
+/// What the tests use of a local stack: the table, the job queue and the DLQ.
+#[derive(Debug, Clone)]
+pub struct StackNames {
+    pub table: String,
+    pub queue_url: String,
+    pub dlq_url: String,
+}
+
+impl StackNames {
+    pub fn of(stack: &infra::LocalStack) -> Self {
+        Self {
+            table: stack.environment["OTP_TABLE_NAME"].clone(),
+            queue_url: stack.environment["OTP_QUEUE_URL"].clone(),
+            dlq_url: stack.outputs["DeadLetterQueueUrl"].clone(),
+        }
+    }
+}
+
+/// Jobs on a queue, visible or in flight; `u64::MAX` when the emulator did not answer in time
+/// (callers that wait for a drain simply ask again).
+pub async fn queue_depth(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> u64 {
+    use aws_sdk_sqs::types::QueueAttributeName::{
+        ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible,
+    };
+    let Ok(answer) = sqs
         .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(QueueAttributeName::QueueArn)
+        .queue_url(queue_url)
+        .attribute_names(ApproximateNumberOfMessages)
+        .attribute_names(ApproximateNumberOfMessagesNotVisible)
         .send()
         .await
-        .unwrap()
-        .attributes
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone();
-    let redrive =
-        json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT }).to_string();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(name)
-        .attributes(QueueAttributeName::RedrivePolicy, redrive)
-        .attributes(QueueAttributeName::VisibilityTimeout, "30")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    (queue_url, dlq_url)
+    else {
+        return u64::MAX;
+    };
+    let attributes = answer.attributes.unwrap_or_default();
+    [
+        ApproximateNumberOfMessages,
+        ApproximateNumberOfMessagesNotVisible,
+    ]
+    .iter()
+    .filter_map(|name| attributes.get(name)?.parse::<u64>().ok())
+    .sum()
 }

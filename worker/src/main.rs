@@ -6,7 +6,7 @@ async fn main() -> ExitCode {
     match worker::serve::run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!("{err}");
+            common::startup::report(&err).await;
             ExitCode::FAILURE
         }
     }

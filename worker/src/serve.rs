@@ -1,33 +1,25 @@
-//! Start-up: settings, secret, AWS clients, then the Lambda runtime or the polling loop.
+//! Start-up ([`common::startup`]), then the Lambda runtime or the polling loop.
 
 use crate::deliver::Deliverer;
 use crate::lambda::LambdaWorker;
 use crate::pacer::Pacer;
 use crate::poller::Poller;
 use aws_lambda_events::event::sqs::SqsEvent;
+use common::aws::Budget;
 use common::clock::SystemClock;
-use common::config::{ConfigError, Settings};
 use common::crypto::Keys;
-use common::secret::{SecretError, ServiceSecret};
 use common::sender::AwsSender;
+use common::startup::{Startup, StartupError, in_lambda};
 use common::store::DynamoStore;
 use lambda_runtime::{LambdaEvent, service_fn};
 use std::sync::Arc;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error("configuration: {0}")]
-    Config(#[from] ConfigError),
-    #[error("service secret: {0}")]
-    Secret(#[from] SecretError),
-    #[error("lambda runtime: {0}")]
-    Lambda(String),
-}
-
 pub async fn run() -> Result<(), StartupError> {
-    let settings = Settings::from_env()?;
-    let sdk = common::aws::load(common::aws::Budget::Background).await;
-    let secret = ServiceSecret::load(&sdk).await?;
+    let Startup {
+        settings,
+        sdk,
+        secret,
+    } = Startup::load(Budget::Background).await?;
     if settings.email_from.is_none() {
         tracing::warn!(
             "OTP_EMAIL_FROM is not set: e-mail jobs will fail until it names a verified SES identity"
@@ -45,14 +37,13 @@ pub async fn run() -> Result<(), StartupError> {
         pacer: Arc::new(Pacer::new(settings.delivery.max_send_rate)),
         claim_seconds: settings.delivery.claim_seconds,
     };
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+    if in_lambda() {
         let worker = LambdaWorker {
             deliverer,
             sqs: aws_sdk_sqs::Client::new(&sdk),
             queue_url: settings.queue_url,
             rules: settings.delivery,
-            metrics_namespace: std::env::var("OTP_METRICS_NAMESPACE")
-                .unwrap_or_else(|_| "OtpRelay".to_owned()),
+            metrics_namespace: settings.metrics_namespace,
         };
         let worker = &worker;
         return lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
@@ -62,7 +53,7 @@ pub async fn run() -> Result<(), StartupError> {
                 .map_err(lambda_runtime::Error::from)
         }))
         .await
-        .map_err(|e| StartupError::Lambda(e.to_string()));
+        .map_err(|e| StartupError::Serve(e.to_string()));
     }
     let wait_seconds = 20;
     let poller = Poller {

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tests::fault_proxy::FaultProxy;
-pub use tests::stack::{EMAIL_FROM, create_queues, create_table, ensure_ses_identity, sdk_config};
+pub use tests::stack::{EMAIL_FROM, StackNames, ensure_ses_identity, local_stack, sdk_config};
 use tokio_util::sync::CancellationToken;
 use worker::deliver::Deliverer;
 use worker::metrics::Counts;
@@ -64,11 +64,13 @@ pub async fn spawn_app_with(rules: Rules) -> TestApp {
     let sdk = sdk_config(&endpoint).await;
     ensure_ses_identity(&sdk).await;
     let suffix = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let table = format!("otp-test-{suffix}");
+    let StackNames {
+        table,
+        queue_url,
+        dlq_url,
+    } = StackNames::of(&local_stack(&sdk, &format!("otp-test-{suffix}")).await);
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-    create_table(&dynamo, &table).await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let (queue_url, dlq_url) = create_queues(&sqs, &format!("otp-test-{suffix}")).await;
 
     let proxy = FaultProxy::start(&endpoint).await;
     let app_sdk = sdk_config(&proxy.url).await;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-fn binary(name: &str) -> PathBuf {
+pub fn binary(name: &str) -> PathBuf {
     // The test binary lives in target/<profile>/deps; the service binaries one level up.
     let path = std::env::current_exe()
         .unwrap()
@@ -22,6 +22,23 @@ fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// A Lambda bootstrap: the packaged one in `$OTP_TEST_LAMBDA_DIR/<name>/bootstrap` when that
+/// is set (`make package-test`), else the debug binary.
+pub fn lambda_binary(name: &str) -> PathBuf {
+    match std::env::var_os("OTP_TEST_LAMBDA_DIR") {
+        Some(dir) => {
+            let path = PathBuf::from(dir).join(name).join("bootstrap");
+            assert!(
+                path.exists(),
+                "{} is missing: run `make package` first",
+                path.display()
+            );
+            path
+        }
+        None => binary(name),
+    }
+}
+
 /// A running binary whose stdout and stderr are collected.
 pub struct Process {
     child: Child,
@@ -31,7 +48,16 @@ pub struct Process {
 
 impl Process {
     pub fn start(name: &str, env: &[(&str, String)]) -> Self {
-        let mut command = Command::new(binary(name));
+        Self::start_at(binary(name), env)
+    }
+
+    pub fn start_at(path: PathBuf, env: &[(&str, String)]) -> Self {
+        Self::start_with_args(path, &[], env)
+    }
+
+    pub fn start_with_args(path: PathBuf, args: &[&str], env: &[(&str, String)]) -> Self {
+        let mut command = Command::new(path);
+        command.args(args);
         command
             .env_clear()
             .stdout(Stdio::piped())
@@ -78,6 +104,31 @@ impl Process {
             "did not stop cleanly on SIGTERM ({exit}):\n{output}"
         );
         output
+    }
+
+    /// Waits up to `limit` for the process to exit by itself; its exit status (`None` if it
+    /// was still running and got killed) and everything it printed.
+    pub fn wait_exit(
+        mut self,
+        limit: std::time::Duration,
+    ) -> (Option<std::process::ExitStatus>, String) {
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if started.elapsed() > limit {
+                self.child.kill().unwrap();
+                self.child.wait().unwrap();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        for reader in self.readers.drain(..) {
+            reader.join().unwrap();
+        }
+        let output = self.output.lock().unwrap().clone();
+        (status, output)
     }
 
     /// SIGKILL: no chance to clean up, as when a machine or container dies.
