@@ -22,7 +22,7 @@ if [ $# -gt 0 ]; then
   exit
 fi
 cargo test --workspace --locked -- --skip heavy::
-log "heavy tests, one at a time"
-cargo test -p tests --locked -- heavy:: --test-threads=1
 log "schemathesis: generated requests against the API binary, checked against api/openapi.json"
 bash scripts/schemathesis.sh
+log "heavy tests, one at a time"
+cargo test -p tests --locked -- heavy:: --test-threads=1
