@@ -26,8 +26,8 @@ if [ $# -gt 0 ]; then
   exit
 fi
 cargo test --workspace --locked -- --skip heavy::
+log "schemathesis: generated requests against the API binary, checked against api/openapi.json"
+bash scripts/schemathesis.sh
 log "heavy tests, one at a time"
 # --workspace, as above: `-p tests` alone would resolve features differently and rebuild the SDK.
 cargo test --workspace --locked -- heavy:: --test-threads=1
-log "schemathesis: generated requests against the API binary, checked against api/openapi.json"
-bash scripts/schemathesis.sh
