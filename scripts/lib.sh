@@ -6,14 +6,15 @@ VENV="$ROOT/.venv"
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
-# Creates the project-local venv with moto the first time, or when the pins change.
+# Creates the project-local venv (moto, cfn-lint, cargo-lambda, zig) the first time, or when the
+# pins change.
 ensure_venv() {
   local stamp="$VENV/.requirements"
   if [ -x "$VENV/bin/moto_server" ] && cmp -s "$ROOT/scripts/requirements-dev.txt" "$stamp"; then
     return
   fi
   command -v python3 >/dev/null || die "python3 is needed for the local AWS emulator (apt-get install python3 python3-venv)"
-  log "installing moto into $VENV (first run only)"
+  log "installing moto, cfn-lint, cargo-lambda and zig into $VENV (first run, or when the pins change)"
   python3 -m venv "$VENV" || die "could not create a venv: apt-get install python3-venv"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements-dev.txt"
   cp "$ROOT/scripts/requirements-dev.txt" "$stamp"
