@@ -6,18 +6,29 @@ VENV="$ROOT/.venv"
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
-# Creates the project-local venv (moto, cfn-lint, cargo-lambda, zig) the first time, or when the
-# pins change.
+# Creates the project-local venv (moto, boto3, schemathesis, cfn-lint) the first time, or when
+# the pins change.
 ensure_venv() {
   local stamp="$VENV/.requirements"
   if [ -x "$VENV/bin/moto_server" ] && cmp -s "$ROOT/scripts/requirements-dev.txt" "$stamp"; then
     return
   fi
   command -v python3 >/dev/null || die "python3 is needed for the local AWS emulator (apt-get install python3 python3-venv)"
-  log "installing moto, cfn-lint, cargo-lambda and zig into $VENV (first run, or when the pins change)"
+  log "installing moto, schemathesis and cfn-lint into $VENV (first run, or when the pins change)"
   python3 -m venv "$VENV" || die "could not create a venv: apt-get install python3-venv"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements-dev.txt"
   cp "$ROOT/scripts/requirements-dev.txt" "$stamp"
+}
+
+# cargo-lambda and zig, for `make package` only (large downloads nothing else needs).
+ensure_packaging_tools() {
+  local stamp="$VENV/.requirements-package"
+  if [ -x "$VENV/bin/cargo-lambda" ] && cmp -s "$ROOT/scripts/requirements-package.txt" "$stamp"; then
+    return
+  fi
+  log "installing cargo-lambda and zig into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements-package.txt"
+  cp "$ROOT/scripts/requirements-package.txt" "$stamp"
 }
 
 # A TCP port nobody listens on right now.

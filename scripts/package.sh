@@ -20,6 +20,7 @@ if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "
 fi
 
 ensure_venv
+ensure_packaging_tools
 # cargo-lambda finds zig through the venv's python (the ziglang package).
 export PATH="$VENV/bin:$PATH"
 
