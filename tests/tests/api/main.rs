@@ -10,6 +10,7 @@ mod idempotency;
 mod malformed;
 mod process;
 mod rate_limits;
+mod replayer;
 mod secrecy;
 mod verify;
 mod worker_process;

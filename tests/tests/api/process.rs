@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-fn binary(name: &str) -> PathBuf {
+pub fn binary(name: &str) -> PathBuf {
     // The test binary lives in target/<profile>/deps; the service binaries one level up.
     let path = std::env::current_exe()
         .unwrap()
