@@ -1,5 +1,6 @@
 //! Progress on stderr: a bar redrawn in place on a terminal, plain lines (at most one every
-//! two seconds) when stderr is a file or a pipe, so logs stay readable.
+//! two seconds) when stderr is a file or a pipe, so logs stay readable. A run over before the
+//! first interval shows none: its summary says it all.
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -27,7 +28,7 @@ impl Progress {
             total,
             bar: std::io::stderr().is_terminal(),
             enabled: !cfg!(test),
-            last: None,
+            last: Some(Instant::now()),
             drawn: false,
         }
     }
