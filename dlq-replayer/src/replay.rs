@@ -53,6 +53,8 @@ pub struct Counts {
     pub failed: u64,
     /// Put back, but the DLQ would not delete them: now in both queues.
     pub not_removed: u64,
+    /// Live jobs left in the DLQ because a signal stopped the run before their send.
+    pub interrupted: u64,
 }
 
 impl Counts {
@@ -71,7 +73,7 @@ impl Counts {
             "{verb} {}, skipped {}, kept {}",
             self.replayed,
             self.skipped_total(),
-            self.malformed + self.not_selected + self.beyond_limit + self.failed
+            self.malformed + self.not_selected + self.beyond_limit + self.failed + self.interrupted
         )
     }
 }
@@ -91,11 +93,26 @@ pub async fn run(ctx: &Context, plan: &Plan) -> Result<Done, Error> {
         .map_err(|problem| Error::Usage { problem })?;
     let pair = ctx.pair().await?;
     let started = std::time::Instant::now();
-    let mut progress = Progress::new("replay", Some(pair.dlq_stats.visible));
-    let mut counts = Counts::default();
-    let mut errors = Vec::new();
-    let outcome = replay(ctx, &pair, plan, &mut counts, &mut errors, &mut progress).await;
-    progress.finish();
+    let pacer = Pacer::new(plan.rate);
+    // A batch's messages stay held while it waits for the pacer: the hold must outlast that.
+    let hold = plan
+        .hold_seconds
+        .max(2 * pacer.longest_wait().as_secs() as i32 + 30);
+    let mut run = Run {
+        ctx,
+        pair: &pair,
+        plan,
+        sweep: Sweep::new(ctx.queues.as_ref(), &pair.dlq, hold, WAIT_SECONDS),
+        pacer,
+        counts: Counts::default(),
+        errors: Vec::new(),
+        progress: Progress::new("replay", Some(pair.dlq_stats.visible)),
+    };
+    let outcome = run.sweep_all().await;
+    run.progress.finish();
+    // Whatever happened, what is still held becomes visible again now, not after the hold.
+    let outcome = outcome.and(run.sweep.release().await);
+    let Run { counts, errors, .. } = run;
     let error = match outcome {
         Err(err) => Some(err),
         Ok(()) if ctx.stop.is_cancelled() => Some(Error::Interrupted),
@@ -135,142 +152,124 @@ fn incomplete(counts: &Counts, errors: &[String]) -> Error {
     }
 }
 
-async fn replay(
-    ctx: &Context,
-    pair: &Pair,
-    plan: &Plan,
-    counts: &mut Counts,
-    errors: &mut Vec<String>,
-    progress: &mut Progress,
-) -> Result<(), Error> {
-    let mut pacer = Pacer::new(plan.rate);
-    // A batch's messages stay held while it waits for the pacer: the hold must outlast that.
-    let hold = plan
-        .hold_seconds
-        .max(2 * pacer.longest_wait().as_secs() as i32 + 30);
-    let mut sweep = Sweep::new(ctx.queues.as_ref(), &pair.dlq, hold, WAIT_SECONDS);
-    let result = sweep_all(
-        ctx, pair, plan, &mut sweep, &mut pacer, counts, errors, progress,
-    )
-    .await;
-    // Whatever happened, what is still held becomes visible again now, not after the hold.
-    let released = sweep.release().await;
-    result.and(released)
+/// One replay under way.
+#[derive(Debug)]
+struct Run<'a> {
+    ctx: &'a Context,
+    pair: &'a Pair,
+    plan: &'a Plan,
+    sweep: Sweep<'a>,
+    pacer: Pacer,
+    counts: Counts,
+    errors: Vec<String>,
+    progress: Progress,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn sweep_all(
-    ctx: &Context,
-    pair: &Pair,
-    plan: &Plan,
-    sweep: &mut Sweep<'_>,
-    pacer: &mut Pacer,
-    counts: &mut Counts,
-    errors: &mut Vec<String>,
-    progress: &mut Progress,
-) -> Result<(), Error> {
-    while !ctx.stop.is_cancelled() {
-        let room = plan
-            .limit
-            .map(|limit| limit.saturating_sub(counts.replayed));
-        if room == Some(0) {
-            break;
-        }
-        let want = room.map_or(crate::queues::BATCH, |r| {
-            r.min(crate::queues::BATCH as u64) as usize
-        });
-        let Some(batch) = sweep.next(want).await? else {
-            break;
-        };
-        counts.examined += batch.len() as u64;
-        let decisions = decide(ctx, plan, &batch).await?;
-        let mut to_send: Vec<&Message> = Vec::new();
-        let mut to_remove: Vec<&str> = Vec::new();
-        for (message, decision) in batch.iter().zip(decisions) {
-            match decision {
-                Decision::Malformed => counts.malformed += 1,
-                Decision::NotSelected => counts.not_selected += 1,
-                Decision::Skip(reason) => {
-                    *counts.skipped.entry(reason).or_default() += 1;
-                    if plan.execute && !plan.keep_skipped {
-                        to_remove.push(&message.id);
+impl Run<'_> {
+    async fn sweep_all(&mut self) -> Result<(), Error> {
+        while !self.ctx.stop.is_cancelled() {
+            let room = self
+                .plan
+                .limit
+                .map(|limit| limit.saturating_sub(self.counts.replayed));
+            if room == Some(0) {
+                break;
+            }
+            let want = room.map_or(crate::queues::BATCH, |r| {
+                r.min(crate::queues::BATCH as u64) as usize
+            });
+            let Some(batch) = self.sweep.next(want).await? else {
+                break;
+            };
+            self.counts.examined += batch.len() as u64;
+            let decisions = decide(self.ctx, self.plan, &batch).await?;
+            let mut to_send: Vec<&Message> = Vec::new();
+            let mut to_remove: Vec<&str> = Vec::new();
+            for (message, decision) in batch.iter().zip(decisions) {
+                match decision {
+                    Decision::Malformed => self.counts.malformed += 1,
+                    Decision::NotSelected => self.counts.not_selected += 1,
+                    Decision::Skip(reason) => {
+                        *self.counts.skipped.entry(reason).or_default() += 1;
+                        if self.plan.execute && !self.plan.keep_skipped {
+                            to_remove.push(&message.id);
+                        }
                     }
-                }
-                Decision::Replay => {
-                    let taken = counts.replayed + to_send.len() as u64;
-                    if plan.limit.is_some_and(|limit| taken >= limit) {
-                        counts.beyond_limit += 1;
-                    } else {
-                        to_send.push(message);
+                    Decision::Replay => {
+                        let taken = self.counts.replayed + to_send.len() as u64;
+                        if self.plan.limit.is_some_and(|limit| taken >= limit) {
+                            self.counts.beyond_limit += 1;
+                        } else {
+                            to_send.push(message);
+                        }
                     }
                 }
             }
-        }
-        if plan.execute {
-            put_back(ctx, pair, sweep, pacer, &to_send, counts, errors).await?;
-            if !to_remove.is_empty() {
-                for result in sweep.delete(&to_remove).await? {
-                    match result {
-                        Ok(()) => counts.removed += 1,
-                        Err(e) => errors.push(format!("removing a skipped job: {e}")),
+            if self.plan.execute {
+                self.put_back(&to_send).await?;
+                if !to_remove.is_empty() {
+                    for result in self.sweep.delete(&to_remove).await? {
+                        match result {
+                            Ok(()) => self.counts.removed += 1,
+                            Err(e) => self.errors.push(format!("removing a skipped job: {e}")),
+                        }
                     }
                 }
+            } else {
+                self.counts.replayed += to_send.len() as u64;
             }
-        } else {
-            counts.replayed += to_send.len() as u64;
+            self.progress
+                .update(self.counts.examined, &self.counts.status(self.plan.execute));
         }
-        progress.update(counts.examined, &counts.status(plan.execute));
+        Ok(())
     }
-    Ok(())
-}
 
-/// Sends, then deletes exactly what was sent, one send at a time.
-async fn put_back(
-    ctx: &Context,
-    pair: &Pair,
-    sweep: &mut Sweep<'_>,
-    pacer: &mut Pacer,
-    messages: &[&Message],
-    counts: &mut Counts,
-    errors: &mut Vec<String>,
-) -> Result<(), Error> {
-    let outgoing: Vec<_> = messages.iter().map(|m| m.outgoing()).collect();
-    for chunk in send_chunks(&outgoing, pacer.burst()) {
-        tokio::select! {
-            biased;
-            () = ctx.stop.cancelled() => return Ok(()),
-            () = pacer.wait_for(chunk.len()) => {}
-        }
-        let results = ctx
-            .queues
-            .send(&pair.job_queue, &outgoing[chunk.clone()])
-            .await?;
-        let mut sent = Vec::new();
-        for (message, result) in messages[chunk].iter().zip(results) {
-            match result {
-                Ok(()) => sent.push(message.id.as_str()),
-                Err(e) => {
-                    counts.failed += 1;
-                    errors.push(format!("putting back message {}: {e}", message.id));
+    /// Sends, then deletes exactly what was sent, one send at a time.
+    async fn put_back(&mut self, messages: &[&Message]) -> Result<(), Error> {
+        let outgoing: Vec<_> = messages.iter().map(|m| m.outgoing()).collect();
+        for chunk in send_chunks(&outgoing, self.pacer.burst()) {
+            tokio::select! {
+                biased;
+                () = self.ctx.stop.cancelled() => {
+                    self.counts.interrupted += (outgoing.len() - chunk.start) as u64;
+                    return Ok(());
+                }
+                () = self.pacer.wait_for(chunk.len()) => {}
+            }
+            let results = self
+                .ctx
+                .queues
+                .send(&self.pair.job_queue, &outgoing[chunk.clone()])
+                .await?;
+            let mut sent = Vec::new();
+            for (message, result) in messages[chunk].iter().zip(results) {
+                match result {
+                    Ok(()) => sent.push(message.id.as_str()),
+                    Err(e) => {
+                        self.counts.failed += 1;
+                        self.errors
+                            .push(format!("putting back message {}: {e}", message.id));
+                    }
+                }
+            }
+            self.counts.replayed += sent.len() as u64;
+            let deleted = match self.sweep.delete(&sent).await {
+                Ok(deleted) => deleted,
+                Err(err) => {
+                    self.counts.not_removed += sent.len() as u64;
+                    return Err(err);
+                }
+            };
+            for (id, result) in sent.iter().zip(deleted) {
+                if let Err(e) = result {
+                    self.counts.not_removed += 1;
+                    self.errors
+                        .push(format!("removing put-back message {id} from the DLQ: {e}"));
                 }
             }
         }
-        counts.replayed += sent.len() as u64;
-        let deleted = match sweep.delete(&sent).await {
-            Ok(deleted) => deleted,
-            Err(err) => {
-                counts.not_removed += sent.len() as u64;
-                return Err(err);
-            }
-        };
-        for (id, result) in sent.iter().zip(deleted) {
-            if let Err(e) = result {
-                counts.not_removed += 1;
-                errors.push(format!("removing put-back message {id} from the DLQ: {e}"));
-            }
-        }
+        Ok(())
     }
-    Ok(())
 }
 
 async fn decide(ctx: &Context, plan: &Plan, batch: &[Message]) -> Result<Vec<Decision>, Error> {
@@ -322,6 +321,7 @@ fn json(
             "not_selected": counts.not_selected,
             "beyond_limit": counts.beyond_limit,
             "failed": counts.failed,
+            "interrupted": counts.interrupted,
             "skipped": if plan.execute { counts.skipped_total() - counts.removed } else { 0 },
         },
         "not_removed": counts.not_removed,
@@ -381,6 +381,11 @@ fn text(pair: &Pair, plan: &Plan, counts: &Counts, errors: &[String], seconds: f
             "live, left for a later run",
         ),
         (counts.failed, "failed", "SQS did not take them"),
+        (
+            counts.interrupted,
+            "interrupted",
+            "live, left when the run was stopped",
+        ),
     ];
     let kept_total: u64 = kept.iter().map(|(n, _, _)| n).sum();
     if kept_total > 0 {
