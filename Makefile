@@ -1,5 +1,5 @@
 # Entry points; the scripts under scripts/ hold the logic.
-.PHONY: dev test outbox lint build bench soak fuzz schemathesis package package-test
+.PHONY: dev test outbox dlq lint build bench soak fuzz schemathesis package package-test
 
 dev:      ## Start moto, the API on 127.0.0.1:3000 and the worker; Ctrl-C stops all
 	@bash scripts/dev.sh
@@ -15,6 +15,9 @@ package-test: ## The Runtime API tests on the packaged bootstraps
 
 outbox:   ## What the local stack delivered (e-mail and SMS), newest first
 	@bash -c 'source scripts/lib.sh && ensure_venv && "$$VENV/bin/python" scripts/outbox.py "$${AWS_ENDPOINT_URL:-http://127.0.0.1:$${MOTO_PORT:-4566}}"'
+
+dlq:      ## The DLQ replayer against the `make dev` stack: make dlq ARGS="replay --execute"
+	@bash scripts/dlq.sh $(ARGS)
 
 lint:     ## Formatting and clippy, as CI runs them
 	cargo fmt --all -- --check

@@ -525,7 +525,7 @@ pub fn wrong_code(right: &str) -> String {
 
 /// moto's state dump. It is a debugging endpoint that walks live state, so a dump taken while
 /// other tests write can come out broken: try again a few times before failing.
-async fn moto_state(endpoint: &str) -> Value {
+pub async fn moto_state(endpoint: &str) -> Value {
     let mut last_error = String::new();
     for _ in 0..5 {
         match reqwest::get(format!("{endpoint}/moto-api/data.json")).await {

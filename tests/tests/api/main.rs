@@ -15,6 +15,7 @@ mod malformed;
 mod openapi;
 mod process;
 mod rate_limits;
+mod replayer;
 mod secrecy;
 mod template;
 mod unreachable;

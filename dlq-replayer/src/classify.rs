@@ -1,0 +1,361 @@
+//! What a DLQ message is, and whether putting it back could still get a usable code to
+//! someone. The rules follow the worker's own (`common::store::claim_refusal`): a job the
+//! worker would only skip or drop is not worth a replay.
+
+use common::domain::Channel;
+use common::job::{DeliveryJob, JobError};
+use common::record::{DeliveryState, OtpRecord, OtpStatus};
+use serde::Serialize;
+
+/// Why a body is not a job the worker can deliver. Deliberately coarse: the parser's own
+/// message can quote the body, and a body that is not a job may hold anything (even a code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Malformed {
+    NotJson,
+    /// JSON, but not the delivery job schema.
+    NotAJob,
+    /// A job schema this version does not know (a newer producer?).
+    UnsupportedVersion(u8),
+    /// The job's slot or send number is out of range.
+    OutOfRange,
+}
+
+impl Malformed {
+    pub fn describe(self) -> String {
+        match self {
+            Malformed::NotJson => "not JSON".to_owned(),
+            Malformed::NotAJob => "JSON, but not a delivery job".to_owned(),
+            Malformed::UnsupportedVersion(v) => format!("job schema version {v} is not known"),
+            Malformed::OutOfRange => "slot or send number out of range".to_owned(),
+        }
+    }
+}
+
+/// The job in a body, parsed by the worker's own parser.
+pub fn parse(body: &str) -> Result<DeliveryJob, Malformed> {
+    DeliveryJob::parse(body).map_err(|err| match err {
+        JobError::UnsupportedVersion(v) => Malformed::UnsupportedVersion(v),
+        JobError::Malformed(_) => {
+            if serde_json::from_str::<DeliveryJob>(body).is_ok() {
+                Malformed::OutOfRange
+            } else if serde_json::from_str::<serde_json::Value>(body).is_ok() {
+                Malformed::NotAJob
+            } else {
+                Malformed::NotJson
+            }
+        }
+    })
+}
+
+/// Why a job is not worth replaying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The code's lifetime is over: the worker would only mark it dropped.
+    Expired,
+    /// The code was used: the user got in, and the worker would skip it.
+    Verified,
+    /// Wrong guesses used up the attempts: the code can never verify.
+    Locked,
+    /// No record: deleted by TTL a day after expiry, or never stored.
+    Gone,
+    /// This send, or a later one carrying the same code, reached the provider.
+    Delivered,
+    /// The provider refused the destination for good (`failure_reason` on the record).
+    Rejected,
+}
+
+impl SkipReason {
+    pub const ALL: [SkipReason; 6] = [
+        SkipReason::Expired,
+        SkipReason::Verified,
+        SkipReason::Locked,
+        SkipReason::Gone,
+        SkipReason::Delivered,
+        SkipReason::Rejected,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SkipReason::Expired => "expired",
+            SkipReason::Verified => "verified",
+            SkipReason::Locked => "locked",
+            SkipReason::Gone => "gone",
+            SkipReason::Delivered => "delivered",
+            SkipReason::Rejected => "rejected",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::Expired => "the code expired",
+            SkipReason::Verified => "the code was already used",
+            SkipReason::Locked => "too many wrong guesses locked the code",
+            SkipReason::Gone => "no OTP record (removed by TTL, or never stored)",
+            SkipReason::Delivered => "delivered since, by this job or a resend",
+            SkipReason::Rejected => "the provider refused the destination for good",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Replay,
+    Skip(SkipReason),
+}
+
+/// The verdict that needs no record: an expired job is not worth a table read (after a long
+/// outage most of the DLQ is expired). `None`: read the record.
+pub fn precheck(job: &DeliveryJob, now: i64, include_expired: bool) -> Option<SkipReason> {
+    (now >= job.expires_at && !include_expired).then_some(SkipReason::Expired)
+}
+
+/// The verdict given the job's record as read now. Precedence is the record's own (verified,
+/// then locked, then expired), then whether a delivery already happened.
+pub fn verdict(
+    job: &DeliveryJob,
+    record: Option<&OtpRecord>,
+    now: i64,
+    include_expired: bool,
+) -> Verdict {
+    if let Some(reason) = precheck(job, now, include_expired) {
+        return Verdict::Skip(reason);
+    }
+    let Some(record) = record else {
+        return Verdict::Skip(SkipReason::Gone);
+    };
+    // The job's slot gone means its code was used, whatever else happened since.
+    if record.code_slot.as_deref() != Some(job.slot.as_str()) {
+        return Verdict::Skip(SkipReason::Verified);
+    }
+    match record.status(now) {
+        OtpStatus::Verified => return Verdict::Skip(SkipReason::Verified),
+        OtpStatus::Locked => return Verdict::Skip(SkipReason::Locked),
+        OtpStatus::Expired if !include_expired => return Verdict::Skip(SkipReason::Expired),
+        OtpStatus::Expired | OtpStatus::Pending => {}
+    }
+    if record.delivered_send >= job.send {
+        return Verdict::Skip(if record.delivery == DeliveryState::Failed {
+            SkipReason::Rejected
+        } else {
+            SkipReason::Delivered
+        });
+    }
+    Verdict::Replay
+}
+
+/// Which jobs a command works on: `--channel`, `--older-than`, `--newer-than`. A job's age is
+/// the time since the API enqueued it (`enqueued_at`), which a replay does not reset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub channel: Option<Channel>,
+    pub older_than: Option<i64>,
+    pub newer_than: Option<i64>,
+}
+
+impl Selection {
+    pub fn matches(&self, job: &DeliveryJob, now: i64) -> bool {
+        let age = now - job.enqueued_at;
+        self.channel.is_none_or(|c| c == job.channel)
+            && self.older_than.is_none_or(|min| age >= min)
+            && self.newer_than.is_none_or(|max| age < max)
+    }
+
+    /// `--older-than 2h --newer-than 1h` selects nothing: refuse it instead of doing nothing.
+    pub fn check(&self) -> Result<(), String> {
+        match (self.older_than, self.newer_than) {
+            (Some(older), Some(newer)) if older >= newer => Err(format!(
+                "--older-than {} and --newer-than {} select nothing: a job cannot be both",
+                crate::span::short(older),
+                crate::span::short(newer)
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use common::domain::OtpId;
+
+    const NOW: i64 = 10_000;
+
+    fn job() -> DeliveryJob {
+        DeliveryJob {
+            v: 1,
+            otp_id: OtpId::new_random(),
+            send: 1,
+            channel: Channel::Email,
+            slot: "live_abc".into(),
+            to: "j***@example.com".into(),
+            expires_at: NOW + 300,
+            enqueued_at: NOW - 300,
+        }
+    }
+
+    fn record(job: &DeliveryJob) -> OtpRecord {
+        OtpRecord {
+            id: job.otp_id,
+            channel: job.channel,
+            masked_destination: job.to.clone(),
+            destination_key: "dk".into(),
+            locale: "en".into(),
+            code_slot: Some(job.slot.clone()),
+            verified_by: None,
+            sealed: "sealed".into(),
+            created_at: job.enqueued_at,
+            expires_at: job.expires_at,
+            attempts: 0,
+            max_attempts: 5,
+            sends: 1,
+            delivery: DeliveryState::Queued,
+            delivered_send: 0,
+            lease_until: None,
+            lease_holder: None,
+            failure_reason: None,
+        }
+    }
+
+    #[test]
+    fn a_pending_undelivered_job_is_replayed() {
+        let job = job();
+        let mut r = record(&job);
+        assert_eq!(verdict(&job, Some(&r), NOW, false), Verdict::Replay);
+        // A later send is queued but not delivered: this job carries the same code, still useful.
+        r.sends = 2;
+        assert_eq!(verdict(&job, Some(&r), NOW, false), Verdict::Replay);
+    }
+
+    #[test]
+    fn jobs_the_worker_would_only_skip_or_drop_are_skipped_with_their_reason() {
+        let job = job();
+        let skip = |r: Option<&OtpRecord>, now| verdict(&job, r, now, false);
+        assert_eq!(skip(None, NOW), Verdict::Skip(SkipReason::Gone));
+        let fresh = record(&job);
+        assert_eq!(
+            skip(Some(&fresh), NOW + 300),
+            Verdict::Skip(SkipReason::Expired)
+        );
+        let mut verified = fresh.clone();
+        verified.code_slot = None;
+        assert_eq!(
+            skip(Some(&verified), NOW),
+            Verdict::Skip(SkipReason::Verified)
+        );
+        let mut locked = fresh.clone();
+        locked.attempts = 5;
+        assert_eq!(skip(Some(&locked), NOW), Verdict::Skip(SkipReason::Locked));
+        let mut delivered = fresh.clone();
+        delivered.delivered_send = 2;
+        delivered.delivery = DeliveryState::Sent;
+        assert_eq!(
+            skip(Some(&delivered), NOW),
+            Verdict::Skip(SkipReason::Delivered)
+        );
+        let mut rejected = fresh.clone();
+        rejected.delivered_send = 1;
+        rejected.delivery = DeliveryState::Failed;
+        rejected.failure_reason = Some("MessageRejected".into());
+        assert_eq!(
+            skip(Some(&rejected), NOW),
+            Verdict::Skip(SkipReason::Rejected)
+        );
+    }
+
+    #[test]
+    fn verified_wins_over_expired_and_delivered() {
+        let job = job();
+        let mut r = record(&job);
+        r.code_slot = None;
+        r.delivered_send = 2;
+        assert_eq!(
+            verdict(&job, Some(&r), NOW, false),
+            Verdict::Skip(SkipReason::Verified)
+        );
+        // An expired job needs no read at all.
+        assert_eq!(precheck(&job, NOW + 300, false), Some(SkipReason::Expired));
+        assert_eq!(precheck(&job, NOW + 299, false), None);
+    }
+
+    #[test]
+    fn include_expired_replays_expired_jobs_but_nothing_used_or_gone() {
+        let job = job();
+        let r = record(&job);
+        let later = NOW + 1_000;
+        assert_eq!(precheck(&job, later, true), None);
+        assert_eq!(verdict(&job, Some(&r), later, true), Verdict::Replay);
+        assert_eq!(
+            verdict(&job, None, later, true),
+            Verdict::Skip(SkipReason::Gone)
+        );
+        let mut verified = r.clone();
+        verified.code_slot = None;
+        assert_eq!(
+            verdict(&job, Some(&verified), later, true),
+            Verdict::Skip(SkipReason::Verified)
+        );
+    }
+
+    #[test]
+    fn malformed_bodies_are_named_without_quoting_them() {
+        assert_eq!(parse("not json 123456"), Err(Malformed::NotJson));
+        assert_eq!(parse(r#"{"code":"123456"}"#), Err(Malformed::NotAJob));
+        let mut future = job();
+        future.v = 2;
+        assert_eq!(
+            parse(&future.to_body()),
+            Err(Malformed::UnsupportedVersion(2))
+        );
+        let mut zero = job();
+        zero.send = 0;
+        assert_eq!(parse(&zero.to_body()), Err(Malformed::OutOfRange));
+        let good = job();
+        assert_eq!(parse(&good.to_body()), Ok(good));
+        for m in [
+            Malformed::NotJson,
+            Malformed::NotAJob,
+            Malformed::OutOfRange,
+        ] {
+            assert!(!m.describe().contains("123456"));
+        }
+    }
+
+    #[test]
+    fn selection_by_channel_and_age() {
+        let job = job(); // e-mail, enqueued 300 s ago
+        let all = Selection::default();
+        assert!(all.matches(&job, NOW));
+        let sms = Selection {
+            channel: Some(Channel::Sms),
+            ..all
+        };
+        assert!(!sms.matches(&job, NOW));
+        let older = |s| Selection {
+            older_than: Some(s),
+            ..all
+        };
+        let newer = |s| Selection {
+            newer_than: Some(s),
+            ..all
+        };
+        assert!(older(300).matches(&job, NOW));
+        assert!(!older(301).matches(&job, NOW));
+        assert!(newer(301).matches(&job, NOW));
+        assert!(!newer(300).matches(&job, NOW));
+        let window = Selection {
+            older_than: Some(60),
+            newer_than: Some(600),
+            ..all
+        };
+        assert!(window.matches(&job, NOW));
+        assert!(window.check().is_ok());
+        let empty = Selection {
+            older_than: Some(600),
+            newer_than: Some(60),
+            ..all
+        };
+        assert!(empty.check().unwrap_err().contains("select nothing"));
+    }
+}

@@ -1,0 +1,244 @@
+//! What every command works with: the AWS clients behind their seams, the clock, the stop
+//! signal, and the two queues, resolved from the flags or the job queue's redrive policy.
+
+use crate::cli::Global;
+use crate::error::Error;
+use crate::monitoring::{CloudWatch, Monitoring};
+use crate::queue_url::{QueueArn, QueueRef, QueueUrl, Role};
+use crate::queues::{QueueStats, Queues};
+use crate::sqs::SqsQueues;
+use common::clock::{Clock, SystemClock};
+use common::store::{DynamoStore, OtpStore};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub queues: Arc<dyn Queues>,
+    pub monitoring: Arc<dyn Monitoring>,
+    pub store: Arc<dyn OtpStore>,
+    pub clock: Arc<dyn Clock>,
+    pub table: String,
+    pub queue_url: Option<QueueUrl>,
+    pub dlq_url: Option<QueueUrl>,
+    /// Cancelled on SIGINT / SIGTERM: commands finish the batch under way and stop.
+    pub stop: CancellationToken,
+}
+
+/// The SDK configuration: the services' own loader (standard retries, 3 attempts: the only
+/// retry loop around AWS calls here), with timeouts for a CLI on an operator's network rather
+/// than the request path's tight ones.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    common::aws::loader(common::aws::Budget::Background)
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .operation_timeout(Duration::from_secs(30))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// Both queues of a replay, checked to be two different queues the right way round.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    pub dlq: QueueRef,
+    pub job_queue: QueueRef,
+    pub dlq_stats: QueueStats,
+    /// Worth knowing, not worth refusing: e.g. the job queue redrives elsewhere.
+    pub notes: Vec<String>,
+}
+
+impl Context {
+    pub async fn aws(global: &Global, stop: CancellationToken) -> Result<Self, Error> {
+        let sdk = sdk_config().await;
+        if sdk.region().is_none() {
+            return Err(Error::NoRegion);
+        }
+        Ok(Self {
+            queues: Arc::new(SqsQueues::new(aws_sdk_sqs::Client::new(&sdk))),
+            monitoring: Arc::new(CloudWatch::new(aws_sdk_cloudwatch::Client::new(&sdk))),
+            store: Arc::new(DynamoStore::new(
+                common::aws_clients::DynamoClient::new(&sdk),
+                global.table.clone(),
+            )),
+            clock: Arc::new(SystemClock),
+            table: global.table.clone(),
+            queue_url: global.queue_url.clone(),
+            dlq_url: global.dlq_url.clone(),
+            stop,
+        })
+    }
+
+    pub fn job_queue(&self) -> Result<QueueRef, Error> {
+        self.queue_url
+            .clone()
+            .map(|url| QueueRef {
+                role: Role::JobQueue,
+                url,
+            })
+            .ok_or(Error::NoJobQueue)
+    }
+
+    /// `--dlq-url` / `OTP_DLQ_URL`, else the queue the job queue's redrive policy names.
+    pub async fn dlq(&self) -> Result<QueueRef, Error> {
+        if let Some(url) = &self.dlq_url {
+            return Ok(QueueRef {
+                role: Role::Dlq,
+                url: url.clone(),
+            });
+        }
+        let job_queue = self.job_queue().map_err(|_| Error::NoQueues)?;
+        let stats = self.queues.stats(&job_queue).await?;
+        let redrive = stats.redrive.ok_or_else(|| Error::NoDeadLetterQueue {
+            queue: job_queue.url.to_string(),
+        })?;
+        let arn = QueueArn::parse(&redrive.target_arn).ok_or_else(|| Error::BadRedrivePolicy {
+            queue: job_queue.url.to_string(),
+            target: redrive.target_arn.clone(),
+        })?;
+        Ok(QueueRef {
+            role: Role::Dlq,
+            url: self.queues.url_of(&arn, &job_queue).await?,
+        })
+    }
+
+    /// The DLQ and the job queue of a replay: never the same queue, never swapped.
+    pub async fn pair(&self) -> Result<Pair, Error> {
+        let job_queue = self.job_queue()?;
+        let dlq = self.dlq().await?;
+        if dlq.url == job_queue.url {
+            return Err(Error::SameQueue {
+                url: dlq.url.to_string(),
+            });
+        }
+        let dlq_stats = self.queues.stats(&dlq).await?;
+        let job_stats = self.queues.stats(&job_queue).await?;
+        if dlq_stats.arn.is_some() && dlq_stats.arn == job_stats.arn {
+            return Err(Error::SameQueue {
+                url: dlq.url.to_string(),
+            });
+        }
+        if let (Some(redrive), Some(job_arn)) = (&dlq_stats.redrive, &job_stats.arn)
+            && &redrive.target_arn == job_arn
+        {
+            return Err(Error::Swapped {
+                queue: job_queue.url.to_string(),
+                dlq: dlq.url.to_string(),
+            });
+        }
+        let mut notes = Vec::new();
+        match (&job_stats.redrive, &dlq_stats.arn) {
+            (Some(redrive), Some(dlq_arn)) if &redrive.target_arn != dlq_arn => notes.push(format!(
+                "the job queue's redrive policy sends failures to {}, not to this DLQ",
+                redrive.target_arn
+            )),
+            (None, _) => notes.push(
+                "the job queue has no redrive policy: jobs that fail again will not come back to a DLQ"
+                    .to_owned(),
+            ),
+            _ => {}
+        }
+        Ok(Pair {
+            dlq,
+            job_queue,
+            dlq_stats,
+            notes,
+        })
+    }
+
+    /// The error for a DLQ with nothing to work on, with what is in flight there.
+    pub fn empty(dlq: &QueueRef, stats: &QueueStats, verb: &'static str) -> Error {
+        let hint = if stats.in_flight > 0 {
+            format!(
+                "; {} more are in flight (read by another run, or hidden by one that was killed: they reappear after its --visibility-timeout)",
+                stats.in_flight
+            )
+        } else {
+            ". If jobs should be there, check --dlq-url / OTP_DLQ_URL".to_owned()
+        };
+        Error::DlqEmpty {
+            url: dlq.url.to_string(),
+            verb,
+            hint,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::fake::{FakeQueues, queue_ref};
+    use crate::monitoring::Alarm;
+    use common::clock::ShiftedClock;
+    use common::store::MemoryStore;
+
+    #[derive(Debug, Default)]
+    pub struct NoMonitoring;
+
+    #[async_trait::async_trait]
+    impl Monitoring for NoMonitoring {
+        async fn alarms_on(&self, _: &[&str]) -> Result<Vec<Alarm>, Error> {
+            Ok(Vec::new())
+        }
+        async fn oldest_age(&self, _: &str) -> Result<Option<i64>, Error> {
+            Ok(None)
+        }
+    }
+
+    pub fn context(
+        queues: Arc<FakeQueues>,
+        store: Arc<MemoryStore>,
+        clock: Arc<ShiftedClock>,
+    ) -> Context {
+        Context {
+            queues,
+            monitoring: Arc::new(NoMonitoring),
+            store,
+            clock,
+            table: "otp-relay".into(),
+            queue_url: Some(queue_ref(Role::JobQueue, "jobs").url),
+            dlq_url: Some(queue_ref(Role::Dlq, "jobs-dlq").url),
+            stop: CancellationToken::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_dlq_defaults_to_the_redrive_target() {
+        let queues = Arc::new(FakeQueues::default());
+        queues.set_redrive(
+            &queue_ref(Role::JobQueue, "jobs"),
+            &queue_ref(Role::Dlq, "jobs-dlq"),
+        );
+        let mut ctx = context(queues, Arc::default(), Arc::default());
+        ctx.dlq_url = None;
+        assert_eq!(ctx.dlq().await.unwrap().url.name(), "jobs-dlq");
+    }
+
+    #[tokio::test]
+    async fn without_a_redrive_policy_the_dlq_must_be_given() {
+        let mut ctx = context(Arc::default(), Arc::default(), Arc::default());
+        ctx.dlq_url = None;
+        let err = ctx.dlq().await.unwrap_err();
+        assert!(err.to_string().contains("--dlq-url"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn replay_refuses_one_queue_as_both_and_swapped_queues() {
+        let mut ctx = context(Arc::default(), Arc::default(), Arc::default());
+        ctx.dlq_url = ctx.queue_url.clone();
+        assert!(matches!(ctx.pair().await, Err(Error::SameQueue { .. })));
+
+        let queues = Arc::new(FakeQueues::default());
+        // Given the other way round: the "DLQ" redrives into the "job queue".
+        queues.set_redrive(
+            &queue_ref(Role::Dlq, "jobs-dlq"),
+            &queue_ref(Role::JobQueue, "jobs"),
+        );
+        let ctx = context(queues, Arc::default(), Arc::default());
+        assert!(matches!(ctx.pair().await, Err(Error::Swapped { .. })));
+    }
+}

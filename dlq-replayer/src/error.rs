@@ -1,0 +1,432 @@
+//! Everything that can stop a command, each with what to do about it. The messages are read by
+//! an operator in the middle of an incident: they name the flag, variable or permission to fix.
+
+use crate::queue_url::QueueRef;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The command needs the job queue and none was given.
+    #[error(
+        "no job queue given: pass --queue-url or set OTP_QUEUE_URL (the variable the service itself uses)"
+    )]
+    NoJobQueue,
+
+    /// Neither queue was given, so the DLQ cannot be found.
+    #[error(
+        "no DLQ given: pass --dlq-url or set OTP_DLQ_URL, or give the job queue (--queue-url / OTP_QUEUE_URL) whose redrive policy names it"
+    )]
+    NoQueues,
+
+    /// No DLQ URL was given and the job queue does not name one.
+    #[error(
+        "no DLQ given, and the job queue {queue} has no redrive policy naming one: pass --dlq-url or set OTP_DLQ_URL"
+    )]
+    NoDeadLetterQueue { queue: String },
+
+    /// The redrive policy's target is not something we can look up.
+    #[error(
+        "the redrive policy of {queue} names {target:?}, which is not an SQS queue ARN: pass --dlq-url or set OTP_DLQ_URL"
+    )]
+    BadRedrivePolicy { queue: String, target: String },
+
+    /// Replay would read from and write to the same queue: every job would go round forever.
+    #[error(
+        "refusing to replay {url} into itself: --dlq-url / OTP_DLQ_URL and --queue-url / OTP_QUEUE_URL name the same queue"
+    )]
+    SameQueue { url: String },
+
+    /// The queue given as the DLQ sends its failures to the queue given as the job queue.
+    #[error(
+        "{dlq} redrives into {queue}, so the two look swapped: --queue-url / OTP_QUEUE_URL takes the job queue, --dlq-url / OTP_DLQ_URL its dead-letter queue"
+    )]
+    Swapped { queue: String, dlq: String },
+
+    /// SQS says the queue does not exist (in this account and region).
+    #[error(
+        "{queue} does not exist (in this account and region): check {flag}, and AWS_REGION / AWS_PROFILE"
+    )]
+    QueueNotFound { queue: String, flag: &'static str },
+
+    /// The DynamoDB table of OTP records does not exist.
+    #[error(
+        "the OTP table {table:?} does not exist (in this account and region): check --table / OTP_TABLE_NAME"
+    )]
+    TableNotFound { table: String },
+
+    /// An IAM (or KMS) policy refused a call.
+    #[error("access denied: the AWS credentials in use need {action} on {resource} ({detail})")]
+    AccessDenied {
+        action: String,
+        resource: String,
+        detail: String,
+    },
+
+    /// No credentials, or credentials AWS does not accept.
+    #[error(
+        "AWS did not accept the credentials ({detail}): set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (an expired SSO session needs `aws sso login`)"
+    )]
+    Credentials { detail: String },
+
+    /// The SDK has no region to send requests to.
+    #[error("no AWS region: set AWS_REGION, or use an AWS_PROFILE that has one")]
+    NoRegion,
+
+    /// The request never got an answer (after the SDK's own retries).
+    #[error(
+        "could not reach {service} for {action} ({detail}): check the network, and AWS_ENDPOINT_URL when pointing at a local stack (`make dev` serves one on http://127.0.0.1:4566)"
+    )]
+    Unreachable {
+        service: &'static str,
+        action: &'static str,
+        detail: String,
+    },
+
+    /// Any other AWS error, with AWS's own code and message.
+    #[error("{service} {action} on {resource} failed: {detail}")]
+    Aws {
+        service: &'static str,
+        action: &'static str,
+        resource: String,
+        detail: String,
+    },
+
+    /// Nothing to work on. Its own exit code (3), so a script can tell it from a failure.
+    #[error("the DLQ {url} is empty: nothing to {verb}{hint}")]
+    DlqEmpty {
+        url: String,
+        verb: &'static str,
+        hint: String,
+    },
+
+    /// `export` never overwrites a previous copy of the DLQ by accident.
+    #[error("refusing to overwrite {}: choose another --out, or pass --force", path.display())]
+    OutputExists { path: PathBuf },
+
+    #[error("{}: {source}", path.display())]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// A line of an import file that `export` did not write (or that was edited badly).
+    #[error(
+        "{}, line {line}: {problem}; import reads the files `dlq-replayer export` writes, one JSON object per line",
+        path.display()
+    )]
+    BadExportLine {
+        path: PathBuf,
+        line: usize,
+        problem: String,
+    },
+
+    /// Flags that cannot work together (clap checks each flag; this, their combination).
+    #[error("{problem}")]
+    Usage { problem: String },
+
+    /// Part of the work could not be done; the summary says which part was.
+    #[error(
+        "{failed} of {asked} jobs could not be {verb}: {detail}. They are still where they were: run the command again"
+    )]
+    Incomplete {
+        failed: u64,
+        asked: u64,
+        verb: &'static str,
+        detail: String,
+    },
+
+    /// SIGINT or SIGTERM: the batch under way was finished, the rest left untouched.
+    #[error(
+        "interrupted: the jobs handled so far are in the summary; the rest are still in the DLQ"
+    )]
+    Interrupted,
+}
+
+/// What an AWS call was about, so its failure can name the thing to fix.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    Queue(&'a QueueRef),
+    Table(&'a str),
+    Alarms,
+}
+
+impl Target<'_> {
+    fn resource(&self) -> String {
+        match self {
+            Target::Queue(queue) => queue.to_string(),
+            Target::Table(table) => format!("the table {table}"),
+            Target::Alarms => "CloudWatch alarms".to_owned(),
+        }
+    }
+}
+
+impl Error {
+    /// The process exit code: 3 when there was nothing to do, 130 when interrupted, 1 otherwise
+    /// (2: a bad command line).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage { .. } => 2,
+            Error::DlqEmpty { .. } => 3,
+            Error::Interrupted => 130,
+            _ => 1,
+        }
+    }
+
+    /// A stable name for scripts reading `--json`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::NoJobQueue => "no_job_queue",
+            Error::NoQueues => "no_queues",
+            Error::NoDeadLetterQueue { .. } => "no_dead_letter_queue",
+            Error::BadRedrivePolicy { .. } => "bad_redrive_policy",
+            Error::SameQueue { .. } => "same_queue",
+            Error::Swapped { .. } => "queues_swapped",
+            Error::QueueNotFound { .. } => "queue_not_found",
+            Error::TableNotFound { .. } => "table_not_found",
+            Error::AccessDenied { .. } => "access_denied",
+            Error::Credentials { .. } => "credentials",
+            Error::NoRegion => "no_region",
+            Error::Unreachable { .. } => "unreachable",
+            Error::Aws { .. } => "aws",
+            Error::DlqEmpty { .. } => "dlq_empty",
+            Error::OutputExists { .. } => "output_exists",
+            Error::File { .. } => "file",
+            Error::BadExportLine { .. } => "bad_export_line",
+            Error::Usage { .. } => "usage",
+            Error::Incomplete { .. } => "incomplete",
+            Error::Interrupted => "interrupted",
+        }
+    }
+
+    /// An AWS service error, from its code and message. `action` is the IAM action the call
+    /// needs (`sqs:ReceiveMessage`), which is also what a denied call must be granted.
+    pub fn from_aws_code(
+        service: &'static str,
+        action: &'static str,
+        target: Target<'_>,
+        code: Option<&str>,
+        message: Option<&str>,
+    ) -> Self {
+        let code = code.unwrap_or("Unknown");
+        let detail = format!("{code}: {}", message.unwrap_or("no message"));
+        match (code, target) {
+            (
+                "AWS.SimpleQueueService.NonExistentQueue"
+                | "QueueDoesNotExist"
+                | "NonExistentQueue",
+                Target::Queue(queue),
+            ) => Error::QueueNotFound {
+                queue: queue.to_string(),
+                flag: queue.role.flag(),
+            },
+            ("ResourceNotFoundException", Target::Table(table)) => Error::TableNotFound {
+                table: table.to_owned(),
+            },
+            (c, _) if c.starts_with("KMS") || c.starts_with("Kms") => Error::AccessDenied {
+                action: "kms:GenerateDataKey and kms:Decrypt".to_owned(),
+                resource: format!("the KMS key of {}", target.resource()),
+                detail,
+            },
+            (
+                "AccessDenied"
+                | "AccessDeniedException"
+                | "AuthorizationError"
+                | "UnauthorizedOperation"
+                | "AuthorizationErrorException",
+                _,
+            ) => Error::AccessDenied {
+                action: action.to_owned(),
+                resource: target.resource(),
+                detail,
+            },
+            (
+                "InvalidClientTokenId"
+                | "UnrecognizedClientException"
+                | "SignatureDoesNotMatch"
+                | "ExpiredToken"
+                | "ExpiredTokenException"
+                | "InvalidAccessKeyId"
+                | "MissingAuthenticationToken"
+                | "InvalidSecurity",
+                _,
+            ) => Error::Credentials { detail },
+            _ => Error::Aws {
+                service,
+                action,
+                resource: target.resource(),
+                detail,
+            },
+        }
+    }
+
+    /// Any failed SDK call: service errors by their code, the rest by what went wrong.
+    pub fn from_sdk<E, R>(
+        service: &'static str,
+        action: &'static str,
+        target: Target<'_>,
+        err: &aws_sdk_sqs::error::SdkError<E, R>,
+    ) -> Self
+    where
+        E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        use aws_sdk_sqs::error::SdkError;
+        if let SdkError::ServiceError(service_error) = err {
+            let e = service_error.err();
+            return Self::from_aws_code(service, action, target, e.code(), e.message());
+        }
+        let detail = common::error::describe_sdk_error(err);
+        if detail.to_ascii_lowercase().contains("credential") {
+            return Error::Credentials { detail };
+        }
+        match err {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Error::Unreachable {
+                service,
+                action,
+                detail,
+            },
+            _ => Error::Aws {
+                service,
+                action,
+                resource: target.resource(),
+                detail,
+            },
+        }
+    }
+
+    /// A failed read of an OTP record. The store reports `Code: message`; the code says
+    /// whether the table is missing or the credentials may not read it.
+    pub fn from_store(table: &str, err: &common::error::BackendError) -> Self {
+        let (code, message) = match err.detail.split_once(": ") {
+            Some((code, message)) if !code.contains(' ') => (Some(code), Some(message)),
+            _ => (None, Some(err.detail.as_str())),
+        };
+        match code {
+            Some(_) => Self::from_aws_code(
+                "dynamodb",
+                "dynamodb:GetItem",
+                Target::Table(table),
+                code,
+                message,
+            ),
+            None if err.detail.to_ascii_lowercase().contains("credential") => Error::Credentials {
+                detail: err.detail.clone(),
+            },
+            None => Error::Aws {
+                service: "dynamodb",
+                action: "dynamodb:GetItem",
+                resource: format!("the table {table}"),
+                detail: err.detail.clone(),
+            },
+        }
+    }
+
+    pub fn file(path: &std::path::Path, source: std::io::Error) -> Self {
+        Error::File {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue_url::Role;
+
+    fn dlq() -> QueueRef {
+        QueueRef {
+            role: Role::Dlq,
+            url: "https://sqs.eu-west-1.amazonaws.com/1/jobs-dlq"
+                .parse()
+                .unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_denied_call_names_the_permission_and_the_queue() {
+        let queue = dlq();
+        let err = Error::from_aws_code(
+            "sqs",
+            "sqs:ReceiveMessage",
+            Target::Queue(&queue),
+            Some("AccessDenied"),
+            Some("not authorized"),
+        );
+        let text = err.to_string();
+        assert!(text.contains("sqs:ReceiveMessage"), "{text}");
+        assert!(text.contains("jobs-dlq"), "{text}");
+        assert_eq!(err.exit_code(), 1);
+        let kms = Error::from_aws_code(
+            "sqs",
+            "sqs:SendMessage",
+            Target::Queue(&queue),
+            Some("KMS.AccessDeniedException"),
+            None,
+        );
+        assert!(kms.to_string().contains("kms:GenerateDataKey"), "{kms}");
+    }
+
+    #[test]
+    fn a_missing_queue_names_the_flag_that_chose_it() {
+        let queue = dlq();
+        for code in [
+            "AWS.SimpleQueueService.NonExistentQueue",
+            "QueueDoesNotExist",
+        ] {
+            let err = Error::from_aws_code(
+                "sqs",
+                "sqs:GetQueueAttributes",
+                Target::Queue(&queue),
+                Some(code),
+                None,
+            );
+            let text = err.to_string();
+            assert!(
+                text.contains("--dlq-url / OTP_DLQ_URL") && text.contains("does not exist"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn store_errors_are_read_by_their_code() {
+        let missing = common::error::BackendError::new(
+            "dynamodb",
+            "GetItem",
+            "ResourceNotFoundException: Requested resource not found",
+        );
+        let err = Error::from_store("otp-relay", &missing);
+        assert!(matches!(err, Error::TableNotFound { .. }), "{err}");
+        assert!(err.to_string().contains("OTP_TABLE_NAME"));
+        let denied = common::error::BackendError::new(
+            "dynamodb",
+            "GetItem",
+            "AccessDeniedException: User is not authorized",
+        );
+        let err = Error::from_store("otp-relay", &denied);
+        assert!(err.to_string().contains("dynamodb:GetItem"), "{err}");
+        let transport = common::error::BackendError::new(
+            "dynamodb",
+            "GetItem",
+            "dispatch failure: io error: connection refused",
+        );
+        assert!(matches!(
+            Error::from_store("t", &transport),
+            Error::Aws { .. }
+        ));
+    }
+
+    #[test]
+    fn exit_codes_tell_nothing_to_do_from_failure() {
+        let empty = Error::DlqEmpty {
+            url: "u".into(),
+            verb: "replay",
+            hint: String::new(),
+        };
+        assert_eq!(empty.exit_code(), 3);
+        assert_eq!(Error::Interrupted.exit_code(), 130);
+        assert_eq!(Error::NoJobQueue.exit_code(), 1);
+        assert_eq!(Error::NoJobQueue.kind(), "no_job_queue");
+    }
+}

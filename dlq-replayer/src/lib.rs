@@ -1,0 +1,112 @@
+//! `dlq-replayer`: the operators' CLI for otp-relay's dead-letter queue.
+//!
+//! Generic DLQ movers put everything back blindly. This one reads each job with the worker's
+//! own parser and its OTP record with the service's own rules, so it puts back only jobs that
+//! can still get a usable code to someone, and says why it left the others. Every command
+//! that changes a queue is a dry run unless `--execute`; a replay sends before it deletes.
+//!
+//! The binary (`src/main.rs`) only parses the command line and calls [`run`].
+
+pub mod classify;
+pub mod cli;
+pub mod context;
+pub mod error;
+pub mod inspect;
+pub mod monitoring;
+pub mod output;
+pub mod pacer;
+pub mod peek;
+pub mod progress;
+pub mod purge;
+pub mod queue_url;
+pub mod queues;
+pub mod replay;
+pub mod span;
+pub mod sqs;
+pub mod status;
+pub mod sweep;
+pub mod transfer;
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod testkit;
+
+use cli::{Cli, Command};
+use context::Context;
+use error::Error;
+use output::Done;
+use tokio_util::sync::CancellationToken;
+
+/// Runs one command and prints its outcome; returns the process exit code.
+pub async fn run(cli: Cli) -> u8 {
+    if std::env::var_os("RUST_LOG").is_some() {
+        common::telemetry::init();
+    }
+    let stop = CancellationToken::new();
+    {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            common::shutdown::signal().await;
+            // The first signal finishes the batch under way; a second one does not wait.
+            stop.cancel();
+            eprintln!("stopping after the batch under way (again to stop at once)");
+            common::shutdown::signal().await;
+            std::process::exit(130);
+        });
+    }
+    let name = command_name(&cli.command);
+    let outcome = async {
+        let ctx = Context::aws(&cli.global, stop).await?;
+        dispatch(&ctx, &cli.command).await
+    }
+    .await;
+    output::emit(name, outcome, cli.global.json)
+}
+
+pub fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Status => "status",
+        Command::Peek(_) => "peek",
+        Command::Replay(_) => "replay",
+        Command::Export(_) => "export",
+        Command::Import(_) => "import",
+        Command::Purge(_) => "purge",
+    }
+}
+
+pub async fn dispatch(ctx: &Context, command: &Command) -> Result<Done, Error> {
+    match command {
+        Command::Status => status::run(ctx).await,
+        Command::Peek(args) => peek::run(ctx, args.limit, args.hold.visibility_timeout).await,
+        Command::Replay(args) => {
+            let plan = replay::Plan {
+                execute: args.execute,
+                limit: args.limit,
+                rate: args.rate,
+                selection: classify::Selection {
+                    channel: args.channel.map(Into::into),
+                    older_than: args.older_than.map(span::Span::seconds),
+                    newer_than: args.newer_than.map(span::Span::seconds),
+                },
+                include_expired: args.include_expired,
+                keep_skipped: args.keep_skipped,
+                hold_seconds: args.hold.visibility_timeout,
+            };
+            replay::run(ctx, &plan).await
+        }
+        Command::Export(args) => {
+            transfer::export(ctx, &args.out, args.force, args.hold.visibility_timeout).await
+        }
+        Command::Import(args) => transfer::import(ctx, &args.input, args.execute).await,
+        Command::Purge(args) => {
+            purge::run(
+                ctx,
+                args.expired_only,
+                args.execute,
+                args.hold.visibility_timeout,
+            )
+            .await
+        }
+    }
+}

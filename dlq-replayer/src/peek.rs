@@ -1,0 +1,256 @@
+//! `peek`: the DLQ's jobs as an operator needs to see them, without consuming any. Messages
+//! are hidden only while the listing is read, then made visible again at once, before the
+//! records are even looked up. Nothing shown can be a code: a job holds none, a record's code
+//! is sealed (and never opened here), and a body that is not a job is described, not quoted.
+
+use crate::classify::{self, Verdict};
+use crate::context::Context;
+use crate::error::Error;
+use crate::inspect::{Inspected, inspect};
+use crate::output::Done;
+use crate::queues::{BATCH, Message};
+use crate::replay::WAIT_SECONDS;
+use crate::span::short;
+use crate::sweep::Sweep;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Row {
+    pub message_id: String,
+    pub receive_count: u32,
+    pub otp_id: Option<String>,
+    pub channel: Option<&'static str>,
+    /// The masked destination the job carries.
+    pub to: Option<String>,
+    pub send: Option<u32>,
+    /// Since the API enqueued the job.
+    pub age_seconds: Option<i64>,
+    /// Negative once expired.
+    pub expires_in_seconds: Option<i64>,
+    /// The OTP's status (`pending`, `verified`, `locked`, `expired`), or `gone` (no record).
+    pub status: Option<&'static str>,
+    /// The record's delivery state (`queued`, `sending`, `sent`, `failed`, `dropped`).
+    pub delivery: Option<&'static str>,
+    /// The provider's error code, when the record has one (a permanent failure).
+    pub last_error: Option<String>,
+    /// `replay`, `skip` or `keep`: what `replay` would do with it.
+    pub verdict: &'static str,
+    pub reason: Option<String>,
+}
+
+pub fn row(message: &Message, item: &Inspected, now: i64) -> Row {
+    let job = match &item.job {
+        Ok(job) => job,
+        Err(malformed) => {
+            return Row {
+                message_id: message.id.clone(),
+                receive_count: message.receive_count(),
+                otp_id: None,
+                channel: None,
+                to: None,
+                send: None,
+                age_seconds: None,
+                expires_in_seconds: None,
+                status: None,
+                delivery: None,
+                last_error: None,
+                verdict: "keep",
+                reason: Some(malformed.describe()),
+            };
+        }
+    };
+    let record = item.record.clone().flatten();
+    let (verdict, reason) = match classify::verdict(job, record.as_ref(), now, false) {
+        Verdict::Replay => ("replay", None),
+        Verdict::Skip(reason) => ("skip", Some(reason.name().to_owned())),
+    };
+    Row {
+        message_id: message.id.clone(),
+        receive_count: message.receive_count(),
+        otp_id: Some(job.otp_id.to_string()),
+        channel: Some(job.channel.as_str()),
+        to: Some(job.to.clone()),
+        send: Some(job.send),
+        age_seconds: Some(now - job.enqueued_at),
+        expires_in_seconds: Some(job.expires_at - now),
+        status: Some(record.as_ref().map_or("gone", |r| r.status(now).as_str())),
+        delivery: record.as_ref().map(|r| r.delivery.as_str()),
+        last_error: record.as_ref().and_then(|r| r.failure_reason.clone()),
+        verdict,
+        reason,
+    }
+}
+
+pub async fn run(ctx: &Context, limit: u64, hold_seconds: i32) -> Result<Done, Error> {
+    let dlq = ctx.dlq().await?;
+    let stats = ctx.queues.stats(&dlq).await?;
+    let mut sweep = Sweep::new(ctx.queues.as_ref(), &dlq, hold_seconds, WAIT_SECONDS);
+    let mut messages: Vec<Message> = Vec::new();
+    let collected = async {
+        while (messages.len() as u64) < limit && !ctx.stop.is_cancelled() {
+            let want = (limit - messages.len() as u64).min(BATCH as u64) as usize;
+            match sweep.next(want).await? {
+                Some(batch) => messages.extend(batch),
+                None => break,
+            }
+        }
+        Ok::<(), Error>(())
+    }
+    .await;
+    let released = sweep.release().await;
+    collected?;
+    released?;
+    if messages.is_empty() {
+        return Err(Context::empty(&dlq, &stats, "peek at"));
+    }
+    let now = ctx.clock.now();
+    let mut rows = Vec::with_capacity(messages.len());
+    for chunk in messages.chunks(BATCH) {
+        let inspected = inspect(ctx.store.as_ref(), &ctx.table, chunk, |_| true).await?;
+        rows.extend(chunk.iter().zip(&inspected).map(|(m, i)| row(m, i, now)));
+    }
+    // Oldest first; bodies that are not jobs last.
+    rows.sort_by_key(|r| (r.age_seconds.is_none(), std::cmp::Reverse(r.age_seconds)));
+    let json = serde_json::json!({
+        "dlq_url": dlq.url.as_str(),
+        "visible": stats.visible,
+        "in_flight": stats.in_flight,
+        "shown": rows.len(),
+        "jobs": rows,
+    });
+    let text = text(&dlq.url, &stats, &rows);
+    let error = ctx.stop.is_cancelled().then_some(Error::Interrupted);
+    Ok(Done::new(json, text, error))
+}
+
+fn text(
+    url: &crate::queue_url::QueueUrl,
+    stats: &crate::queues::QueueStats,
+    rows: &[Row],
+) -> String {
+    use std::fmt::Write;
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{}: {} jobs visible, {} in flight; showing {} (all visible again)",
+        url.name(),
+        stats.visible,
+        stats.in_flight,
+        rows.len()
+    );
+    let header = [
+        "OTP ID",
+        "CHANNEL",
+        "TO",
+        "RECV",
+        "AGE",
+        "EXPIRES",
+        "STATUS",
+        "DELIVERY",
+        "LAST ERROR",
+        "REPLAY",
+    ];
+    let cells: Vec<[String; 10]> = rows.iter().map(cells).collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cols: &[String]| {
+        cols.iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    let _ = writeln!(t, "{}", line(&header.map(str::to_owned)));
+    for row in &cells {
+        let _ = writeln!(t, "{}", line(row));
+    }
+    t
+}
+
+fn cells(r: &Row) -> [String; 10] {
+    let dash = || "-".to_owned();
+    let expires = r.expires_in_seconds.map_or_else(dash, |s| {
+        if s > 0 {
+            format!("in {}", short(s))
+        } else {
+            format!("{} ago", short(s))
+        }
+    });
+    let verdict = match &r.reason {
+        Some(reason) => format!("{}: {reason}", r.verdict),
+        None => r.verdict.to_owned(),
+    };
+    [
+        r.otp_id
+            .clone()
+            .unwrap_or_else(|| format!("message {}", r.message_id)),
+        r.channel.map_or_else(dash, str::to_owned),
+        r.to.clone().unwrap_or_else(dash),
+        r.receive_count.to_string(),
+        r.age_seconds.map_or_else(dash, short),
+        expires,
+        r.status.map_or_else(dash, str::to_owned),
+        r.delivery.map_or_else(dash, str::to_owned),
+        r.last_error.clone().unwrap_or_else(dash),
+        verdict,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::Fixture;
+    use common::domain::Channel;
+
+    #[tokio::test]
+    async fn peek_lists_without_consuming_and_says_what_replay_would_do() {
+        let f = Fixture::new();
+        f.live(Channel::Email).await;
+        f.expired().await;
+        f.verified().await;
+        f.malformed("code 123456 for jane@example.com");
+        let done = run(&f.ctx, 10, 60).await.unwrap();
+        assert!(done.error.is_none());
+        assert_eq!(f.queues.bodies(&f.dlq).len(), 4);
+        assert_eq!(f.queues.hidden(&f.dlq), 0, "visibility restored");
+        let jobs = done.json["jobs"].as_array().unwrap();
+        assert_eq!(jobs.len(), 4);
+        let verdicts: Vec<(&str, Option<&str>)> = jobs
+            .iter()
+            .map(|j| (j["verdict"].as_str().unwrap(), j["reason"].as_str()))
+            .collect();
+        assert_eq!(
+            verdicts,
+            [
+                ("skip", Some("expired")),
+                ("replay", None),
+                ("skip", Some("verified")),
+                ("keep", Some("not JSON")),
+            ],
+            "oldest first, malformed last"
+        );
+        assert_eq!(jobs[1]["status"], "pending");
+        assert_eq!(jobs[1]["to"], "j***@example.com");
+        // A body that is not a job is described, never quoted.
+        assert!(!done.text.contains("123456") && !done.text.contains("jane@"));
+        assert!(!done.json.to_string().contains("123456"));
+        assert!(done.text.contains("OTP ID"), "{}", done.text);
+    }
+
+    #[tokio::test]
+    async fn peek_shows_at_most_the_limit() {
+        let f = Fixture::new();
+        for _ in 0..15 {
+            f.live(Channel::Sms).await;
+        }
+        let done = run(&f.ctx, 12, 60).await.unwrap();
+        assert_eq!(done.json["shown"], 12);
+        assert_eq!(f.queues.hidden(&f.dlq), 0);
+    }
+}

@@ -1,0 +1,678 @@
+//! `replay`: live jobs back onto the job queue, the pointless ones reported (and removed).
+//!
+//! Per batch of up to ten DLQ messages: parse each, read the records that matter, decide;
+//! then, with `--execute`, for each send (at most `--rate` jobs, at most ten): wait for the
+//! pacer, `SendMessageBatch` to the job queue, and `DeleteMessageBatch` from the DLQ of
+//! exactly the entries whose send succeeded. So a job is never deleted before its copy is
+//! on the job queue; a crash between the two leaves at most that one send's jobs in both
+//! queues (the worker delivers each code once anyway: the record remembers the delivered send).
+
+use crate::classify::{self, Selection, SkipReason, Verdict};
+use crate::context::{Context, Pair};
+use crate::error::Error;
+use crate::inspect::inspect;
+use crate::output::Done;
+use crate::pacer::{Pacer, Rate};
+use crate::progress::Progress;
+use crate::queues::{Message, send_chunks};
+use crate::sweep::Sweep;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// How long a receive waits: an empty long poll is how SQS says "nothing visible is left".
+pub const WAIT_SECONDS: i32 = 1;
+
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub execute: bool,
+    pub limit: Option<u64>,
+    pub rate: Option<Rate>,
+    pub selection: Selection,
+    pub include_expired: bool,
+    pub keep_skipped: bool,
+    pub hold_seconds: i32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// DLQ messages looked at.
+    pub examined: u64,
+    /// Put back on the job queue (in a dry run: would be).
+    pub replayed: u64,
+    /// Not worth replaying, by reason.
+    pub skipped: BTreeMap<SkipReason, u64>,
+    /// Skipped jobs deleted from the DLQ.
+    pub removed: u64,
+    /// Bodies that are not jobs: always left in the DLQ.
+    pub malformed: u64,
+    /// Jobs outside `--channel` / `--older-than` / `--newer-than`: left in the DLQ.
+    pub not_selected: u64,
+    /// Live jobs left in the DLQ because `--limit` was reached.
+    pub beyond_limit: u64,
+    /// Live jobs SQS would not take: still in the DLQ.
+    pub failed: u64,
+    /// Put back, but the DLQ would not delete them: now in both queues.
+    pub not_removed: u64,
+    /// Live jobs left in the DLQ because a signal stopped the run before their send.
+    pub interrupted: u64,
+}
+
+impl Counts {
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+
+    /// `put back 300, skipped 40`, for the progress line.
+    fn status(&self, execute: bool) -> String {
+        let verb = if execute {
+            "put back"
+        } else {
+            "would put back"
+        };
+        format!(
+            "{verb} {}, skipped {}, kept {}",
+            self.replayed,
+            self.skipped_total(),
+            self.malformed + self.not_selected + self.beyond_limit + self.failed + self.interrupted
+        )
+    }
+}
+
+/// What one message turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    Replay,
+    Skip(SkipReason),
+    Malformed,
+    NotSelected,
+}
+
+pub async fn run(ctx: &Context, plan: &Plan) -> Result<Done, Error> {
+    plan.selection
+        .check()
+        .map_err(|problem| Error::Usage { problem })?;
+    let pair = ctx.pair().await?;
+    let started = std::time::Instant::now();
+    let pacer = Pacer::new(plan.rate);
+    // A batch's messages stay held while it waits for the pacer: the hold must outlast that.
+    let hold = plan
+        .hold_seconds
+        .max(2 * pacer.longest_wait().as_secs() as i32 + 30);
+    let mut run = Run {
+        ctx,
+        pair: &pair,
+        plan,
+        sweep: Sweep::new(ctx.queues.as_ref(), &pair.dlq, hold, WAIT_SECONDS),
+        pacer,
+        counts: Counts::default(),
+        errors: Vec::new(),
+        progress: Progress::new("replay", Some(pair.dlq_stats.visible)),
+    };
+    let outcome = run.sweep_all().await;
+    run.progress.finish();
+    // Whatever happened, what is still held becomes visible again now, not after the hold.
+    let outcome = outcome.and(run.sweep.release().await);
+    let Run { counts, errors, .. } = run;
+    let error = match outcome {
+        Err(err) => Some(err),
+        Ok(()) if ctx.stop.is_cancelled() => Some(Error::Interrupted),
+        Ok(()) if counts.examined == 0 => {
+            Some(Context::empty(&pair.dlq, &pair.dlq_stats, "replay"))
+        }
+        Ok(()) if counts.failed > 0 || counts.not_removed > 0 => Some(incomplete(&counts, &errors)),
+        Ok(()) => None,
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(Done::new(
+        json(&pair, plan, &counts, &errors, seconds),
+        text(&pair, plan, &counts, &errors, seconds),
+        error,
+    ))
+}
+
+fn incomplete(counts: &Counts, errors: &[String]) -> Error {
+    let asked = counts.replayed + counts.failed;
+    let first = errors.first().cloned().unwrap_or_default();
+    if counts.failed > 0 {
+        Error::Incomplete {
+            failed: counts.failed,
+            asked,
+            verb: "put back",
+            detail: format!("SQS refused them ({first})"),
+        }
+    } else {
+        Error::Incomplete {
+            failed: counts.not_removed,
+            asked,
+            verb: "removed from the DLQ after being put back",
+            detail: format!(
+                "{first}; they are now in both queues, and the worker delivers each code once"
+            ),
+        }
+    }
+}
+
+/// One replay under way.
+#[derive(Debug)]
+struct Run<'a> {
+    ctx: &'a Context,
+    pair: &'a Pair,
+    plan: &'a Plan,
+    sweep: Sweep<'a>,
+    pacer: Pacer,
+    counts: Counts,
+    errors: Vec<String>,
+    progress: Progress,
+}
+
+impl Run<'_> {
+    async fn sweep_all(&mut self) -> Result<(), Error> {
+        while !self.ctx.stop.is_cancelled() {
+            let room = self
+                .plan
+                .limit
+                .map(|limit| limit.saturating_sub(self.counts.replayed));
+            if room == Some(0) {
+                break;
+            }
+            let want = room.map_or(crate::queues::BATCH, |r| {
+                r.min(crate::queues::BATCH as u64) as usize
+            });
+            let Some(batch) = self.sweep.next(want).await? else {
+                break;
+            };
+            self.counts.examined += batch.len() as u64;
+            let decisions = decide(self.ctx, self.plan, &batch).await?;
+            let mut to_send: Vec<&Message> = Vec::new();
+            let mut to_remove: Vec<&str> = Vec::new();
+            for (message, decision) in batch.iter().zip(decisions) {
+                match decision {
+                    Decision::Malformed => self.counts.malformed += 1,
+                    Decision::NotSelected => self.counts.not_selected += 1,
+                    Decision::Skip(reason) => {
+                        *self.counts.skipped.entry(reason).or_default() += 1;
+                        if self.plan.execute && !self.plan.keep_skipped {
+                            to_remove.push(&message.id);
+                        }
+                    }
+                    Decision::Replay => {
+                        let taken = self.counts.replayed + to_send.len() as u64;
+                        if self.plan.limit.is_some_and(|limit| taken >= limit) {
+                            self.counts.beyond_limit += 1;
+                        } else {
+                            to_send.push(message);
+                        }
+                    }
+                }
+            }
+            if self.plan.execute {
+                self.put_back(&to_send).await?;
+                if !to_remove.is_empty() {
+                    for result in self.sweep.delete(&to_remove).await? {
+                        match result {
+                            Ok(()) => self.counts.removed += 1,
+                            Err(e) => self.errors.push(format!("removing a skipped job: {e}")),
+                        }
+                    }
+                }
+            } else {
+                self.counts.replayed += to_send.len() as u64;
+            }
+            self.progress
+                .update(self.counts.examined, &self.counts.status(self.plan.execute));
+        }
+        Ok(())
+    }
+
+    /// Sends, then deletes exactly what was sent, one send at a time.
+    async fn put_back(&mut self, messages: &[&Message]) -> Result<(), Error> {
+        let outgoing: Vec<_> = messages.iter().map(|m| m.outgoing()).collect();
+        for chunk in send_chunks(&outgoing, self.pacer.burst()) {
+            tokio::select! {
+                biased;
+                () = self.ctx.stop.cancelled() => {
+                    self.counts.interrupted += (outgoing.len() - chunk.start) as u64;
+                    return Ok(());
+                }
+                () = self.pacer.wait_for(chunk.len()) => {}
+            }
+            let results = self
+                .ctx
+                .queues
+                .send(&self.pair.job_queue, &outgoing[chunk.clone()])
+                .await?;
+            let mut sent = Vec::new();
+            for (message, result) in messages[chunk].iter().zip(results) {
+                match result {
+                    Ok(()) => sent.push(message.id.as_str()),
+                    Err(e) => {
+                        self.counts.failed += 1;
+                        self.errors
+                            .push(format!("putting back message {}: {e}", message.id));
+                    }
+                }
+            }
+            self.counts.replayed += sent.len() as u64;
+            let deleted = match self.sweep.delete(&sent).await {
+                Ok(deleted) => deleted,
+                Err(err) => {
+                    self.counts.not_removed += sent.len() as u64;
+                    return Err(err);
+                }
+            };
+            for (id, result) in sent.iter().zip(deleted) {
+                if let Err(e) = result {
+                    self.counts.not_removed += 1;
+                    self.errors
+                        .push(format!("removing put-back message {id} from the DLQ: {e}"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn decide(ctx: &Context, plan: &Plan, batch: &[Message]) -> Result<Vec<Decision>, Error> {
+    let now = ctx.clock.now();
+    let selected = |job: &common::job::DeliveryJob| plan.selection.matches(job, now);
+    let inspected = inspect(ctx.store.as_ref(), &ctx.table, batch, |job| {
+        selected(job) && classify::precheck(job, now, plan.include_expired).is_none()
+    })
+    .await?;
+    Ok(inspected
+        .into_iter()
+        .map(|item| match &item.job {
+            Err(_) => Decision::Malformed,
+            Ok(job) if !selected(job) => Decision::NotSelected,
+            Ok(job) => {
+                let record = item.record.flatten();
+                match classify::verdict(job, record.as_ref(), now, plan.include_expired) {
+                    Verdict::Replay => Decision::Replay,
+                    Verdict::Skip(reason) => Decision::Skip(reason),
+                }
+            }
+        })
+        .collect())
+}
+
+fn json(
+    pair: &Pair,
+    plan: &Plan,
+    counts: &Counts,
+    errors: &[String],
+    seconds: f64,
+) -> serde_json::Value {
+    let skipped: BTreeMap<&str, u64> = counts
+        .skipped
+        .iter()
+        .map(|(reason, n)| (reason.name(), *n))
+        .collect();
+    serde_json::json!({
+        "execute": plan.execute,
+        "dlq_url": pair.dlq.url.as_str(),
+        "queue_url": pair.job_queue.url.as_str(),
+        "examined": counts.examined,
+        "replayed": counts.replayed,
+        "skipped": skipped,
+        "skipped_total": counts.skipped_total(),
+        "removed_from_dlq": counts.removed,
+        "kept_in_dlq": {
+            "malformed": counts.malformed,
+            "not_selected": counts.not_selected,
+            "beyond_limit": counts.beyond_limit,
+            "failed": counts.failed,
+            "interrupted": counts.interrupted,
+            "skipped": if plan.execute { counts.skipped_total() - counts.removed } else { 0 },
+        },
+        "not_removed": counts.not_removed,
+        "errors": errors,
+        "notes": pair.notes,
+        "seconds": (seconds * 10.0).round() / 10.0,
+    })
+}
+
+fn text(pair: &Pair, plan: &Plan, counts: &Counts, errors: &[String], seconds: f64) -> String {
+    use std::fmt::Write;
+    let mut t = String::new();
+    let (put, skip) = if plan.execute {
+        ("put back", "skipped")
+    } else {
+        ("would put back", "would skip")
+    };
+    let _ = writeln!(
+        t,
+        "{} {} → {}: {} examined in {:.1} s",
+        if plan.execute {
+            "replayed"
+        } else {
+            "dry run (nothing changed; add --execute to do it):"
+        },
+        pair.dlq.url.name(),
+        pair.job_queue.url.name(),
+        counts.examined,
+        seconds
+    );
+    let _ = writeln!(t, "  {put:<22}{:>7}", counts.replayed);
+    let fate = match (plan.execute, plan.keep_skipped) {
+        (_, true) => "left in the DLQ (--keep-skipped)",
+        (true, false) => "removed from the DLQ",
+        (false, false) => "--execute removes them from the DLQ",
+    };
+    if counts.skipped_total() > 0 {
+        let _ = writeln!(t, "  {skip:<22}{:>7}  {fate}", counts.skipped_total());
+        for (reason, n) in &counts.skipped {
+            let _ = writeln!(t, "    {:<20}{n:>7}  {}", reason.name(), reason.describe());
+        }
+    }
+    let kept = [
+        (
+            counts.malformed,
+            "malformed",
+            "not delivery jobs: left for you to inspect (peek, export)",
+        ),
+        (
+            counts.not_selected,
+            "not selected",
+            "outside --channel / --older-than / --newer-than",
+        ),
+        (
+            counts.beyond_limit,
+            "beyond --limit",
+            "live, left for a later run",
+        ),
+        (counts.failed, "failed", "SQS did not take them"),
+        (
+            counts.interrupted,
+            "interrupted",
+            "live, left when the run was stopped",
+        ),
+    ];
+    let kept_total: u64 = kept.iter().map(|(n, _, _)| n).sum();
+    if kept_total > 0 {
+        let _ = writeln!(t, "  {:<22}{kept_total:>7}", "kept in the DLQ");
+        for (n, name, why) in kept.iter().filter(|(n, _, _)| *n > 0) {
+            let _ = writeln!(t, "    {name:<20}{n:>7}  {why}");
+        }
+    }
+    if counts.not_removed > 0 {
+        let _ = writeln!(
+            t,
+            "  {:<22}{:>7}  put back, but still in the DLQ too",
+            "not removed", counts.not_removed
+        );
+    }
+    for note in &pair.notes {
+        let _ = writeln!(t, "note: {note}");
+    }
+    for error in errors.iter().take(10) {
+        let _ = writeln!(t, "problem: {error}");
+    }
+    if errors.len() > 10 {
+        let _ = writeln!(t, "problem: ... and {} more", errors.len() - 10);
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::Fixture;
+    use common::domain::Channel;
+
+    fn plan(execute: bool) -> Plan {
+        Plan {
+            execute,
+            hold_seconds: 60,
+            ..Plan::default()
+        }
+    }
+
+    async fn mixed(f: &Fixture) -> (Vec<String>, Vec<String>) {
+        let mut live = Vec::new();
+        for i in 0..12 {
+            let channel = if i % 2 == 0 {
+                Channel::Email
+            } else {
+                Channel::Sms
+            };
+            live.push(f.live(channel).await);
+        }
+        f.expired().await;
+        f.expired().await;
+        f.verified().await;
+        f.gone();
+        let malformed = vec![f.malformed("not json"), f.malformed(r#"{"v":2}"#)];
+        (live, malformed)
+    }
+
+    #[tokio::test]
+    async fn execute_puts_back_exactly_the_live_jobs_and_keeps_the_malformed() {
+        let f = Fixture::new();
+        let (live, malformed) = mixed(&f).await;
+        let done = run(&f.ctx, &plan(true)).await.unwrap();
+        assert!(done.error.is_none(), "{:?}", done.error);
+        let mut put_back = f.queues.bodies(&f.job_queue);
+        put_back.sort();
+        let mut expected = live.clone();
+        expected.sort();
+        assert_eq!(put_back, expected);
+        assert_eq!(f.queues.bodies(&f.dlq), malformed);
+        assert_eq!(f.queues.hidden(&f.dlq), 0, "what is kept is visible again");
+        assert_eq!(done.json["replayed"], 12);
+        assert_eq!(done.json["skipped"]["expired"], 2);
+        assert_eq!(done.json["skipped"]["verified"], 1);
+        assert_eq!(done.json["skipped"]["gone"], 1);
+        assert_eq!(done.json["removed_from_dlq"], 4);
+        assert_eq!(done.json["kept_in_dlq"]["malformed"], 2);
+        assert_eq!(done.json["examined"], 18);
+    }
+
+    #[tokio::test]
+    async fn every_job_is_sent_before_it_is_deleted() {
+        let f = Fixture::new();
+        let (live, _) = mixed(&f).await;
+        run(&f.ctx, &plan(true)).await.unwrap();
+        let log = f.queues.log();
+        for body in &live {
+            let sent = log
+                .iter()
+                .position(|l| *l == format!("send {body}"))
+                .unwrap();
+            let deleted = log
+                .iter()
+                .position(|l| *l == format!("delete {body}"))
+                .unwrap();
+            assert!(sent < deleted, "{log:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_changes_nothing_and_says_what_would_happen() {
+        let f = Fixture::new();
+        mixed(&f).await;
+        let before = f.queues.bodies(&f.dlq);
+        let done = run(&f.ctx, &plan(false)).await.unwrap();
+        assert!(done.error.is_none());
+        assert_eq!(f.queues.bodies(&f.dlq), before);
+        assert_eq!(f.queues.hidden(&f.dlq), 0);
+        assert!(f.queues.bodies(&f.job_queue).is_empty());
+        assert_eq!(done.json["replayed"], 12);
+        assert_eq!(done.json["removed_from_dlq"], 0);
+        assert!(done.text.contains("dry run"), "{}", done.text);
+        assert!(done.text.contains("would put back"), "{}", done.text);
+    }
+
+    #[tokio::test]
+    async fn a_job_sqs_refuses_stays_in_the_dlq_and_the_run_is_incomplete() {
+        let f = Fixture::new();
+        let (live, _) = mixed(&f).await;
+        f.queues.refuse_send_of(&live[3]);
+        let done = run(&f.ctx, &plan(true)).await.unwrap();
+        assert!(
+            matches!(done.error, Some(Error::Incomplete { failed: 1, .. })),
+            "{:?}",
+            done.error
+        );
+        assert!(f.queues.bodies(&f.dlq).contains(&live[3]));
+        assert!(!f.queues.bodies(&f.job_queue).contains(&live[3]));
+        assert_eq!(done.json["replayed"], 11);
+        assert_eq!(done.json["kept_in_dlq"]["failed"], 1);
+    }
+
+    #[tokio::test]
+    async fn the_limit_is_exact() {
+        let f = Fixture::new();
+        for _ in 0..25 {
+            f.live(Channel::Email).await;
+        }
+        f.expired().await;
+        let done = run(
+            &f.ctx,
+            &Plan {
+                limit: Some(7),
+                ..plan(true)
+            },
+        )
+        .await
+        .unwrap();
+        assert!(done.error.is_none());
+        assert_eq!(f.queues.bodies(&f.job_queue).len(), 7);
+        assert_eq!(
+            f.queues.bodies(&f.dlq).len(),
+            26 - 7 - done.json["removed_from_dlq"].as_u64().unwrap() as usize
+        );
+        assert_eq!(f.queues.hidden(&f.dlq), 0);
+        // A dry run with a limit counts exactly as far too.
+        let dry = run(
+            &f.ctx,
+            &Plan {
+                limit: Some(11),
+                ..plan(false)
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(dry.json["replayed"], 11);
+    }
+
+    #[tokio::test]
+    async fn keep_skipped_leaves_the_skipped_jobs() {
+        let f = Fixture::new();
+        mixed(&f).await;
+        let done = run(
+            &f.ctx,
+            &Plan {
+                keep_skipped: true,
+                ..plan(true)
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(done.json["removed_from_dlq"], 0);
+        assert_eq!(f.queues.bodies(&f.dlq).len(), 4 + 2);
+    }
+
+    #[tokio::test]
+    async fn filters_choose_by_channel_and_age() {
+        let f = Fixture::new();
+        let young_sms = f.live_aged(Channel::Sms, 60).await;
+        let old_sms = f.live_aged(Channel::Sms, 3_000).await;
+        f.live_aged(Channel::Email, 3_000).await;
+        let sms = Selection {
+            channel: Some(Channel::Sms),
+            ..Selection::default()
+        };
+        let done = run(
+            &f.ctx,
+            &Plan {
+                selection: Selection {
+                    older_than: Some(1_800),
+                    ..sms
+                },
+                ..plan(true)
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(f.queues.bodies(&f.job_queue), [old_sms]);
+        assert_eq!(done.json["kept_in_dlq"]["not_selected"], 2);
+        run(
+            &f.ctx,
+            &Plan {
+                selection: Selection {
+                    newer_than: Some(1_800),
+                    ..sms
+                },
+                ..plan(true)
+            },
+        )
+        .await
+        .unwrap();
+        assert!(f.queues.bodies(&f.job_queue).contains(&young_sms));
+        assert_eq!(f.queues.bodies(&f.dlq).len(), 1, "the e-mail job is left");
+    }
+
+    #[tokio::test]
+    async fn include_expired_puts_expired_jobs_back_too() {
+        let f = Fixture::new();
+        let expired = f.expired().await;
+        let done = run(
+            &f.ctx,
+            &Plan {
+                include_expired: true,
+                ..plan(true)
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(f.queues.bodies(&f.job_queue), [expired]);
+        assert_eq!(done.json["replayed"], 1);
+    }
+
+    #[tokio::test]
+    async fn an_empty_dlq_is_its_own_answer() {
+        let f = Fixture::new();
+        let done = run(&f.ctx, &plan(true)).await.unwrap();
+        let err = done.error.unwrap();
+        assert_eq!(err.exit_code(), 3);
+        assert!(err.to_string().contains("empty"), "{err}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_rate_spaces_the_sends() {
+        let f = Fixture::new();
+        for _ in 0..25 {
+            f.live(Channel::Email).await;
+        }
+        let started = tokio::time::Instant::now();
+        let done = run(
+            &f.ctx,
+            &Plan {
+                rate: Some("5".parse().unwrap()),
+                ..plan(true)
+            },
+        )
+        .await
+        .unwrap();
+        assert!(done.error.is_none());
+        assert_eq!(done.json["replayed"], 25);
+        assert!(started.elapsed() >= std::time::Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_stop_leaves_the_rest_in_the_dlq() {
+        let f = Fixture::new();
+        for _ in 0..5 {
+            f.live(Channel::Email).await;
+        }
+        f.ctx.stop.cancel();
+        let done = run(&f.ctx, &plan(true)).await.unwrap();
+        assert!(
+            matches!(done.error, Some(Error::Interrupted)),
+            "{:?}",
+            done.error
+        );
+        assert_eq!(f.queues.bodies(&f.dlq).len(), 5);
+        assert_eq!(f.queues.hidden(&f.dlq), 0);
+    }
+}

@@ -1,0 +1,133 @@
+//! Durations on the command line (`90s`, `30m`, `2h`, `1d`, `1h30m`) and their short display.
+
+use std::str::FromStr;
+
+/// A length of time given on the command line, like `30m` or `1h30m`.
+///
+/// A bare number is refused: `--older-than 30` could mean seconds or minutes, and guessing
+/// wrong replays the wrong jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Span {
+    seconds: i64,
+}
+
+impl Span {
+    pub fn from_seconds(seconds: i64) -> Self {
+        Self {
+            seconds: seconds.max(0),
+        }
+    }
+
+    pub fn seconds(self) -> i64 {
+        self.seconds
+    }
+}
+
+const UNITS: &str = "use a number with a unit: 90s, 30m, 2h, 1d, or combined like 1h30m";
+
+impl FromStr for Span {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        let text = raw.trim();
+        if text.is_empty() {
+            return Err(format!("empty duration: {UNITS}"));
+        }
+        let mut total: i64 = 0;
+        let mut digits = String::new();
+        for c in text.chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            let unit = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3_600,
+                'd' => 86_400,
+                _ => return Err(format!("{raw:?} is not a duration: {UNITS}")),
+            };
+            let n: i64 = digits
+                .parse()
+                .map_err(|_| format!("{raw:?} is not a duration: {UNITS}"))?;
+            total = n
+                .checked_mul(unit)
+                .and_then(|s| total.checked_add(s))
+                .ok_or_else(|| format!("{raw:?} is too long"))?;
+            digits.clear();
+        }
+        if !digits.is_empty() {
+            return Err(format!("{raw:?} has no unit: {UNITS}"));
+        }
+        Ok(Self { seconds: total })
+    }
+}
+
+impl std::fmt::Display for Span {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&short(self.seconds))
+    }
+}
+
+/// The two largest units of a number of seconds: `45s`, `12m 5s`, `3h 20m`, `2d 4h`.
+pub fn short(seconds: i64) -> String {
+    let s = seconds.unsigned_abs();
+    let (big, small) = match s {
+        0..60 => return format!("{s}s"),
+        60..3_600 => ((s / 60, "m"), (s % 60, "s")),
+        3_600..86_400 => ((s / 3_600, "h"), (s % 3_600 / 60, "m")),
+        _ => ((s / 86_400, "d"), (s % 86_400 / 3_600, "h")),
+    };
+    if small.0 == 0 {
+        format!("{}{}", big.0, big.1)
+    } else {
+        format!("{}{} {}{}", big.0, big.1, small.0, small.1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units_and_combinations() {
+        let secs = |s: &str| s.parse::<Span>().unwrap().seconds();
+        assert_eq!(secs("90s"), 90);
+        assert_eq!(secs("30m"), 1_800);
+        assert_eq!(secs("2h"), 7_200);
+        assert_eq!(secs("1d"), 86_400);
+        assert_eq!(secs("1h30m"), 5_400);
+        assert_eq!(secs(" 0s "), 0);
+    }
+
+    #[test]
+    fn refuses_what_could_be_misread() {
+        for bad in [
+            "",
+            "30",
+            "m",
+            "1x",
+            "1.5h",
+            "-5m",
+            "2h30",
+            "h2",
+            "99999999999999999999d",
+        ] {
+            let err = bad.parse::<Span>().unwrap_err();
+            assert!(!err.is_empty(), "{bad:?}");
+        }
+        assert!("30".parse::<Span>().unwrap_err().contains("no unit"));
+    }
+
+    #[test]
+    fn displays_the_two_largest_units() {
+        assert_eq!(short(0), "0s");
+        assert_eq!(short(45), "45s");
+        assert_eq!(short(60), "1m");
+        assert_eq!(short(725), "12m 5s");
+        assert_eq!(short(3 * 3600 + 20 * 60 + 7), "3h 20m");
+        assert_eq!(short(2 * 86_400 + 4 * 3600), "2d 4h");
+        assert_eq!(short(-90), "1m 30s");
+        assert_eq!(Span::from_seconds(5_400).to_string(), "1h 30m");
+    }
+}

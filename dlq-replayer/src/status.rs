@@ -1,0 +1,196 @@
+//! `status`: both queues at a glance, and the alarms that watch them. Read-only: it receives
+//! nothing (a receive from the job queue would count toward sending a job to the DLQ).
+
+use crate::context::Context;
+use crate::error::Error;
+use crate::monitoring::Alarm;
+use crate::output::Done;
+use crate::queue_url::QueueRef;
+use crate::queues::QueueStats;
+use crate::span::short;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueStatus {
+    pub role: &'static str,
+    pub name: String,
+    pub url: String,
+    pub visible: u64,
+    pub in_flight: u64,
+    pub delayed: u64,
+    /// From CloudWatch's `ApproximateAgeOfOldestMessage`; null when it has no recent data.
+    pub oldest_age_seconds: Option<i64>,
+}
+
+fn queue_status(queue: &QueueRef, stats: &QueueStats, oldest: Option<i64>) -> QueueStatus {
+    QueueStatus {
+        role: match queue.role {
+            crate::queue_url::Role::JobQueue => "job_queue",
+            crate::queue_url::Role::Dlq => "dlq",
+        },
+        name: queue.url.name().to_owned(),
+        url: queue.url.to_string(),
+        visible: stats.visible,
+        in_flight: stats.in_flight,
+        delayed: stats.delayed,
+        oldest_age_seconds: oldest,
+    }
+}
+
+pub async fn run(ctx: &Context) -> Result<Done, Error> {
+    let job_queue = ctx.job_queue()?;
+    let dlq = ctx.dlq().await?;
+    let job_stats = ctx.queues.stats(&job_queue).await?;
+    let dlq_stats = ctx.queues.stats(&dlq).await?;
+    // CloudWatch is extra: what it cannot say is reported, and the rest still shown.
+    let mut problems = Vec::new();
+    let mut oldest = Vec::new();
+    for queue in [&job_queue, &dlq] {
+        match ctx.monitoring.oldest_age(queue.url.name()).await {
+            Ok(age) => oldest.push(age),
+            Err(err) => {
+                problems.push(err);
+                oldest.push(None);
+            }
+        }
+    }
+    let alarms = match ctx
+        .monitoring
+        .alarms_on(&[job_queue.url.name(), dlq.url.name()])
+        .await
+    {
+        Ok(alarms) => Some(alarms),
+        Err(err) => {
+            problems.push(err);
+            None
+        }
+    };
+    let queues = vec![
+        queue_status(&job_queue, &job_stats, oldest[0]),
+        queue_status(&dlq, &dlq_stats, oldest[1]),
+    ];
+    let max_receives = job_stats.redrive.as_ref().and_then(|r| r.max_receive_count);
+    let json = serde_json::json!({
+        "queues": queues,
+        "max_receive_count": max_receives,
+        "alarms": alarms,
+    });
+    let text = text(
+        &queues,
+        max_receives,
+        alarms.as_deref(),
+        !problems.is_empty(),
+    );
+    Ok(Done::new(json, text, problems.into_iter().next()))
+}
+
+fn text(
+    queues: &[QueueStatus],
+    max_receives: Option<u32>,
+    alarms: Option<&[Alarm]>,
+    cloudwatch_failed: bool,
+) -> String {
+    use std::fmt::Write;
+    let mut t = String::new();
+    let name_width = queues
+        .iter()
+        .map(|q| q.name.len() + q.role.len() + 3)
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    let _ = writeln!(
+        t,
+        "{:<name_width$}  {:>7}  {:>9}  {:>7}  OLDEST",
+        "QUEUE", "VISIBLE", "IN FLIGHT", "DELAYED"
+    );
+    for q in queues {
+        let role = if q.role == "dlq" { "DLQ" } else { "jobs" };
+        let label = format!("{} ({role})", q.name);
+        let oldest = q.oldest_age_seconds.map_or("-".to_owned(), short);
+        let _ = writeln!(
+            t,
+            "{label:<name_width$}  {:>7}  {:>9}  {:>7}  {oldest}",
+            q.visible, q.in_flight, q.delayed
+        );
+    }
+    if let Some(n) = max_receives {
+        let _ = writeln!(t, "a job moves to the DLQ after {n} receives");
+    }
+    if !cloudwatch_failed && queues.iter().all(|q| q.oldest_age_seconds.is_none()) {
+        let _ = writeln!(
+            t,
+            "oldest: no CloudWatch data for the last 15 minutes (SQS publishes it every minute in AWS; a local stack has none)"
+        );
+    }
+    match alarms {
+        None => {
+            let _ = writeln!(t, "alarms: unknown (see the error below)");
+        }
+        Some([]) => {
+            let _ = writeln!(t, "alarms: none on these queues");
+        }
+        Some(alarms) => {
+            let _ = writeln!(t, "alarms:");
+            for a in alarms {
+                let since = a
+                    .since
+                    .map(|s| format!(", since {}", common::clock::rfc3339(s)))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    t,
+                    "  {:<17}  {}  ({} of {}{since})",
+                    a.state, a.name, a.metric, a.queue
+                );
+            }
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(role: &'static str, name: &str, visible: u64, oldest: Option<i64>) -> QueueStatus {
+        QueueStatus {
+            role,
+            name: name.into(),
+            url: format!("http://q/1/{name}"),
+            visible,
+            in_flight: 0,
+            delayed: 0,
+            oldest_age_seconds: oldest,
+        }
+    }
+
+    #[test]
+    fn shows_depths_alarms_and_what_it_does_not_know() {
+        let queues = [
+            status("job_queue", "jobs", 0, None),
+            status("dlq", "jobs-dlq", 12, None),
+        ];
+        let t = text(&queues, Some(5), Some(&[]), false);
+        assert!(t.contains("jobs-dlq (DLQ)"), "{t}");
+        assert!(t.contains("after 5 receives"), "{t}");
+        assert!(t.contains("no CloudWatch data"), "{t}");
+        assert!(t.contains("alarms: none"), "{t}");
+
+        let alarm = Alarm {
+            name: "dlq-not-empty".into(),
+            state: "ALARM".into(),
+            metric: "ApproximateNumberOfMessagesVisible".into(),
+            queue: "jobs-dlq".into(),
+            since: Some(0),
+            reason: None,
+        };
+        let queues = [
+            status("job_queue", "jobs", 0, Some(30)),
+            status("dlq", "jobs-dlq", 12, Some(7_200)),
+        ];
+        let t = text(&queues, None, Some(&[alarm]), false);
+        assert!(t.contains("ALARM") && t.contains("dlq-not-empty"), "{t}");
+        assert!(t.contains("2h"), "{t}");
+        assert!(!t.contains("no CloudWatch data"), "{t}");
+        assert!(text(&queues, None, None, true).contains("alarms: unknown"));
+    }
+}

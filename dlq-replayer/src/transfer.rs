@@ -1,0 +1,357 @@
+//! `export` and `import`: a copy of the DLQ in a file, and back.
+//!
+//! The file is JSON Lines, one message per line: its id, its body as a JSON string (so every
+//! byte of it comes back exactly), its system attributes (for the record: `SentTimestamp`,
+//! `ApproximateReceiveCount`, ...) and its message attributes (binary values in base64).
+//! `export` writes `FILE.partial` and renames it when complete, so a file under the asked name
+//! is always a whole copy. `import` sends bodies and message attributes back to the DLQ; SQS
+//! gives them new ids and timestamps.
+
+use crate::context::Context;
+use crate::error::Error;
+use crate::output::Done;
+use crate::progress::Progress;
+use crate::queues::{AttributeValue, Message, Outgoing, send_chunks};
+use crate::replay::WAIT_SECONDS;
+use crate::sweep::Sweep;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    pub message_id: String,
+    pub body: String,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub message_attributes: BTreeMap<String, AttributeValue>,
+}
+
+impl From<&Message> for Line {
+    fn from(m: &Message) -> Self {
+        Self {
+            message_id: m.id.clone(),
+            body: m.body.clone(),
+            attributes: m.attributes.clone(),
+            message_attributes: m.message_attributes.clone(),
+        }
+    }
+}
+
+fn partial_path(out: &Path) -> PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    out.with_file_name(name)
+}
+
+pub async fn export(
+    ctx: &Context,
+    out: &Path,
+    force: bool,
+    hold_seconds: i32,
+) -> Result<Done, Error> {
+    if out.exists() && !force {
+        return Err(Error::OutputExists {
+            path: out.to_owned(),
+        });
+    }
+    let dlq = ctx.dlq().await?;
+    let stats = ctx.queues.stats(&dlq).await?;
+    let partial = partial_path(out);
+    let file = std::fs::File::create(&partial).map_err(|e| Error::file(&partial, e))?;
+    let mut writer = std::io::BufWriter::new(file);
+    let mut progress = Progress::new("export", Some(stats.visible));
+    let mut sweep = Sweep::new(ctx.queues.as_ref(), &dlq, hold_seconds, WAIT_SECONDS);
+    let (mut count, mut bytes) = (0u64, 0u64);
+    let written = async {
+        while !ctx.stop.is_cancelled() {
+            let Some(batch) = sweep.next(crate::queues::BATCH).await? else {
+                break;
+            };
+            for message in &batch {
+                let mut line = serde_json::to_vec(&Line::from(message))
+                    .map_err(|e| Error::file(&partial, std::io::Error::other(e)))?;
+                line.push(b'\n');
+                writer
+                    .write_all(&line)
+                    .map_err(|e| Error::file(&partial, e))?;
+                count += 1;
+                bytes += line.len() as u64;
+            }
+            progress.update(count, &format!("written {count}"));
+        }
+        writer.flush().map_err(|e| Error::file(&partial, e))?;
+        writer
+            .get_ref()
+            .sync_all()
+            .map_err(|e| Error::file(&partial, e))
+    }
+    .await;
+    progress.finish();
+    // The DLQ is left as it was, whatever happened to the file.
+    let released = sweep.release().await;
+    let finished = written.and(released).and_then(|()| {
+        if ctx.stop.is_cancelled() {
+            Err(Error::Interrupted)
+        } else if count == 0 {
+            Err(Context::empty(&dlq, &stats, "export"))
+        } else {
+            std::fs::rename(&partial, out).map_err(|e| Error::file(out, e))
+        }
+    });
+    if let Err(err) = finished {
+        let _ = std::fs::remove_file(&partial);
+        return Err(err);
+    }
+    let json = serde_json::json!({
+        "dlq_url": dlq.url.as_str(),
+        "file": out.display().to_string(),
+        "exported": count,
+        "bytes": bytes,
+    });
+    let text = format!(
+        "exported {count} messages from {} to {} ({bytes} bytes); the DLQ is unchanged\n",
+        dlq.url.name(),
+        out.display()
+    );
+    Ok(Done::new(json, text, None))
+}
+
+/// Every line of an export file, checked before anything is sent.
+pub fn read(path: &Path) -> Result<Vec<Line>, Error> {
+    let file = std::fs::File::open(path).map_err(|e| Error::file(path, e))?;
+    let mut lines = Vec::new();
+    for (n, text) in std::io::BufReader::new(file).lines().enumerate() {
+        let text = text.map_err(|e| Error::file(path, e))?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let line: Line = serde_json::from_str(&text).map_err(|e| Error::BadExportLine {
+            path: path.to_owned(),
+            line: n + 1,
+            problem: format!("not an exported message ({})", e.classify_name()),
+        })?;
+        lines.push(line);
+    }
+    if lines.is_empty() {
+        return Err(Error::BadExportLine {
+            path: path.to_owned(),
+            line: 0,
+            problem: "the file holds no messages".to_owned(),
+        });
+    }
+    Ok(lines)
+}
+
+trait ClassifyName {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl ClassifyName for serde_json::Error {
+    /// The kind of problem, without serde's message (which can quote the line's content).
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "unreadable",
+            serde_json::error::Category::Syntax => "not JSON",
+            serde_json::error::Category::Data => "fields missing or of the wrong type",
+            serde_json::error::Category::Eof => "cut short",
+        }
+    }
+}
+
+pub async fn import(ctx: &Context, input: &Path, execute: bool) -> Result<Done, Error> {
+    let lines = read(input)?;
+    let dlq = ctx.dlq().await?;
+    let total = lines.len() as u64;
+    if !execute {
+        let json = serde_json::json!({
+            "execute": false,
+            "dlq_url": dlq.url.as_str(),
+            "file": input.display().to_string(),
+            "messages": total,
+            "imported": 0,
+        });
+        let text = format!(
+            "dry run (nothing changed; add --execute to do it): {total} messages in {} would go into {}\n",
+            input.display(),
+            dlq.url.name()
+        );
+        return Ok(Done::new(json, text, None));
+    }
+    let outgoing: Vec<Outgoing> = lines
+        .iter()
+        .map(|l| Outgoing {
+            body: l.body.clone(),
+            message_attributes: l.message_attributes.clone(),
+        })
+        .collect();
+    let mut progress = Progress::new("import", Some(total));
+    let mut imported = 0u64;
+    let mut not_imported: Vec<usize> = Vec::new();
+    let mut errors = Vec::new();
+    let mut failure = None;
+    for chunk in send_chunks(&outgoing, crate::queues::BATCH) {
+        if ctx.stop.is_cancelled() {
+            not_imported.extend(chunk.start + 1..=outgoing.len());
+            failure = Some(Error::Interrupted);
+            break;
+        }
+        match ctx.queues.send(&dlq, &outgoing[chunk.clone()]).await {
+            Ok(results) => {
+                for (i, result) in chunk.zip(results) {
+                    match result {
+                        Ok(()) => imported += 1,
+                        Err(e) => {
+                            not_imported.push(i + 1);
+                            errors.push(format!("line {}: {e}", i + 1));
+                        }
+                    }
+                }
+            }
+            Err(err) => {
+                not_imported.extend(chunk.start + 1..=outgoing.len());
+                failure = Some(err);
+                break;
+            }
+        }
+        progress.update(imported, &format!("imported {imported}"));
+    }
+    progress.finish();
+    let failure = failure.or_else(|| {
+        (!not_imported.is_empty()).then(|| Error::Incomplete {
+            failed: not_imported.len() as u64,
+            asked: total,
+            verb: "imported",
+            detail: errors.first().cloned().unwrap_or_default(),
+        })
+    });
+    let json = serde_json::json!({
+        "execute": true,
+        "dlq_url": dlq.url.as_str(),
+        "file": input.display().to_string(),
+        "messages": total,
+        "imported": imported,
+        "not_imported_lines": not_imported,
+        "errors": errors,
+    });
+    let mut text = format!(
+        "imported {imported} of {total} messages from {} into {}\n",
+        input.display(),
+        dlq.url.name()
+    );
+    if !not_imported.is_empty() {
+        text.push_str(&format!(
+            "not imported: lines {}; importing the whole file again would duplicate the others\n",
+            ranges(&not_imported)
+        ));
+    }
+    Ok(Done::new(json, text, failure))
+}
+
+/// `1-3, 7, 9-10`: line numbers, compactly.
+fn ranges(lines: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let start = lines[i];
+        let mut end = start;
+        while i + 1 < lines.len() && lines[i + 1] == end + 1 {
+            i += 1;
+            end = lines[i];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::Fixture;
+    use common::domain::Channel;
+
+    fn temp_path(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("dlq-replayer-{}-{name}", uuid_like()))
+    }
+
+    fn uuid_like() -> String {
+        common::domain::OtpId::new_random().compact()
+    }
+
+    #[tokio::test]
+    async fn export_then_import_round_trips_bodies_and_attributes() {
+        let f = Fixture::new();
+        let mut bodies = vec![
+            f.live(Channel::Email).await,
+            f.malformed("ünïcødé \u{1F600} \t tab and \"quotes\"\n"),
+        ];
+        let out = temp_path("export.jsonl");
+        let done = export(&f.ctx, &out, false, 60).await.unwrap();
+        assert_eq!(done.json["exported"], 2);
+        assert_eq!(
+            f.queues.bodies(&f.dlq).len(),
+            2,
+            "export leaves the DLQ as it was"
+        );
+        assert_eq!(f.queues.hidden(&f.dlq), 0);
+        assert!(!partial_path(&out).exists());
+
+        // A second export refuses to overwrite the first.
+        assert!(matches!(
+            export(&f.ctx, &out, false, 60).await,
+            Err(Error::OutputExists { .. })
+        ));
+
+        let dry = import(&f.ctx, &out, false).await.unwrap();
+        assert_eq!(dry.json["messages"], 2);
+        assert_eq!(f.queues.bodies(&f.dlq).len(), 2, "a dry run sends nothing");
+
+        let fresh = Fixture::new();
+        let done = import(&fresh.ctx, &out, true).await.unwrap();
+        assert!(done.error.is_none());
+        let mut back = fresh.queues.bodies(&fresh.dlq);
+        back.sort();
+        bodies.sort();
+        assert_eq!(back, bodies);
+        let _ = std::fs::remove_file(&out);
+    }
+
+    #[tokio::test]
+    async fn an_empty_dlq_leaves_no_file() {
+        let f = Fixture::new();
+        let out = temp_path("empty.jsonl");
+        let err = export(&f.ctx, &out, false, 60).await.unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+        assert!(!out.exists() && !partial_path(&out).exists());
+    }
+
+    #[tokio::test]
+    async fn a_bad_file_is_refused_before_anything_is_sent() {
+        let f = Fixture::new();
+        let path = temp_path("bad.jsonl");
+        std::fs::write(
+            &path,
+            "{\"message_id\":\"m1\",\"body\":\"ok\"}\n{\"secret 123456\n",
+        )
+        .unwrap();
+        let err = import(&f.ctx, &path, true).await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("line 2"), "{text}");
+        assert!(!text.contains("123456"), "{text}");
+        assert!(f.queues.bodies(&f.dlq).is_empty());
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn line_numbers_are_shown_as_ranges() {
+        assert_eq!(ranges(&[1, 2, 3, 7, 9, 10]), "1-3, 7, 9-10");
+        assert_eq!(ranges(&[4]), "4");
+    }
+}
