@@ -42,11 +42,12 @@ pub async fn run(
             let mut doomed = Vec::new();
             for message in &batch {
                 counts.examined += 1;
-                let remove = match classify::parse(&message.body) {
+                let job = classify::parse(&message.body);
+                let remove = match &job {
                     Ok(job) => !expired_only || now >= job.expires_at,
                     Err(_) => !expired_only,
                 };
-                match (remove, classify::parse(&message.body).is_ok()) {
+                match (remove, job.is_ok()) {
                     (true, _) => doomed.push(message.id.as_str()),
                     (false, true) => counts.kept_live += 1,
                     (false, false) => counts.kept_malformed += 1,
