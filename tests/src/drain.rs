@@ -3,16 +3,12 @@
 //! client (the sender adapter alone, as many calls in flight as the worker's batch). The ratio
 //! says what the worker adds over the provider itself: receives, claims, results, deletes.
 
-use crate::stack::{EMAIL_FROM, StackNames, ensure_ses_identity, local_stack, sdk_config};
+use crate::stack::{BenchStack, EMAIL_FROM, StackNames, bench_stack, sdk_config};
 use api::OtpService;
 use common::clock::SystemClock;
 use common::config::{DeliveryRules, Rules};
-use common::crypto::Keys;
 use common::domain::{Channel, Destination, Locale, OtpCode, OtpCodeLength};
-use common::queue::SqsQueue;
-use common::secret::ServiceSecret;
 use common::sender::{AwsSender, Sender};
-use common::store::DynamoStore;
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -69,34 +65,21 @@ impl Report {
 
 pub async fn run(endpoint: &str, jobs: usize, raw_calls: usize) -> Report {
     let sdk = sdk_config(endpoint).await;
-    ensure_ses_identity(&sdk).await;
-    let name = format!(
-        "otp-drain-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
-    );
-    let StackNames {
-        table: name,
-        queue_url,
-        ..
-    } = StackNames::of(&local_stack(&sdk, &name).await);
-    let keys = Arc::new(Keys::derive(&ServiceSecret::generate()));
-    let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        name.clone(),
-    ));
-    let service = OtpService {
-        rules: Rules {
+    let BenchStack {
+        names: StackNames { queue_url, .. },
+        store,
+        keys,
+        service,
+    } = bench_stack(
+        &sdk,
+        &sdk,
+        "otp-drain",
+        Rules {
             max_sends_per_ip_per_hour: u32::MAX,
             ..Rules::default()
         },
-        store: store.clone(),
-        queue: Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::new(&sdk),
-            queue_url.clone(),
-        )),
-        keys: keys.clone(),
-        clock: Arc::new(SystemClock),
-    };
+    )
+    .await;
     fill(&service, jobs).await;
     let sender = Arc::new(AwsSender::new(&sdk, Some(EMAIL_FROM.to_owned())));
 

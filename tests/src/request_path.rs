@@ -4,15 +4,10 @@
 //! request path would show up as latency.
 
 use crate::fault_proxy::{Fault, FaultProxy, Target};
-use crate::stack::{EMAIL_FROM, StackNames, ensure_ses_identity, local_stack, sdk_config};
-use api::OtpService;
+use crate::stack::{BenchStack, EMAIL_FROM, StackNames, bench_stack, sdk_config};
 use common::clock::SystemClock;
 use common::config::{DeliveryRules, Rules};
-use common::crypto::Keys;
-use common::queue::SqsQueue;
-use common::secret::ServiceSecret;
 use common::sender::AwsSender;
-use common::store::DynamoStore;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,36 +37,23 @@ pub async fn run(
     delivery: DeliveryRules,
 ) -> Samples {
     let direct = sdk_config(endpoint).await;
-    ensure_ses_identity(&direct).await;
-    let name = format!(
-        "otp-bench-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
-    );
-    let StackNames {
-        table: name,
-        queue_url,
-        ..
-    } = StackNames::of(&local_stack(&direct, &name).await);
     let proxy = FaultProxy::start(endpoint).await;
     let sdk = sdk_config(&proxy.url).await;
-    let keys = Arc::new(Keys::derive(&ServiceSecret::generate()));
-    let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        name.clone(),
-    ));
-    let service = OtpService {
-        rules: Rules {
+    let BenchStack {
+        names: StackNames { queue_url, .. },
+        store,
+        keys,
+        service,
+    } = bench_stack(
+        &direct,
+        &sdk,
+        "otp-bench",
+        Rules {
             max_sends_per_ip_per_hour: 100_000,
             ..Rules::default()
         },
-        store: store.clone(),
-        queue: Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::new(&sdk),
-            queue_url.clone(),
-        )),
-        keys: keys.clone(),
-        clock: Arc::new(SystemClock),
-    };
+    )
+    .await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -114,3 +114,52 @@ pub async fn queue_depth(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> u64 {
     .filter_map(|name| attributes.get(name)?.parse::<u64>().ok())
     .sum()
 }
+
+/// What a benchmark runs against: a fresh local stack and the API service over it.
+#[derive(Debug)]
+pub struct BenchStack {
+    pub names: StackNames,
+    pub store: std::sync::Arc<common::store::DynamoStore>,
+    pub keys: std::sync::Arc<common::crypto::Keys>,
+    pub service: api::OtpService,
+}
+
+/// A stack named `<prefix>-<random>`, made through `stack_sdk`, and a service with `rules` whose
+/// calls go through `app_sdk` (the same SDK, or one pointed at a proxy).
+pub async fn bench_stack(
+    stack_sdk: &aws_config::SdkConfig,
+    app_sdk: &aws_config::SdkConfig,
+    prefix: &str,
+    rules: common::config::Rules,
+) -> BenchStack {
+    use std::sync::Arc;
+    ensure_ses_identity(stack_sdk).await;
+    let name = format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let names = StackNames::of(&local_stack(stack_sdk, &name).await);
+    let keys = Arc::new(common::crypto::Keys::derive(
+        &common::secret::ServiceSecret::generate(),
+    ));
+    let store = Arc::new(common::store::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(app_sdk),
+        names.table.clone(),
+    ));
+    let service = api::OtpService {
+        rules,
+        store: store.clone(),
+        queue: Arc::new(common::queue::SqsQueue::new(
+            aws_sdk_sqs::Client::new(app_sdk),
+            names.queue_url.clone(),
+        )),
+        keys: keys.clone(),
+        clock: Arc::new(common::clock::SystemClock),
+    };
+    BenchStack {
+        names,
+        store,
+        keys,
+        service,
+    }
+}
