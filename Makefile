@@ -32,7 +32,7 @@ fuzz:     ## Fuzz the request-body and job-body parsers (proptest), FUZZ_SECONDS
 schemathesis: ## schemathesis against the API binary over a moto of its own (also part of `make test`)
 	@bash scripts/schemathesis.sh
 
-bench:    ## Benchmarks (docs/benchmarks.md): request-path isolation, handler throughput, worker drain
+bench:    ## Benchmarks (docs/benchmarks.md): request-path isolation, handler throughput, cold start, worker drain
 	@bash scripts/bench.sh
 
 soak:     ## 10-minute soak of the real binaries with provider failures and a worker restart

@@ -1,4 +1,4 @@
-"""moto's server, with one fidelity fix and two speed fixes.
+"""moto's server, with one fidelity fix and some speed fixes.
 
 Fidelity: DynamoDB requests are served one at a time.
 
@@ -15,7 +15,11 @@ costs N^2 (a DLQ test with 1,000 codes spent minutes in copies). Here a transact
 the items it touches and a cancelled one restores exactly those: the same all-or-nothing outcome.
 And moto checks each message it hands out against the queue's retention period by computing
 every queue attribute, message counts included: receiving from a queue of 1,000 jobs took
-seconds a call. Here the check reads the one attribute it needs.
+seconds a call. Here the check reads the one attribute it needs. SendMessage computed every
+attribute too, to read one (ContentBasedDeduplication), so a send got slower with each job
+queued: filling a queue with 5,000 jobs stalled past the SDK's 15 s timeout. Here a send reads
+only that attribute, GetQueueAttributes computes them once (not twice per name asked), and SQS
+reads the clock with time.time() instead of two datetime constructions per message looked at.
 
 Usage: moto_server.py [-H HOST] [-p PORT]
 """
@@ -129,6 +133,53 @@ def retention_checks_read_one_attribute():
     )
 
 
+def queue_attributes_computed_at_most_once():
+    """See the module docstring. While a thread is in SendMessage, a queue's attributes are only
+    the one SendMessage reads: ContentBasedDeduplication, which only a FIFO queue has. While it
+    is in GetQueueAttributes, they are computed once and reused."""
+    import time
+
+    import moto.sqs.models as models
+    from moto.sqs.models import Queue, SQSBackend
+
+    # Same values (seconds since the Unix epoch, UTC), without building datetimes.
+    slow_unix_time = models.unix_time
+    models.unix_time = lambda dt=None: time.time() if dt is None else slow_unix_time(dt)
+    models.unix_time_millis = lambda dt=None: models.unix_time(dt) * 1000.0
+
+    state = threading.local()
+    every_attribute = Queue.attributes.fget
+
+    def attributes(self):
+        mode = getattr(state, "mode", None)
+        if mode == "send":
+            if not self.fifo_queue:
+                return {}
+            value = self.content_based_deduplication
+            return {
+                "ContentBasedDeduplication": str(value).lower() if isinstance(value, bool) else value
+            }
+        if mode == "get":
+            if id(self) not in state.memo:
+                state.memo[id(self)] = every_attribute(self)
+            return state.memo[id(self)]
+        return every_attribute(self)
+
+    def in_mode(mode, original):
+        def call(self, *args, **kwargs):
+            state.mode, state.memo = mode, {}
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                state.mode, state.memo = None, {}
+
+        return call
+
+    Queue.attributes = property(attributes)
+    SQSBackend.send_message = in_mode("send", SQSBackend.send_message)
+    SQSBackend.get_queue_attributes = in_mode("get", SQSBackend.get_queue_attributes)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -137,6 +188,7 @@ def main():
     os.environ.setdefault("MOTO_PORT", str(args.port))
     transactions_snapshot_only_what_they_touch()
     retention_checks_read_one_attribute()
+    queue_attributes_computed_at_most_once()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: sys.exit(0))
     app = DomainDispatcherApplication(create_backend_app)

@@ -5,8 +5,8 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use common::error::BackendError;
-use common::store::RateLimited;
-use serde_json::json;
+use common::store::{LimitScope, RateLimited};
+use serde::Serialize;
 
 /// Seconds a client should wait after a 503: long enough for the SDK's own retries to have
 /// been exhausted upstream, short enough that a blip costs little.
@@ -127,20 +127,20 @@ impl IntoResponse for ApiError {
         if let ApiError::Unavailable(source) = &self {
             tracing::error!(error = %source, "backend failure answered with 503");
         }
-        let mut body = json!({ "error": self.code(), "message": self.message() });
-        match &self {
-            ApiError::InvalidCode { attempts_remaining } => {
-                body["attempts_remaining"] = json!(attempts_remaining);
-            }
-            ApiError::RateLimited(limit) => {
-                body["limit"] = json!(limit.scope);
-            }
-            _ => {}
-        }
         let retry_after = self.retry_after();
-        if let Some(seconds) = retry_after {
-            body["retry_after"] = json!(seconds);
-        }
+        let body = ErrorBody {
+            error: self.code(),
+            message: self.message(),
+            attempts_remaining: match &self {
+                ApiError::InvalidCode { attempts_remaining } => Some(*attempts_remaining),
+                _ => None,
+            },
+            limit: match &self {
+                ApiError::RateLimited(limit) => Some(limit.scope),
+                _ => None,
+            },
+            retry_after,
+        };
         let mut response = (self.status_code(), Json(body)).into_response();
         if let Some(seconds) = retry_after {
             response
@@ -149,6 +149,20 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The error document (`Error` in `api/openapi.json`). A struct rather than a `json!` map: a
+/// wrong-code verify is the API's commonest answer under attack, and this spares it a map.
+#[derive(Serialize)]
+struct ErrorBody {
+    error: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempts_remaining: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<LimitScope>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
 }
 
 impl From<BackendError> for ApiError {

@@ -69,6 +69,12 @@ pub struct Settings {
     pub http_addr: SocketAddr,
     /// The worker's CloudWatch embedded-metric namespace (in Lambda): the alarms read it.
     pub metrics_namespace: String,
+    /// The polling worker's batches in flight at once. With one, the provider waits while a
+    /// batch is received, claimed, settled and deleted; with two, one batch can send while the
+    /// other does its SQS and DynamoDB calls. The pacer bounds provider calls either way. One
+    /// by default: a second only helps when round trips, not the pacer, the provider or
+    /// DynamoDB, bound the rate (docs/benchmarks.md, worker drain).
+    pub batches_in_flight: usize,
 }
 
 /// A setting that cannot be used, with the variable to fix and what it accepts.
@@ -142,6 +148,7 @@ impl Settings {
             metrics_namespace: env
                 .text("OTP_METRICS_NAMESPACE")
                 .unwrap_or_else(|| "OtpRelay".to_owned()),
+            batches_in_flight: env.number("OTP_BATCHES_IN_FLIGHT", 1, 1..=10)? as usize,
         })
     }
 }
@@ -228,6 +235,8 @@ mod tests {
         assert_eq!(err.var, "OTP_MAX_SEND_RATE");
         let err = settings(&[("OTP_QUEUE_URL", "q"), ("OTP_EMAIL_FROM", "nope")]).unwrap_err();
         assert_eq!(err.var, "OTP_EMAIL_FROM");
+        let err = settings(&[("OTP_QUEUE_URL", "q"), ("OTP_BATCHES_IN_FLIGHT", "0")]).unwrap_err();
+        assert_eq!(err.var, "OTP_BATCHES_IN_FLIGHT");
     }
 
     #[test]
@@ -237,8 +246,16 @@ mod tests {
             ("OTP_CODE_LENGTH", "8"),
             ("OTP_TTL_SECONDS", "10"),
             ("OTP_HTTP_ADDR", "0.0.0.0:8080"),
+            ("OTP_BATCHES_IN_FLIGHT", "4"),
         ])
         .unwrap();
+        assert_eq!(s.batches_in_flight, 4);
+        assert_eq!(
+            settings(&[("OTP_QUEUE_URL", "q")])
+                .unwrap()
+                .batches_in_flight,
+            1
+        );
         assert_eq!(s.rules.code_length.get(), 8);
         assert_eq!(s.rules.ttl_seconds, 10);
         assert_eq!(s.http_addr.port(), 8080);

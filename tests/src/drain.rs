@@ -2,6 +2,10 @@
 //! the local stack, next to how fast the same local SES accepts `SendEmail` from a minimal
 //! client (the sender adapter alone, as many calls in flight as the worker's batch). The ratio
 //! says what the worker adds over the provider itself: receives, claims, results, deletes.
+//!
+//! SES can be given an emulator of its own (`ses_endpoint`), as it has its own capacity in AWS:
+//! on one moto process every DynamoDB and SQS call the worker makes takes its turn with the
+//! `SendEmail` calls, so the ratio would price the emulator's DynamoDB, not the worker.
 
 use crate::stack::{BenchStack, EMAIL_FROM, StackNames, bench_stack, sdk_config};
 use api::OtpService;
@@ -23,7 +27,12 @@ const CONCURRENCY: usize = 10;
 #[derive(Debug, Default)]
 pub struct Report {
     pub jobs: usize,
+    pub batches_in_flight: usize,
     pub worker: Duration,
+    /// This process's CPU time during the drain (the worker and the depth polls) and during
+    /// both raw runs.
+    pub worker_cpu: Duration,
+    pub raw_cpu: Duration,
     pub raw_calls: usize,
     /// The raw client's time, measured before and after the worker run.
     pub raw_before: Duration,
@@ -47,7 +56,8 @@ impl Report {
              | raw `SendEmail`, before | {} | {:.1} | {:.1} |\n\
              | worker drain | {} | {:.1} | {:.1} |\n\
              | raw `SendEmail`, after | {} | {:.1} | {:.1} |\n\n\
-             worker / raw: **{:.2}**; worker outcomes: {:?}\n",
+             worker / raw: **{:.2}**; worker outcomes: {:?}; batches in flight: {}\n\
+             client CPU: worker {:.0} µs per job, raw client {:.0} µs per `SendEmail`\n",
             self.raw_calls,
             self.raw_before.as_secs_f64(),
             rate(self.raw_calls, self.raw_before),
@@ -59,12 +69,34 @@ impl Report {
             rate(self.raw_calls, self.raw_after),
             self.worker_rate() / self.raw_rate(),
             self.counts,
+            self.batches_in_flight,
+            self.worker_cpu.as_secs_f64() * 1e6 / self.jobs.max(1) as f64,
+            self.raw_cpu.as_secs_f64() * 1e6 / (2 * self.raw_calls).max(1) as f64,
         )
     }
 }
 
-pub async fn run(endpoint: &str, jobs: usize, raw_calls: usize) -> Report {
+pub async fn run(
+    endpoint: &str,
+    ses_endpoint: Option<&str>,
+    jobs: usize,
+    raw_calls: usize,
+    batches_in_flight: usize,
+) -> Report {
     let sdk = sdk_config(endpoint).await;
+    let ses_sdk = match ses_endpoint {
+        Some(ses) => {
+            let ses_sdk = sdk_config(ses).await;
+            aws_sdk_sesv2::Client::new(&ses_sdk)
+                .create_email_identity()
+                .email_identity(EMAIL_FROM)
+                .send()
+                .await
+                .expect("the sender identity on the SES emulator");
+            ses_sdk
+        }
+        None => sdk.clone(),
+    };
     let BenchStack {
         names: StackNames { queue_url, .. },
         store,
@@ -81,14 +113,17 @@ pub async fn run(endpoint: &str, jobs: usize, raw_calls: usize) -> Report {
     )
     .await;
     fill(&service, jobs).await;
-    let sender = Arc::new(AwsSender::new(&sdk, Some(EMAIL_FROM.to_owned())));
+    let sender = Arc::new(AwsSender::new(&ses_sdk, Some(EMAIL_FROM.to_owned())));
 
     let mut report = Report {
         jobs,
+        batches_in_flight,
         raw_calls,
         ..Report::default()
     };
+    let cpu = crate::throughput::process_cpu();
     report.raw_before = raw(&*sender, raw_calls).await;
+    report.raw_cpu = crate::throughput::process_cpu().saturating_sub(cpu);
     let poller = Poller {
         client: Poller::sqs_client(&sdk, 1),
         queue_url: queue_url.clone(),
@@ -104,10 +139,12 @@ pub async fn run(endpoint: &str, jobs: usize, raw_calls: usize) -> Report {
         },
         rules: DeliveryRules::default(),
         wait_seconds: 1,
+        batches_in_flight,
     };
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let stop = CancellationToken::new();
     let started = Instant::now();
+    let cpu = crate::throughput::process_cpu();
     let worker = {
         let stop = stop.clone();
         tokio::spawn(async move { poller.run(stop).await })
@@ -116,9 +153,12 @@ pub async fn run(endpoint: &str, jobs: usize, raw_calls: usize) -> Report {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     report.worker = started.elapsed();
+    report.worker_cpu = crate::throughput::process_cpu().saturating_sub(cpu);
     stop.cancel();
     report.counts = worker.await.unwrap_or_default();
+    let cpu = crate::throughput::process_cpu();
     report.raw_after = raw(&*sender, raw_calls).await;
+    report.raw_cpu += crate::throughput::process_cpu().saturating_sub(cpu);
     report
 }
 

@@ -4,6 +4,8 @@
 // Support code for tests and benchmarks: a failed setup step should stop the run loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod child;
+pub mod coldstart;
 pub mod drain;
 pub mod fault_proxy;
 pub mod in_memory;

@@ -80,6 +80,7 @@ pub async fn run(
         },
         rules: delivery,
         wait_seconds: 1,
+        batches_in_flight: 1,
     };
     let stop = CancellationToken::new();
     let worker = {

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// How an invocation ended, as the runtime reported it.
@@ -32,6 +32,9 @@ struct Shared {
     answers: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     init_error: Mutex<Option<Value>>,
     polls: Mutex<u32>,
+    /// When the process first asked for an event: the end of its init phase, as Lambda's
+    /// `Init Duration` counts it.
+    first_poll: Mutex<Option<Instant>>,
 }
 
 #[derive(Debug)]
@@ -51,6 +54,7 @@ impl RuntimeApi {
             answers: Mutex::new(HashMap::new()),
             init_error: Mutex::new(None),
             polls: Mutex::new(0),
+            first_poll: Mutex::new(None),
         });
         let app = Router::new()
             .route(&format!("{PREFIX}/invocation/next"), get(next))
@@ -116,6 +120,11 @@ impl RuntimeApi {
         None
     }
 
+    /// When the process first asked for an event, if it has.
+    pub fn first_poll(&self) -> Option<Instant> {
+        *self.shared.first_poll.lock().unwrap()
+    }
+
     /// How many times the process asked for an event (it only asks once initialised).
     pub fn polls(&self) -> u32 {
         *self.shared.polls.lock().unwrap()
@@ -124,6 +133,11 @@ impl RuntimeApi {
 
 async fn next(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     *shared.polls.lock().unwrap() += 1;
+    shared
+        .first_poll
+        .lock()
+        .unwrap()
+        .get_or_insert_with(Instant::now);
     let Some((id, event)) = shared.events.lock().await.recv().await else {
         return (StatusCode::GONE, HeaderMap::new(), String::new());
     };

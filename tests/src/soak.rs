@@ -4,13 +4,18 @@
 //! long run can break: no 5xx, no job lost (every OTP ends delivered, refused, dropped or in
 //! the DLQ), and memory that stays flat.
 
+use crate::child::Service;
 use crate::fault_proxy::{Fault, FaultProxy, Target};
 use crate::stack::{EMAIL_FROM, StackNames, ensure_ses_identity, local_stack, sdk_config};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+/// Memory samples before this many seconds of a process's life are its warm-up.
+const WARM_UP: u64 = 60;
+/// The most a warm process's memory may grow over the run and still count as flat.
+pub const MAX_GROWTH: f64 = 1.10;
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -38,6 +43,8 @@ pub struct Report {
     pub provider_faults: u64,
     /// (seconds since start, API RSS KiB, worker RSS KiB).
     pub memory: Vec<(u64, u64, u64)>,
+    /// When the worker was restarted, seconds since start.
+    pub restarted_at: u64,
     pub drained_in: Option<Duration>,
 }
 
@@ -59,11 +66,41 @@ impl Report {
         self.sends.saturating_sub(finished + self.dlq)
     }
 
+    /// How much each process's memory grew once warm: the last sample over the first one
+    /// taken a minute or more into the process's life (the worker's second life, after its
+    /// restart). 1.0 is flat.
+    pub fn memory_growth(&self) -> (f64, f64) {
+        let growth = |since: u64, rss: fn(&(u64, u64, u64)) -> u64| {
+            let warm: Vec<u64> = self
+                .memory
+                .iter()
+                .filter(|sample| sample.0 >= since)
+                .map(rss)
+                .filter(|kib| *kib > 0)
+                .collect();
+            match (warm.first(), warm.last()) {
+                (Some(&first), Some(&last)) => last as f64 / first as f64,
+                _ => 1.0,
+            }
+        };
+        (
+            growth(WARM_UP, |s| s.1),
+            growth(self.restarted_at + WARM_UP, |s| s.2),
+        )
+    }
+
+    /// Flat enough: neither process grew by more than [`MAX_GROWTH`] once warm.
+    pub fn memory_flat(&self) -> bool {
+        let (api, worker) = self.memory_growth();
+        api <= MAX_GROWTH && worker <= MAX_GROWTH
+    }
+
     pub fn markdown(&self) -> String {
         let mut out = format!(
             "ran {:.0} s; {} sends; HTTP answers by status: {:?}; 5xx: **{}**\n\
              provider calls failed by the proxy: {}; right-code verifies answered 200: {}\n\
-             after the drain ({}): deliveries by state {:?}, DLQ {}; lost: **{}**\n\n\
+             after the drain ({}): deliveries by state {:?}, DLQ {}; lost: **{}**\n\
+             memory growth once warm: api ×{:.2}, worker ×{:.2} (flat: ≤ ×{MAX_GROWTH})\n\n\
              | at s | api RSS MiB | worker RSS MiB |\n|---|---|---|\n",
             self.elapsed.as_secs_f64(),
             self.sends,
@@ -79,6 +116,8 @@ impl Report {
             self.deliveries,
             self.dlq,
             self.lost(),
+            self.memory_growth().0,
+            self.memory_growth().1,
         );
         for (at, api, worker) in &self.memory {
             out.push_str(&format!(
@@ -88,43 +127,6 @@ impl Report {
             ));
         }
         out
-    }
-}
-
-/// A service binary run as a child process, its output in a log file.
-struct Service {
-    child: Child,
-}
-
-impl Service {
-    fn start(bin_dir: &Path, name: &str, env: &[(String, String)], log: &Path) -> Self {
-        let file = std::fs::File::create(log).expect("log file");
-        let child = Command::new(bin_dir.join(name))
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdout(file.try_clone().expect("log file"))
-            .stderr(file)
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name} from {}: {e}", bin_dir.display()));
-        Self { child }
-    }
-
-    fn rss_kib(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
-    }
-
-    /// SIGTERM, as a container stop or a deploy does, then wait.
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
     }
 }
 
@@ -241,6 +243,7 @@ pub async fn run(endpoint: &str, plan: &Plan) -> Report {
                 &plan.log_dir.join("soak-worker-2.log"),
             ));
             restarted = true;
+            report.restarted_at = at.as_secs();
         }
         let (channel, to) = if n.is_multiple_of(2) {
             ("email", format!("soak-{n}@example.com"))
@@ -390,12 +393,26 @@ fn email_code(body: &str) -> Option<(String, String)> {
 
 /// OTP records by delivery state.
 async fn delivery_states(dynamo: &aws_sdk_dynamodb::Client, table: &str) -> BTreeMap<String, u64> {
+    // A whole-table scan of tens of thousands of items takes the emulator well over the shared
+    // client's 15 s: this one call gets minutes, and only the two attributes it reads.
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(Duration::from_secs(300))
+        .operation_timeout(Duration::from_secs(600))
+        .build();
+    let dynamo = aws_sdk_dynamodb::Client::from_conf(
+        dynamo
+            .config()
+            .to_builder()
+            .timeout_config(timeouts)
+            .build(),
+    );
     let mut states = BTreeMap::new();
     let mut start = None;
     loop {
         let page = dynamo
             .scan()
             .table_name(table)
+            .projection_expression("pk, delivery")
             .set_exclusive_start_key(start)
             .send()
             .await
@@ -414,5 +431,42 @@ async fn delivery_states(dynamo: &aws_sdk_dynamodb::Client, table: &str) -> BTre
         if start.is_none() {
             return states;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(memory: &[(u64, u64, u64)], restarted_at: u64) -> Report {
+        Report {
+            memory: memory.to_vec(),
+            restarted_at,
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn memory_is_judged_once_warm_and_over_the_workers_second_life() {
+        // The API grows in its first minute only; the worker's first life ends bigger than
+        // its second starts, which is no growth.
+        let flat = report(
+            &[
+                (0, 8_000, 9_000),
+                (60, 15_000, 16_000),
+                (300, 15_500, 20_000),
+                (330, 15_500, 9_000),
+                (390, 15_600, 16_000),
+                (600, 15_800, 16_500),
+            ],
+            300,
+        );
+        let (api, worker) = flat.memory_growth();
+        assert!((api - 15_800.0 / 15_000.0).abs() < 1e-9);
+        assert!((worker - 16_500.0 / 16_000.0).abs() < 1e-9);
+        assert!(flat.memory_flat());
+
+        let leaking = report(&[(60, 15_000, 16_000), (600, 18_000, 16_000)], 0);
+        assert!(!leaking.memory_flat());
     }
 }

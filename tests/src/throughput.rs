@@ -17,6 +17,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// OTPs the in-memory backends have room for up front: more than a run issues.
+const CAPACITY: usize = 1 << 20;
+
 /// Serves the router with in-memory backends on a loopback port. No limit can trip during a
 /// run: every send goes to a new destination, and the per-IP limit and attempt cap are lifted.
 pub async fn serve_in_memory() -> (SocketAddr, Arc<OtpService>) {
@@ -27,8 +30,8 @@ pub async fn serve_in_memory() -> (SocketAddr, Arc<OtpService>) {
     };
     let service = Arc::new(OtpService {
         rules,
-        store: Arc::new(MemoryStore::default()),
-        queue: Arc::new(MemoryQueue::default()),
+        store: Arc::new(MemoryStore::with_capacity(CAPACITY)),
+        queue: Arc::new(MemoryQueue::with_capacity(CAPACITY)),
         keys: Arc::new(Keys::derive(&ServiceSecret::generate())),
         clock: Arc::new(SystemClock),
     });

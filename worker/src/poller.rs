@@ -20,6 +20,8 @@ pub struct Poller {
     pub rules: DeliveryRules,
     /// Long-poll wait; 20 s (the maximum) keeps an idle worker to three requests a minute.
     pub wait_seconds: i32,
+    /// Receive loops, each with one batch in flight (`OTP_BATCHES_IN_FLIGHT`).
+    pub batches_in_flight: usize,
 }
 
 /// How long a stop waits for a receive under way before abandoning it.
@@ -53,14 +55,27 @@ impl Poller {
     /// After a systemic failure the poller pauses (doubling from the retry base to the cap) and
     /// then probes with one message at a time until a send works, so an account that cannot
     /// send does not burn the receive counts of the whole queue.
+    ///
+    /// [`Self::batches_in_flight`] loops do this side by side, sharing the pacer.
     pub async fn run(&self, stop: CancellationToken) -> Counts {
+        let loops = (0..self.batches_in_flight.max(1)).map(|_| self.receive_loop(&stop));
+        let mut totals = Counts::new();
+        for counts in futures::future::join_all(loops).await {
+            metrics::add(&mut totals, &counts);
+        }
+        tracing::info!(?totals, "worker stopped");
+        totals
+    }
+
+    /// One receive loop of [`Self::run`]; its counts.
+    async fn receive_loop(&self, stop: &CancellationToken) -> Counts {
         let mut totals = Counts::new();
         let mut pause = self.rules.retry_base_seconds;
         let mut batch_size = 10;
         let mut errors = error_backoff();
         let mut reported = Instant::now();
         while !stop.is_cancelled() {
-            match self.poll_once(batch_size, &stop, pause).await {
+            match self.poll_once(batch_size, stop, pause).await {
                 Ok(counts) if counts.contains_key("systemic") => {
                     metrics::add(&mut totals, &counts);
                     tracing::error!(
@@ -68,7 +83,7 @@ impl Poller {
                         pause_seconds = pause,
                         "provider cannot send: pausing, then probing with one job"
                     );
-                    sleep_unless_stopped(Duration::from_secs(pause as u64), &stop).await;
+                    sleep_unless_stopped(Duration::from_secs(pause as u64), stop).await;
                     pause = (pause * 2).min(self.rules.retry_cap_seconds);
                     batch_size = 1;
                 }
@@ -83,7 +98,7 @@ impl Poller {
                 Err(err) => {
                     let wait = errors.next().unwrap_or(Duration::from_secs(30));
                     tracing::error!(error = %err, pause_ms = wait.as_millis() as u64, "receiving jobs failed");
-                    sleep_unless_stopped(wait, &stop).await;
+                    sleep_unless_stopped(wait, stop).await;
                 }
             }
             if reported.elapsed() >= REPORT_EVERY {
@@ -91,7 +106,6 @@ impl Poller {
                 reported = Instant::now();
             }
         }
-        tracing::info!(?totals, "worker stopped");
         totals
     }
 

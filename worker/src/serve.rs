@@ -62,8 +62,13 @@ pub async fn run() -> Result<(), StartupError> {
         deliverer,
         rules: settings.delivery,
         wait_seconds,
+        batches_in_flight: settings.batches_in_flight,
     };
-    tracing::info!(queue = %poller.queue_url, "otp-relay worker polling");
+    tracing::info!(
+        queue = %poller.queue_url,
+        batches_in_flight = poller.batches_in_flight,
+        "otp-relay worker polling"
+    );
     let stop = tokio_util::sync::CancellationToken::new();
     let on_signal = stop.clone();
     tokio::spawn(async move {

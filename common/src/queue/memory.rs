@@ -13,6 +13,14 @@ pub struct MemoryQueue {
 }
 
 impl MemoryQueue {
+    /// Room for `jobs` up front (see [`crate::store::MemoryStore::with_capacity`]).
+    pub fn with_capacity(jobs: usize) -> Self {
+        Self {
+            jobs: Mutex::new(Vec::with_capacity(jobs)),
+            ..Self::default()
+        }
+    }
+
     pub fn set_unavailable(&self, unavailable: bool) {
         self.unavailable.store(unavailable, Ordering::SeqCst);
     }

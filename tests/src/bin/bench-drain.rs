@@ -1,5 +1,5 @@
-//! `make bench`: worker drain (see `tests::drain`). Needs moto at `OTP_TEST_AWS_ENDPOINT`, which
-//! `make bench` starts.
+//! `make bench`: worker drain (see `tests::drain`). Needs moto at `OTP_TEST_AWS_ENDPOINT`, and SES
+//! on its own moto at `OTP_TEST_SES_ENDPOINT` if set; `make bench` starts both.
 
 #![allow(clippy::expect_used)] // a benchmark without its emulator has nothing to measure
 
@@ -17,6 +17,15 @@ async fn main() {
         .expect("OTP_TEST_AWS_ENDPOINT is not set: run `make bench`, which starts moto");
     let jobs = env("BENCH_DRAIN_JOBS", 5_000);
     let raw_calls = env("BENCH_RAW_CALLS", 1_000);
-    let report = tests::drain::run(&endpoint, jobs, raw_calls).await;
+    let ses_endpoint = std::env::var("OTP_TEST_SES_ENDPOINT").ok();
+    let batches_in_flight = env("BENCH_BATCHES_IN_FLIGHT", 1);
+    let report = tests::drain::run(
+        &endpoint,
+        ses_endpoint.as_deref(),
+        jobs,
+        raw_calls,
+        batches_in_flight,
+    )
+    .await;
     println!("{}", report.markdown());
 }

@@ -26,6 +26,12 @@ fn row(name: &str, run: &Run) -> String {
     )
 }
 
+fn median(runs: &[Run]) -> &Run {
+    let mut sorted: Vec<&Run> = runs.iter().collect();
+    sorted.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
+    sorted[sorted.len() / 2]
+}
+
 #[allow(clippy::print_stdout)] // the report is the program's output
 fn main() {
     let server_threads = env("BENCH_SERVER_THREADS", 2) as usize;
@@ -46,19 +52,35 @@ fn main() {
     let scripts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench");
     let ids_arg = ids_file.to_string_lossy().into_owned();
 
-    println!("server: {server_threads} runtime threads; wrk: {load:?}");
-    // A short warm-up, then the measured runs.
+    let rounds = env("BENCH_ROUNDS", 3).max(1);
+    println!("server: {server_threads} runtime threads; wrk: {load:?}; rounds: {rounds}");
+    // A short warm-up, then rounds of one run per operation: a machine's noise falls on both,
+    // and the median round is the figure.
     let warm = Load { seconds: 2, ..load };
     let _ = wrk(address, &scripts.join("send.lua"), &[], warm);
-    let sends = wrk(address, &scripts.join("send.lua"), &[], load);
-    let verifies = wrk(address, &scripts.join("verify.lua"), &[&ids_arg], load);
+    let mut sends = Vec::new();
+    let mut verifies = Vec::new();
+    for _ in 0..rounds {
+        sends.push(wrk(address, &scripts.join("send.lua"), &[], load));
+        verifies.push(wrk(address, &scripts.join("verify.lua"), &[&ids_arg], load));
+    }
     let _ = std::fs::remove_file(&ids_file);
 
     println!(
         "| operation | requests | per second | p50 ms | p99 ms | non-2xx | socket errors | server CPU µs/request |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    println!("{}", row("send (202)", &sends));
-    println!("{}", row("verify, wrong code (422)", &verifies));
+    for (name, runs) in [
+        ("send (202)", &sends),
+        ("verify, wrong code (422)", &verifies),
+    ] {
+        for (i, run) in runs.iter().enumerate() {
+            println!("{}", row(&format!("{name}, round {}", i + 1), run));
+        }
+    }
+    println!();
+    println!("median round (by requests per second):");
+    println!("{}", row("send (202)", median(&sends)));
+    println!("{}", row("verify, wrong code (422)", median(&verifies)));
     println!("\n(a wrong-code verify answers 422 by design: its non-2xx count is every request)");
 }

@@ -28,9 +28,9 @@ async fn main() {
     println!("soak: {plan:?}");
     let report = tests::soak::run(&endpoint, &plan).await;
     println!("{}", report.markdown());
-    if report.server_errors() > 0 || report.lost() > 0 {
+    if report.server_errors() > 0 || report.lost() > 0 || !report.memory_flat() {
         println!(
-            "FAILED: 5xx answers or lost jobs (see above and the logs in {})",
+            "FAILED: 5xx answers, lost jobs or growing memory (see above and the logs in {})",
             plan.log_dir.display()
         );
         std::process::exit(1);
