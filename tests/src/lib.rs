@@ -9,6 +9,7 @@ pub mod coldstart;
 pub mod drain;
 pub mod fault_proxy;
 pub mod in_memory;
+pub mod knob;
 pub mod openapi;
 pub mod request_path;
 pub mod runtime_api;

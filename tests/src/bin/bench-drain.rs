@@ -3,22 +3,17 @@
 
 #![allow(clippy::expect_used)] // a benchmark without its emulator has nothing to measure
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use tests::knob;
 
 #[tokio::main]
 #[allow(clippy::print_stdout)] // the report is the program's output
 async fn main() {
     let endpoint = std::env::var("OTP_TEST_AWS_ENDPOINT")
         .expect("OTP_TEST_AWS_ENDPOINT is not set: run `make bench`, which starts moto");
-    let jobs = env("BENCH_DRAIN_JOBS", 5_000);
-    let raw_calls = env("BENCH_RAW_CALLS", 1_000);
+    let jobs = knob::or("BENCH_DRAIN_JOBS", 5_000);
+    let raw_calls = knob::or("BENCH_RAW_CALLS", 1_000);
     let ses_endpoint = std::env::var("OTP_TEST_SES_ENDPOINT").ok();
-    let batches_in_flight = env("BENCH_BATCHES_IN_FLIGHT", 1);
+    let batches_in_flight = knob::or("BENCH_BATCHES_IN_FLIGHT", 1);
     let report = tests::drain::run(
         &endpoint,
         ses_endpoint.as_deref(),

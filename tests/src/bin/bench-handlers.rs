@@ -6,12 +6,7 @@
 use std::path::PathBuf;
 use tests::throughput::{Load, Run, seed, serve_in_memory, wrk};
 
-fn env(name: &str, default: u32) -> u32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use tests::knob;
 
 fn row(name: &str, run: &Run) -> String {
     format!(
@@ -34,11 +29,11 @@ fn median(runs: &[Run]) -> &Run {
 
 #[allow(clippy::print_stdout)] // the report is the program's output
 fn main() {
-    let server_threads = env("BENCH_SERVER_THREADS", 2) as usize;
+    let server_threads = knob::or("BENCH_SERVER_THREADS", 2) as usize;
     let load = Load {
-        seconds: env("BENCH_SECONDS", 10),
-        threads: env("BENCH_WRK_THREADS", 1),
-        connections: env("BENCH_CONNECTIONS", 32),
+        seconds: knob::or("BENCH_SECONDS", 10),
+        threads: knob::or("BENCH_WRK_THREADS", 1),
+        connections: knob::or("BENCH_CONNECTIONS", 32),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(server_threads)
@@ -52,7 +47,7 @@ fn main() {
     let scripts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench");
     let ids_arg = ids_file.to_string_lossy().into_owned();
 
-    let rounds = env("BENCH_ROUNDS", 3).max(1);
+    let rounds = knob::or("BENCH_ROUNDS", 3).max(1);
     println!("server: {server_threads} runtime threads; wrk: {load:?}; rounds: {rounds}");
     // A short warm-up, then rounds of one run per operation: a machine's noise falls on both,
     // and the median round is the figure.

@@ -6,12 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use tests::knob;
 
 #[tokio::main]
 #[allow(clippy::print_stdout)] // the report is the program's output
@@ -19,11 +14,11 @@ async fn main() {
     let endpoint = std::env::var("OTP_TEST_AWS_ENDPOINT")
         .expect("OTP_TEST_AWS_ENDPOINT is not set: run `make soak`, which starts moto");
     let plan = tests::soak::Plan {
-        duration: Duration::from_secs(env("SOAK_SECONDS", 600)),
-        sends_per_second: env("SOAK_SENDS_PER_SECOND", 10.0),
-        provider_failure_rate: env("SOAK_FAILURE_RATE", 0.2),
-        bin_dir: PathBuf::from(env("SOAK_BIN_DIR", "target/perf".to_owned())),
-        log_dir: PathBuf::from(env("SOAK_LOG_DIR", ".dev".to_owned())),
+        duration: Duration::from_secs(knob::or("SOAK_SECONDS", 600)),
+        sends_per_second: knob::or("SOAK_SENDS_PER_SECOND", 10.0),
+        provider_failure_rate: knob::or("SOAK_FAILURE_RATE", 0.2),
+        bin_dir: PathBuf::from(knob::or("SOAK_BIN_DIR", "target/perf".to_owned())),
+        log_dir: PathBuf::from(knob::or("SOAK_LOG_DIR", ".dev".to_owned())),
     };
     println!("soak: {plan:?}");
     let report = tests::soak::run(&endpoint, &plan).await;
