@@ -25,7 +25,11 @@ async fn with_30_percent_transient_failures_every_one_of_500_jobs_is_accounted_f
     // The worker runs while the codes are requested, as in production.
     let stop = tokio_util::sync::CancellationToken::new();
     let worker = {
-        let poller = app.poller.clone();
+        // Two batches in flight: no job may be lost or sent twice with concurrent batches.
+        let poller = worker::poller::Poller {
+            batches_in_flight: 2,
+            ..app.poller.clone()
+        };
         let stop = stop.clone();
         tokio::spawn(async move { poller.run(stop).await })
     };

@@ -110,9 +110,8 @@ pub async fn spawn_app_with(rules: Rules) -> TestApp {
             ..DeliveryRules::default()
         },
         wait_seconds: 0,
-        // Two receive loops side by side, so the tests that run the poller (the 500-job fault
-        // run, the throttling run) hold with concurrent batches too; the default is one.
-        batches_in_flight: 2,
+        // The default; the 500-job fault run uses two.
+        batches_in_flight: 1,
     };
     TestApp {
         address,
