@@ -8,7 +8,7 @@ use common::crypto::Keys;
 use common::domain::{Channel, Destination, IdempotencyKey, Locale, OtpCode, OtpId};
 use common::job::{DeliveryJob, JOB_VERSION};
 use common::queue::JobQueue;
-use common::record::{DeliveryState, OtpRecord, OtpStatus, VerifyOutcome};
+use common::record::{Issue, OtpRecord, OtpStatus, VerifyOutcome};
 use common::store::{
     CreateError, IdempotencyRecord, LimitScope, OtpStore, RateLimited, ResendError, SendGuards,
 };
@@ -94,26 +94,18 @@ impl OtpService {
         let channel = destination.channel();
         let record = {
             let code = OtpCode::generate(self.rules.code_length);
-            OtpRecord {
+            OtpRecord::issued(Issue {
                 id,
                 channel,
                 masked_destination: destination.masked(),
                 destination_key: self.keys.destination_key(destination),
                 locale: command.locale.as_str().to_owned(),
-                code_slot: Some(self.keys.code_slot(id, &code)),
-                verified_by: None,
+                code_slot: self.keys.code_slot(id, &code),
                 sealed: common::payload::seal(&self.keys, id, &code, destination),
                 created_at: now,
                 expires_at: now + self.rules.ttl_seconds,
-                attempts: 0,
                 max_attempts: self.rules.max_attempts,
-                sends: 1,
-                delivery: DeliveryState::Queued,
-                delivered_send: 0,
-                lease_until: None,
-                lease_holder: None,
-                failure_reason: None,
-            }
+            })
         };
         let guards = self.guards(&record.destination_key, command.client_ip, now);
         let idempotency = command

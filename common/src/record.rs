@@ -94,7 +94,46 @@ pub struct OtpRecord {
     pub failure_reason: Option<String>,
 }
 
+/// What a record holds the moment its code is issued; everything else starts blank.
+#[derive(Debug, Clone)]
+pub struct Issue {
+    pub id: OtpId,
+    pub channel: Channel,
+    pub masked_destination: String,
+    pub destination_key: String,
+    pub locale: String,
+    pub code_slot: String,
+    pub sealed: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub max_attempts: u32,
+}
+
 impl OtpRecord {
+    /// A new OTP: unguessed, sent once, its first delivery queued.
+    pub fn issued(issue: Issue) -> Self {
+        Self {
+            id: issue.id,
+            channel: issue.channel,
+            masked_destination: issue.masked_destination,
+            destination_key: issue.destination_key,
+            locale: issue.locale,
+            code_slot: Some(issue.code_slot),
+            verified_by: None,
+            sealed: issue.sealed,
+            created_at: issue.created_at,
+            expires_at: issue.expires_at,
+            attempts: 0,
+            max_attempts: issue.max_attempts,
+            sends: 1,
+            delivery: DeliveryState::Queued,
+            delivered_send: 0,
+            lease_until: None,
+            lease_holder: None,
+            failure_reason: None,
+        }
+    }
+
     /// Verified wins over everything (it happened), then locked, then expired.
     pub fn status(&self, now: i64) -> OtpStatus {
         if self.code_slot.is_none() {
@@ -176,26 +215,18 @@ pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn record(now: i64) -> OtpRecord {
-        OtpRecord {
+        OtpRecord::issued(Issue {
             id: OtpId::new_random(),
             channel: Channel::Email,
             masked_destination: "j***@example.com".into(),
             destination_key: "dk".into(),
             locale: "en".into(),
-            code_slot: Some("live_right".into()),
-            verified_by: None,
+            code_slot: "live_right".into(),
             sealed: "sealed".into(),
             created_at: now,
             expires_at: now + 600,
-            attempts: 0,
             max_attempts: 5,
-            sends: 1,
-            delivery: DeliveryState::Queued,
-            delivered_send: 0,
-            lease_until: None,
-            lease_holder: None,
-            failure_reason: None,
-        }
+        })
     }
 
     #[test]

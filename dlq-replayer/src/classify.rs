@@ -179,6 +179,7 @@ impl Selection {
 mod tests {
     use super::*;
     use common::domain::OtpId;
+    use common::record::Issue;
 
     const NOW: i64 = 10_000;
 
@@ -196,26 +197,18 @@ mod tests {
     }
 
     fn record(job: &DeliveryJob) -> OtpRecord {
-        OtpRecord {
+        OtpRecord::issued(Issue {
             id: job.otp_id,
             channel: job.channel,
             masked_destination: job.to.clone(),
             destination_key: "dk".into(),
             locale: "en".into(),
-            code_slot: Some(job.slot.clone()),
-            verified_by: None,
+            code_slot: job.slot.clone(),
             sealed: "sealed".into(),
             created_at: job.enqueued_at,
             expires_at: job.expires_at,
-            attempts: 0,
             max_attempts: 5,
-            sends: 1,
-            delivery: DeliveryState::Queued,
-            delivered_send: 0,
-            lease_until: None,
-            lease_holder: None,
-            failure_reason: None,
-        }
+        })
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::queue_url::{QueueRef, Role};
 use common::clock::{Clock, ShiftedClock};
 use common::domain::{Channel, OtpId};
 use common::job::DeliveryJob;
-use common::record::{DeliveryState, OtpRecord};
+use common::record::{Issue, OtpRecord};
 use common::store::{MemoryStore, OtpStore, SendGuards};
 use std::sync::Arc;
 
@@ -93,26 +93,18 @@ impl Fixture {
     async fn stored(&self, channel: Channel, created: i64, ttl: i64) -> (DeliveryJob, OtpRecord) {
         let id = OtpId::new_random();
         let job = job(id, channel, created, created + ttl);
-        let record = OtpRecord {
+        let record = OtpRecord::issued(Issue {
             id,
             channel,
             masked_destination: job.to.clone(),
             destination_key: id.compact(),
             locale: "en".into(),
-            code_slot: Some(job.slot.clone()),
-            verified_by: None,
+            code_slot: job.slot.clone(),
             sealed: "sealed".into(),
             created_at: created,
             expires_at: created + ttl,
-            attempts: 0,
             max_attempts: 5,
-            sends: 1,
-            delivery: DeliveryState::Queued,
-            delivered_send: 0,
-            lease_until: None,
-            lease_holder: None,
-            failure_reason: None,
-        };
+        });
         let guards = SendGuards {
             destination_key: id.compact(),
             ip_key: None,

@@ -6,7 +6,7 @@ use common::clock::ShiftedClock;
 use common::crypto::Keys;
 use common::domain::{Channel, Destination, OtpCode, OtpCodeLength, OtpId};
 use common::job::{DeliveryJob, JOB_VERSION};
-use common::record::{DeliveryState, OtpRecord};
+use common::record::{Issue, OtpRecord};
 use common::secret::ServiceSecret;
 use common::sender::Sender;
 use common::store::{MemoryStore, OtpStore, SendGuards};
@@ -60,26 +60,18 @@ pub(crate) async fn issue(
     let id = OtpId::new_random();
     let code = OtpCode::generate(OtpCodeLength::default());
     let to = Destination::parse(Channel::Email, address).unwrap();
-    let record = OtpRecord {
+    let record = OtpRecord::issued(Issue {
         id,
         channel: Channel::Email,
         masked_destination: to.masked(),
         destination_key: format!("dest-{id}"),
         locale: "en".to_owned(),
-        code_slot: Some(keys.code_slot(id, &code)),
-        verified_by: None,
+        code_slot: keys.code_slot(id, &code),
         sealed: common::payload::seal(keys, id, &code, &to),
         created_at: now,
         expires_at: now + ttl,
-        attempts: 0,
         max_attempts: 5,
-        sends: 1,
-        delivery: DeliveryState::Queued,
-        delivered_send: 0,
-        lease_until: None,
-        lease_holder: None,
-        failure_reason: None,
-    };
+    });
     let guards = SendGuards {
         destination_key: record.destination_key.clone(),
         ip_key: None,

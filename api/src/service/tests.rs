@@ -5,6 +5,7 @@ use super::*;
 use common::clock::ShiftedClock;
 use common::domain::OtpCodeLength;
 use common::queue::MemoryQueue;
+use common::record::DeliveryState;
 use common::secret::ServiceSecret;
 use common::store::MemoryStore;
 use std::net::Ipv4Addr;
