@@ -39,7 +39,7 @@ pub async fn send(
         .as_deref()
         .map(Locale::parse)
         .transpose()?
-        // No locale given: the documented default, English.
+        // No locale given: English (`Locale::default`).
         .unwrap_or_default();
     let issued = service
         .send(SendCommand {
