@@ -381,8 +381,7 @@ impl Provisioner<'_> {
             .attributes
             .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
             .unwrap_or_default();
-        let attributes = [("Arn", arn), ("QueueName", name), ("QueueUrl", url.clone())];
-        self.created(id, url, &attributes);
+        self.created(id, url, &[("Arn", arn), ("QueueName", name)]);
         Ok(())
     }
 
@@ -423,7 +422,7 @@ impl Provisioner<'_> {
             .map_err(InfraError::aws(id, "sns:CreateTopic"))?
             .topic_arn
             .unwrap_or_default();
-        self.created(id, arn.clone(), &[("TopicArn", arn)]);
+        self.created(id, arn, &[]);
         Ok(())
     }
 
