@@ -7,8 +7,9 @@ use common::config::Rules;
 use common::crypto::Keys;
 use common::domain::{Channel, Destination, IdempotencyKey, Locale, OtpCode, OtpId};
 use common::job::{DeliveryJob, JOB_VERSION};
+use common::lifecycle::{OtpStatus, VerifyOutcome};
 use common::queue::JobQueue;
-use common::record::{Issue, OtpRecord, OtpStatus, VerifyOutcome};
+use common::record::{Issue, OtpRecord};
 use common::store::{
     CreateError, IdempotencyRecord, LimitScope, OtpStore, RateLimited, ResendError, SendGuards,
 };

@@ -6,12 +6,14 @@
 
 pub mod aws;
 pub mod aws_clients;
+pub mod aws_errors;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod job;
+pub mod lifecycle;
 pub mod payload;
 pub mod queue;
 pub mod record;

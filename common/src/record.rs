@@ -1,5 +1,5 @@
-//! One OTP as stored, and the rules that read it. Both store adapters decide outcomes through
-//! these functions, so DynamoDB and the in-memory fake cannot disagree about what a state means.
+//! One OTP as stored. The rules that read it (status, verify, claim) are in
+//! [`crate::lifecycle`].
 
 use crate::domain::{Channel, OtpId};
 
@@ -45,25 +45,6 @@ impl DeliveryState {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OtpStatus {
-    Pending,
-    Verified,
-    Expired,
-    Locked,
-}
-
-impl OtpStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OtpStatus::Pending => "pending",
-            OtpStatus::Verified => "verified",
-            OtpStatus::Expired => "expired",
-            OtpStatus::Locked => "locked",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtpRecord {
     pub id: OtpId,
@@ -89,7 +70,7 @@ pub struct OtpRecord {
     /// provider): duplicates of it, and of older sends, are skipped.
     pub delivered_send: u32,
     pub lease_until: Option<i64>,
-    /// [`crate::store::LeaseHolder::id`] of the receive holding the claim.
+    /// [`crate::lifecycle::LeaseHolder::id`] of the receive holding the claim.
     pub lease_holder: Option<String>,
     pub failure_reason: Option<String>,
 }
@@ -132,179 +113,5 @@ impl OtpRecord {
             lease_holder: None,
             failure_reason: None,
         }
-    }
-
-    /// Verified wins over everything (it happened), then locked, then expired.
-    pub fn status(&self, now: i64) -> OtpStatus {
-        if self.code_slot.is_none() {
-            OtpStatus::Verified
-        } else if self.attempts >= self.max_attempts {
-            OtpStatus::Locked
-        } else if now >= self.expires_at {
-            OtpStatus::Expired
-        } else {
-            OtpStatus::Pending
-        }
-    }
-
-    pub fn attempts_remaining(&self) -> u32 {
-        if self.code_slot.is_none() {
-            return 0;
-        }
-        self.max_attempts.saturating_sub(self.attempts)
-    }
-}
-
-/// The answer to one verify call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VerifyOutcome {
-    Verified,
-    AlreadyVerified,
-    Expired,
-    Locked,
-    NotFound,
-    Wrong { attempts_remaining: u32 },
-}
-
-/// The verify rule, given the record as it was just before the atomic update.
-///
-/// `counted` says whether the update's condition held (`attempts < max_attempts AND expires_at >
-/// now`): only then was the guess counted and evaluated, and only then can it be right.
-///
-/// `token` identifies the request across the SDK's retries: if an earlier attempt of this very
-/// request consumed the code (and its answer was lost), the retry still answers `Verified`.
-pub fn verify_outcome(
-    before: Option<&OtpRecord>,
-    guess_slot: &str,
-    token: &str,
-    counted: bool,
-    now: i64,
-) -> VerifyOutcome {
-    let Some(before) = before else {
-        return VerifyOutcome::NotFound;
-    };
-    let won_earlier = before.code_slot.is_none() && before.verified_by.as_deref() == Some(token);
-    if won_earlier {
-        return VerifyOutcome::Verified;
-    }
-    if counted {
-        return match before.code_slot.as_deref() {
-            Some(slot) if slot == guess_slot => VerifyOutcome::Verified,
-            None => VerifyOutcome::AlreadyVerified,
-            Some(_) => VerifyOutcome::Wrong {
-                attempts_remaining: before.max_attempts.saturating_sub(before.attempts + 1),
-            },
-        };
-    }
-    match before.status(now) {
-        OtpStatus::Verified => VerifyOutcome::AlreadyVerified,
-        OtpStatus::Expired => VerifyOutcome::Expired,
-        // Pending cannot fail the condition; if it does (clock skew between check and read),
-        // refusing is the safe side.
-        OtpStatus::Locked | OtpStatus::Pending => VerifyOutcome::Locked,
-    }
-}
-
-/// Whether a verify guess would be counted now: the condition both adapters enforce atomically.
-pub fn guess_is_counted(record: &OtpRecord, now: i64) -> bool {
-    record.attempts < record.max_attempts && record.expires_at > now
-}
-
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    pub(crate) fn record(now: i64) -> OtpRecord {
-        OtpRecord::issued(Issue {
-            id: OtpId::new_random(),
-            channel: Channel::Email,
-            masked_destination: "j***@example.com".into(),
-            destination_key: "dk".into(),
-            locale: "en".into(),
-            code_slot: "live_right".into(),
-            sealed: "sealed".into(),
-            created_at: now,
-            expires_at: now + 600,
-            max_attempts: 5,
-        })
-    }
-
-    #[test]
-    fn status_precedence_is_verified_then_locked_then_expired() {
-        let now = 1_000;
-        let mut r = record(now);
-        assert_eq!(r.status(now), OtpStatus::Pending);
-        assert_eq!(r.status(now + 600), OtpStatus::Expired);
-        r.attempts = 5;
-        assert_eq!(r.status(now + 600), OtpStatus::Locked);
-        r.code_slot = None;
-        assert_eq!(r.status(now + 600), OtpStatus::Verified);
-    }
-
-    #[test]
-    fn a_counted_guess_is_right_only_if_it_matches_the_live_slot() {
-        let now = 1_000;
-        let r = record(now);
-        assert_eq!(
-            verify_outcome(Some(&r), "live_right", "t1", true, now),
-            VerifyOutcome::Verified
-        );
-        assert_eq!(
-            verify_outcome(Some(&r), "live_wrong", "t1", true, now),
-            VerifyOutcome::Wrong {
-                attempts_remaining: 4
-            }
-        );
-        let mut used = r.clone();
-        used.code_slot = None;
-        assert_eq!(
-            verify_outcome(Some(&used), "live_right", "t1", true, now),
-            VerifyOutcome::AlreadyVerified
-        );
-        assert_eq!(
-            verify_outcome(None, "live_right", "t1", false, now),
-            VerifyOutcome::NotFound
-        );
-    }
-
-    #[test]
-    fn a_retried_request_that_already_won_is_told_so() {
-        let now = 1_000;
-        let mut r = record(now);
-        r.code_slot = None;
-        r.verified_by = Some("t1".into());
-        // Counted again (attempts left) or not (attempts spent): the winner hears 200 either way.
-        assert_eq!(
-            verify_outcome(Some(&r), "live_right", "t1", true, now),
-            VerifyOutcome::Verified
-        );
-        r.attempts = 5;
-        assert_eq!(
-            verify_outcome(Some(&r), "live_right", "t1", false, now),
-            VerifyOutcome::Verified
-        );
-        assert_eq!(
-            verify_outcome(Some(&r), "live_right", "t2", false, now),
-            VerifyOutcome::AlreadyVerified
-        );
-    }
-
-    #[test]
-    fn an_uncounted_guess_is_never_evaluated() {
-        let now = 1_000;
-        let mut r = record(now);
-        r.attempts = 5;
-        // Even the right code is refused once the attempts are spent.
-        assert_eq!(
-            verify_outcome(Some(&r), "live_right", "t1", false, now),
-            VerifyOutcome::Locked
-        );
-        let r = record(now);
-        assert_eq!(
-            verify_outcome(Some(&r), "live_right", "t1", false, now + 600),
-            VerifyOutcome::Expired
-        );
-        assert!(!guess_is_counted(&r, now + 600));
-        assert!(guess_is_counted(&r, now + 599));
     }
 }

@@ -1,10 +1,11 @@
 //! What a DLQ message is, and whether putting it back could still get a usable code to
-//! someone. The rules follow the worker's own (`common::store::claim_refusal`): a job the
-//! worker would only skip or drop is not worth a replay.
+//! someone. The rule is the worker's own ([`common::lifecycle::delivery`]): a job the worker
+//! would only skip or drop is not worth a replay.
 
 use common::domain::Channel;
 use common::job::{DeliveryJob, JobError};
-use common::record::{DeliveryState, OtpRecord, OtpStatus};
+pub use common::lifecycle::SkipReason;
+use common::record::OtpRecord;
 use serde::Serialize;
 
 /// Why a body is not a job the worker can deliver. Deliberately coarse: the parser's own
@@ -48,101 +49,29 @@ pub fn parse(body: &str) -> Result<DeliveryJob, Malformed> {
     })
 }
 
-/// Why a job is not worth replaying.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SkipReason {
-    /// The code's lifetime is over: the worker would only mark it dropped.
-    Expired,
-    /// The code was used: the user got in, and the worker would skip it.
-    Verified,
-    /// Wrong guesses used up the attempts: the code can never verify.
-    Locked,
-    /// No record: deleted by TTL a day after expiry, or never stored.
-    Gone,
-    /// This send, or a later one carrying the same code, reached the provider.
-    Delivered,
-    /// The provider refused the destination for good (`failure_reason` on the record).
-    Rejected,
-}
-
-impl SkipReason {
-    pub const ALL: [SkipReason; 6] = [
-        SkipReason::Expired,
-        SkipReason::Verified,
-        SkipReason::Locked,
-        SkipReason::Gone,
-        SkipReason::Delivered,
-        SkipReason::Rejected,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SkipReason::Expired => "expired",
-            SkipReason::Verified => "verified",
-            SkipReason::Locked => "locked",
-            SkipReason::Gone => "gone",
-            SkipReason::Delivered => "delivered",
-            SkipReason::Rejected => "rejected",
-        }
-    }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            SkipReason::Expired => "the code expired",
-            SkipReason::Verified => "the code was already used",
-            SkipReason::Locked => "too many wrong guesses locked the code",
-            SkipReason::Gone => "no OTP record (removed by TTL, or never stored)",
-            SkipReason::Delivered => "delivered since, by this job or a resend",
-            SkipReason::Rejected => "the provider refused the destination for good",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Replay,
     Skip(SkipReason),
 }
 
-/// The verdict that needs no record: an expired job is not worth a table read (after a long
-/// outage most of the DLQ is expired). `None`: read the record.
+/// The verdict that needs no record (see [`common::lifecycle::replay_precheck`]). `None`: read
+/// the record.
 pub fn precheck(job: &DeliveryJob, now: i64, include_expired: bool) -> Option<SkipReason> {
-    (now >= job.expires_at && !include_expired).then_some(SkipReason::Expired)
+    common::lifecycle::replay_precheck(job, now, include_expired)
 }
 
-/// The verdict given the job's record as read now. Precedence is the record's own (verified,
-/// then locked, then expired), then whether a delivery already happened.
+/// The verdict given the job's record as read now (see [`common::lifecycle::replay_skip`]).
 pub fn verdict(
     job: &DeliveryJob,
     record: Option<&OtpRecord>,
     now: i64,
     include_expired: bool,
 ) -> Verdict {
-    if let Some(reason) = precheck(job, now, include_expired) {
-        return Verdict::Skip(reason);
+    match common::lifecycle::replay_skip(job, record, now, include_expired) {
+        Some(reason) => Verdict::Skip(reason),
+        None => Verdict::Replay,
     }
-    let Some(record) = record else {
-        return Verdict::Skip(SkipReason::Gone);
-    };
-    // The job's slot gone means its code was used, whatever else happened since.
-    if record.code_slot.as_deref() != Some(job.slot.as_str()) {
-        return Verdict::Skip(SkipReason::Verified);
-    }
-    match record.status(now) {
-        OtpStatus::Verified => return Verdict::Skip(SkipReason::Verified),
-        OtpStatus::Locked => return Verdict::Skip(SkipReason::Locked),
-        OtpStatus::Expired if !include_expired => return Verdict::Skip(SkipReason::Expired),
-        OtpStatus::Expired | OtpStatus::Pending => {}
-    }
-    if record.delivered_send >= job.send {
-        return Verdict::Skip(if record.delivery == DeliveryState::Failed {
-            SkipReason::Rejected
-        } else {
-            SkipReason::Delivered
-        });
-    }
-    Verdict::Replay
 }
 
 /// Which jobs a command works on: `--channel`, `--older-than`, `--newer-than`. A job's age is
@@ -179,7 +108,7 @@ impl Selection {
 mod tests {
     use super::*;
     use common::domain::OtpId;
-    use common::record::Issue;
+    use common::record::{DeliveryState, Issue};
 
     const NOW: i64 = 10_000;
 

@@ -2,6 +2,8 @@
 //! an operator in the middle of an incident: they name the flag, variable or permission to fix.
 
 use crate::queue_url::QueueRef;
+use common::aws_errors::kind_of_code;
+use common::error::{BackendError, ErrorKind};
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -198,58 +200,42 @@ impl Error {
         }
     }
 
-    /// An AWS service error, from its code and message. `action` is the IAM action the call
-    /// needs (`sqs:ReceiveMessage`), which is also what a denied call must be granted.
-    pub fn from_aws_code(
+    /// A failed AWS call, by its kind ([`common::aws_errors`]). `action` is the IAM action the
+    /// call needs (`sqs:ReceiveMessage`), which is also what a denied call must be granted.
+    /// `detail` is AWS's `Code: message`, or the transport error chain.
+    pub fn from_aws(
         service: &'static str,
         action: &'static str,
         target: Target<'_>,
+        kind: ErrorKind,
         code: Option<&str>,
-        message: Option<&str>,
+        detail: String,
     ) -> Self {
-        let code = code.unwrap_or("Unknown");
-        let detail = format!("{code}: {}", message.unwrap_or("no message"));
-        match (code, target) {
-            (
-                "AWS.SimpleQueueService.NonExistentQueue"
-                | "QueueDoesNotExist"
-                | "NonExistentQueue",
-                Target::Queue(queue),
-            ) => Error::QueueNotFound {
+        match (kind, target) {
+            (ErrorKind::NotFound, Target::Queue(queue)) => Error::QueueNotFound {
                 queue: queue.to_string(),
                 flag: queue.role.flag(),
             },
-            ("ResourceNotFoundException", Target::Table(table)) => Error::TableNotFound {
+            (ErrorKind::NotFound, Target::Table(table)) => Error::TableNotFound {
                 table: table.to_owned(),
             },
-            (c, _) if c.starts_with("KMS") || c.starts_with("Kms") => Error::AccessDenied {
+            (ErrorKind::KeyUnusable, _) => Error::AccessDenied {
                 action: "kms:GenerateDataKey and kms:Decrypt".to_owned(),
                 resource: format!("the KMS key of {}", target.resource()),
                 detail,
             },
-            (
-                "AccessDenied"
-                | "AccessDeniedException"
-                | "AuthorizationError"
-                | "UnauthorizedOperation"
-                | "AuthorizationErrorException",
-                _,
-            ) => Error::AccessDenied {
+            (ErrorKind::AccessDenied, _) => Error::AccessDenied {
                 action: action.to_owned(),
                 resource: target.resource(),
                 detail,
             },
-            (
-                "InvalidClientTokenId"
-                | "UnrecognizedClientException"
-                | "SignatureDoesNotMatch"
-                | "ExpiredToken"
-                | "ExpiredTokenException"
-                | "InvalidAccessKeyId"
-                | "MissingAuthenticationToken"
-                | "InvalidSecurity",
-                _,
-            ) => Error::Credentials { detail },
+            (ErrorKind::Credentials, _) => Error::Credentials { detail },
+            // No code: AWS never answered. With one, AWS did, and its code says more.
+            (ErrorKind::Unavailable, _) if code.is_none() => Error::Unreachable {
+                service,
+                action,
+                detail,
+            },
             _ => Error::Aws {
                 service,
                 action,
@@ -259,7 +245,24 @@ impl Error {
         }
     }
 
-    /// Any failed SDK call: service errors by their code, the rest by what went wrong.
+    /// An AWS service error, from its code and message.
+    pub fn from_aws_code(
+        service: &'static str,
+        action: &'static str,
+        target: Target<'_>,
+        code: Option<&str>,
+        message: Option<&str>,
+    ) -> Self {
+        let kind = code.map_or(ErrorKind::Other, |c| kind_of_code(service, c));
+        let detail = format!(
+            "{}: {}",
+            code.unwrap_or("Unknown"),
+            message.unwrap_or("no message")
+        );
+        Self::from_aws(service, action, target, kind, code, detail)
+    }
+
+    /// Any failed SDK call.
     pub fn from_sdk<E, R>(
         service: &'static str,
         action: &'static str,
@@ -270,55 +273,26 @@ impl Error {
         E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        use aws_sdk_sqs::error::SdkError;
-        if let SdkError::ServiceError(service_error) = err {
-            let e = service_error.err();
-            return Self::from_aws_code(service, action, target, e.code(), e.message());
-        }
+        let (kind, code) = common::aws_errors::classify(service, err);
         let detail = common::error::describe_sdk_error(err);
-        if detail.to_ascii_lowercase().contains("credential") {
-            return Error::Credentials { detail };
-        }
-        match err {
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Error::Unreachable {
-                service,
-                action,
-                detail,
-            },
-            _ => Error::Aws {
-                service,
-                action,
-                resource: target.resource(),
-                detail,
-            },
-        }
+        Self::from_aws(service, action, target, kind, code.as_deref(), detail)
     }
 
-    /// A failed read of an OTP record. The store reports `Code: message`; the code says
-    /// whether the table is missing or the credentials may not read it.
-    pub fn from_store(table: &str, err: &common::error::BackendError) -> Self {
-        let (code, message) = match err.detail.split_once(": ") {
-            Some((code, message)) if !code.contains(' ') => (Some(code), Some(message)),
-            _ => (None, Some(err.detail.as_str())),
+    /// A failed read of an OTP record: its kind says whether the table is missing or the
+    /// credentials may not read it.
+    pub fn from_store(table: &str, err: &BackendError) -> Self {
+        let detail = match &err.code {
+            Some(code) => format!("{code}: {}", err.message),
+            None => err.message.clone(),
         };
-        match code {
-            Some(_) => Self::from_aws_code(
-                "dynamodb",
-                "dynamodb:GetItem",
-                Target::Table(table),
-                code,
-                message,
-            ),
-            None if err.detail.to_ascii_lowercase().contains("credential") => Error::Credentials {
-                detail: err.detail.clone(),
-            },
-            None => Error::Aws {
-                service: "dynamodb",
-                action: "dynamodb:GetItem",
-                resource: format!("the table {table}"),
-                detail: err.detail.clone(),
-            },
-        }
+        Self::from_aws(
+            "dynamodb",
+            "dynamodb:GetItem",
+            Target::Table(table),
+            err.kind,
+            err.code.as_deref(),
+            detail,
+        )
     }
 
     pub fn file(path: &std::path::Path, source: std::io::Error) -> Self {
@@ -390,31 +364,50 @@ mod tests {
     }
 
     #[test]
-    fn store_errors_are_read_by_their_code() {
-        let missing = common::error::BackendError::new(
+    fn store_errors_are_read_by_their_kind() {
+        let missing = BackendError::from_code(
             "dynamodb",
             "GetItem",
-            "ResourceNotFoundException: Requested resource not found",
+            "ResourceNotFoundException",
+            "Requested resource not found",
         );
         let err = Error::from_store("otp-relay", &missing);
         assert!(matches!(err, Error::TableNotFound { .. }), "{err}");
         assert!(err.to_string().contains("OTP_TABLE_NAME"));
-        let denied = common::error::BackendError::new(
+        let denied = BackendError::from_code(
             "dynamodb",
             "GetItem",
-            "AccessDeniedException: User is not authorized",
+            "AccessDeniedException",
+            "User is not authorized",
         );
         let err = Error::from_store("otp-relay", &denied);
         assert!(err.to_string().contains("dynamodb:GetItem"), "{err}");
-        let transport = common::error::BackendError::new(
-            "dynamodb",
-            "GetItem",
-            "dispatch failure: io error: connection refused",
+        assert!(
+            err.to_string()
+                .contains("AccessDeniedException: User is not authorized")
         );
+        let expired = BackendError::from_code("dynamodb", "GetItem", "ExpiredTokenException", "");
         assert!(matches!(
-            Error::from_store("t", &transport),
-            Error::Aws { .. }
+            Error::from_store("t", &expired),
+            Error::Credentials { .. }
         ));
+        // The text is never read: a message that mentions credentials is still just a failure.
+        let other = BackendError::new("dynamodb", "decode", "credential field missing");
+        assert!(matches!(Error::from_store("t", &other), Error::Aws { .. }));
+    }
+
+    #[test]
+    fn a_call_that_never_reached_aws_names_the_network() {
+        use aws_sdk_sqs::config::http::HttpResponse;
+        use aws_sdk_sqs::error::{ConnectorError, SdkError};
+        use aws_sdk_sqs::operation::receive_message::ReceiveMessageError;
+        let queue = dlq();
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let refused: SdkError<ReceiveMessageError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io(Box::new(io)));
+        let err = Error::from_sdk("sqs", "sqs:ReceiveMessage", Target::Queue(&queue), &refused);
+        assert!(matches!(err, Error::Unreachable { .. }), "{err}");
+        assert!(err.to_string().contains("AWS_ENDPOINT_URL"), "{err}");
     }
 
     #[test]

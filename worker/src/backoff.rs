@@ -1,22 +1,18 @@
-//! When a job that could not be delivered should be tried again.
+//! When a job that could not be delivered should be tried again: the rule is
+//! [`common::lifecycle::backoff`]; this supplies the delivery settings and the randomness.
 
 use common::config::DeliveryRules;
 
-/// Seconds to keep a message invisible after its `receives`-th receive failed: full jitter,
-/// `random(0, min(cap, base * 2^(receives-1)))`, and never past the OTP's expiry (a retry after
-/// it would only be dropped, so it should come back in time to be dropped promptly).
+/// See [`common::lifecycle::backoff::retry_delay`].
 pub fn retry_delay(rules: &DeliveryRules, receives: u32, now: i64, expires_at: Option<i64>) -> i64 {
-    let exponent = receives.saturating_sub(1).min(30);
-    let ceiling = rules
-        .retry_base_seconds
-        .saturating_mul(1i64 << exponent)
-        .min(rules.retry_cap_seconds)
-        .max(0);
-    let delay = (common::crypto::random_u64() % (ceiling as u64 + 1)) as i64;
-    match expires_at {
-        Some(expires_at) => delay.min((expires_at - now).max(0)),
-        None => delay,
-    }
+    common::lifecycle::backoff::retry_delay(
+        rules.retry_base_seconds,
+        rules.retry_cap_seconds,
+        receives,
+        now,
+        expires_at,
+        common::crypto::random_u64(),
+    )
 }
 
 /// SQS accepts visibility timeouts up to 12 hours.

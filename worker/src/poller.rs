@@ -135,7 +135,7 @@ impl Poller {
                 Err(_) => return Ok(Counts::new()),
             },
         }
-        .map_err(|e| BackendError::sdk("sqs", "ReceiveMessage", &e))?;
+        .map_err(|e| BackendError::sdk("sqs", "ReceiveMessage", e))?;
         let messages = received.messages.unwrap_or_default();
         if messages.is_empty() {
             return Ok(Counts::new());

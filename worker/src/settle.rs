@@ -86,7 +86,7 @@ pub async fn apply(client: &Client, queue_url: &str, plan: &Plan) -> Result<(), 
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| BackendError::sdk("sqs", "DeleteMessageBatch", &e))?;
+            .map_err(|e| BackendError::sdk("sqs", "DeleteMessageBatch", e))?;
         for failed in out.failed() {
             tracing::warn!(
                 entry = failed.id(),
@@ -116,7 +116,7 @@ pub async fn apply(client: &Client, queue_url: &str, plan: &Plan) -> Result<(), 
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| BackendError::sdk("sqs", "ChangeMessageVisibilityBatch", &e))?;
+            .map_err(|e| BackendError::sdk("sqs", "ChangeMessageVisibilityBatch", e))?;
         for failed in out.failed() {
             // The message keeps the queue's default visibility timeout: retried later than planned.
             tracing::warn!(

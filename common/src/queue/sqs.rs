@@ -27,6 +27,6 @@ impl JobQueue for SqsQueue {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| BackendError::sdk("sqs", "SendMessage", &e))
+            .map_err(|e| BackendError::sdk("sqs", "SendMessage", e))
     }
 }

@@ -1,6 +1,7 @@
 //! SES v2 for e-mail, SNS for SMS.
 
 use super::{OutgoingMessage, SendError, Sender};
+use crate::aws_errors::{self, Delivery};
 use crate::domain::Destination;
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::types::{Body, Content, Destination as SesDestination, EmailContent, Message};
@@ -46,7 +47,7 @@ impl AwsSender {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| classify(&e, ses_class))
+            .map_err(|e| send_error("ses", &e))
     }
 
     async fn send_sms(&self, to: &str, message: &OutgoingMessage) -> Result<(), SendError> {
@@ -64,7 +65,7 @@ impl AwsSender {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| classify(&e, sns_class))
+            .map_err(|e| send_error("sns", &e))
     }
 }
 
@@ -82,52 +83,79 @@ fn build_error(err: aws_sdk_sesv2::error::BuildError) -> SendError {
     SendError::Transient(err.to_string())
 }
 
-enum Class {
-    Transient,
-    Permanent,
-    Systemic,
-}
-
-fn ses_class(code: &str, message: &str) -> Class {
-    match code {
-        "AccountSuspendedException"
-        | "SendingPausedException"
-        | "MailFromDomainNotVerifiedException" => Class::Systemic,
-        // SES reports a spent daily quota as LimitExceeded with this text: no retry helps today.
-        "LimitExceededException" if message.contains("Daily message quota") => Class::Systemic,
-        "MessageRejected" | "BadRequestException" | "NotFoundException" => Class::Permanent,
-        _ => Class::Transient,
-    }
-}
-
-fn sns_class(code: &str, _message: &str) -> Class {
-    match code {
-        "InvalidParameter" | "InvalidParameterValue" | "OptedOut" | "EndpointDisabled" => {
-            Class::Permanent
-        }
-        "AuthorizationError" | "KMSAccessDenied" | "KMSDisabled" | "KMSNotFound"
-        | "KMSInvalidState" => Class::Systemic,
-        _ => Class::Transient,
-    }
-}
-
-/// Service errors by their code; everything else (timeouts, dispatch, 5xx) is transient.
-fn classify<E, R>(err: &SdkError<E, R>, class_of: fn(&str, &str) -> Class) -> SendError
+/// What a provider's error means for the message: [`crate::aws_errors`] decides, by the SDK
+/// error's variant and code. A permanent failure's reason is the AWS error code, which is what
+/// the record keeps as its `failure_reason`.
+fn send_error<E, R>(service: &str, err: &SdkError<E, R>) -> SendError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
     let detail = crate::error::describe_sdk_error(err);
-    let SdkError::ServiceError(service) = err else {
-        return SendError::Transient(detail);
-    };
-    let code = service.err().code().unwrap_or("Unknown").to_owned();
-    match class_of(&code, service.err().message().unwrap_or_default()) {
-        Class::Transient => SendError::Transient(detail),
-        Class::Permanent => SendError::Permanent {
-            reason: code,
+    let (kind, code) = aws_errors::classify(service, err);
+    match kind.delivery() {
+        Delivery::Transient => SendError::Transient(detail),
+        Delivery::Permanent => SendError::Permanent {
+            reason: code.unwrap_or_else(|| "Unknown".to_owned()),
             detail,
         },
-        Class::Systemic => SendError::Systemic(detail),
+        Delivery::Systemic => SendError::Systemic(detail),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sesv2::config::http::HttpResponse;
+    use aws_sdk_sesv2::error::ErrorMetadata;
+    use aws_sdk_sesv2::operation::send_email::SendEmailError;
+    use aws_sdk_sns::operation::publish::PublishError;
+
+    fn response(status: u16) -> HttpResponse {
+        HttpResponse::new(status.try_into().unwrap(), "".into())
+    }
+
+    fn ses(code: &str, message: &str) -> SendError {
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
+        send_error(
+            "ses",
+            &SdkError::service_error(SendEmailError::generic(meta), response(400)),
+        )
+    }
+
+    fn sns(code: &str) -> SendError {
+        let meta = ErrorMetadata::builder().code(code).build();
+        send_error(
+            "sns",
+            &SdkError::service_error(PublishError::generic(meta), response(400)),
+        )
+    }
+
+    #[test]
+    fn provider_errors_become_send_errors_by_their_code() {
+        assert_eq!(
+            ses("TooManyRequestsException", "Maximum sending rate exceeded."),
+            SendError::Transient("TooManyRequestsException: Maximum sending rate exceeded.".into())
+        );
+        assert!(matches!(
+            ses("MessageRejected", "Email address is not verified."),
+            SendError::Permanent { reason, .. } if reason == "MessageRejected"
+        ));
+        // The quota is read from the code, whatever SES's message says.
+        assert!(matches!(
+            ses("LimitExceededException", "Sending quota exceeded"),
+            SendError::Systemic(_)
+        ));
+        assert!(matches!(
+            ses("SendingPausedException", ""),
+            SendError::Systemic(_)
+        ));
+        assert!(matches!(
+            sns("ParameterValueInvalid"),
+            SendError::Permanent { reason, .. } if reason == "ParameterValueInvalid"
+        ));
+        assert!(matches!(sns("AuthorizationError"), SendError::Systemic(_)));
+        assert!(matches!(sns("KMSThrottling"), SendError::Transient(_)));
+        assert!(matches!(sns("SomethingNew"), SendError::Transient(_)));
     }
 }

@@ -8,12 +8,13 @@
 
 use super::{
     Claim, CreateError, DeliveryResult, IdempotencyRecord, LeaseHolder, LimitScope, OtpStore,
-    RateLimited, ResendError, SendGuards, claim_refusal, delivery_state,
+    RateLimited, ResendError, SendGuards,
 };
 use crate::domain::{Channel, OtpId};
 use crate::error::BackendError;
 use crate::job::DeliveryJob;
-use crate::record::{DeliveryState, OtpRecord, VerifyOutcome, verify_outcome};
+use crate::lifecycle::{VerifyOutcome, claim_refusal, delivery_state, verify_outcome};
+use crate::record::{DeliveryState, OtpRecord};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -63,19 +64,17 @@ impl DynamoStore {
                 .client_request_token(token)
                 .send()
                 .await;
-            match result {
-                Ok(_) => Ok(()),
-                Err(err) => Err(match err.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
-                        Cancelled::Reasons(e.cancellation_reasons().to_vec())
-                    }
-                    _ => Cancelled::Backend(BackendError::sdk(
-                        "dynamodb",
-                        "TransactWriteItems",
-                        &err,
-                    )),
-                }),
+            let Err(err) = result else { return Ok(()) };
+            if let Some(TransactWriteItemsError::TransactionCanceledException(e)) =
+                err.as_service_error()
+            {
+                return Err(Cancelled::Reasons(e.cancellation_reasons().to_vec()));
             }
+            Err(Cancelled::Backend(BackendError::sdk(
+                "dynamodb",
+                "TransactWriteItems",
+                err,
+            )))
         };
         attempt
             .retry(
@@ -101,15 +100,20 @@ impl DynamoStore {
             .await
         {
             Ok(out) => Ok(Ok(out.attributes)),
-            Err(err) => match err.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(e)) => {
-                    Ok(Err(e.item.clone()))
+            Err(err) => {
+                if let Some(UpdateItemError::ConditionalCheckFailedException(e)) =
+                    err.as_service_error()
+                {
+                    return Ok(Err(e.item.clone()));
                 }
-                _ => Err(BackendError::sdk("dynamodb", operation, &err)),
-            },
+                Err(BackendError::sdk("dynamodb", operation, err))
+            }
         }
     }
 
+    /// The rate-limit counters of one send (`delta` 1) or of its refund (-1). On a send, their
+    /// conditions are [`SendGuards::violations`] expressed for DynamoDB; [`Self::limits_hit`]
+    /// maps the failed ones back to the same [`RateLimited`]s.
     fn limit_items(
         &self,
         guards: &SendGuards,
@@ -308,7 +312,7 @@ impl OtpStore for DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| BackendError::sdk("dynamodb", "GetItem", &e))?;
+            .map_err(|e| BackendError::sdk("dynamodb", "GetItem", e))?;
         out.item.as_ref().map(parse_record).transpose()
     }
 
@@ -319,6 +323,7 @@ impl OtpStore for DynamoStore {
         token: &str,
         now: i64,
     ) -> Result<VerifyOutcome, BackendError> {
+        // The condition is `lifecycle::guess_is_counted`; the outcome, `lifecycle::verify_outcome`.
         // Count the guess and consume the code in one step: the guess is evaluated only if it
         // was counted, and only one request can remove the slot. The first request to guess a
         // slot leaves its token under it, so a retry of the winning request can recognise itself.
@@ -432,6 +437,9 @@ impl OtpStore for DynamoStore {
         now: i64,
         lease_seconds: i64,
     ) -> Result<Claim, BackendError> {
+        // The condition is `lifecycle::claim_allowed`: slot present, not locked, this send not
+        // finished, not expired (`lifecycle::skip_reason`), and the lease free or kept by this
+        // message's previous receive. A refusal is explained by `lifecycle::claim_refusal`.
         // No predecessor: a value no holder id can equal (they all contain '#').
         let predecessor = holder.predecessor().unwrap_or_else(|| "none".to_owned());
         let request = self

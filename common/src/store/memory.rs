@@ -3,12 +3,16 @@
 
 use super::{
     Claim, CreateError, DeliveryResult, IdempotencyRecord, LeaseHolder, LimitScope, OtpStore,
-    RateLimited, ResendError, SendGuards, claim_allowed, claim_refusal, delivery_state,
+    RateLimited, ResendError, SendGuards,
 };
 use crate::domain::OtpId;
 use crate::error::BackendError;
 use crate::job::DeliveryJob;
-use crate::record::{OtpRecord, VerifyOutcome, guess_is_counted, verify_outcome};
+use crate::lifecycle::{
+    OtpStatus, SeenCounts, VerifyOutcome, claim_allowed, claim_refusal, delivery_state,
+    guess_is_counted, verify_outcome,
+};
+use crate::record::{DeliveryState, OtpRecord};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -91,35 +95,20 @@ impl MemoryStore {
 }
 
 impl Tables {
-    /// The limits `guards` would exceed now; empty when the send may go ahead.
+    /// The limits `guards` would exceed now (the rule: [`SendGuards::violations`]).
     fn limit_violations(&self, guards: &SendGuards) -> Vec<RateLimited> {
-        let mut hit = Vec::new();
-        if let Some(&last) = self.cooldowns.get(&guards.destination_key)
-            && last > guards.cooldown_cutoff()
-        {
-            hit.push(RateLimited {
-                scope: LimitScope::DestinationCooldown,
-                retry_after: Some(guards.cooldown_left(last)),
-            });
-        }
         let bucket = guards.hour_bucket();
-        let dest = (guards.destination_key.clone(), bucket);
-        if self.destination_hours.get(&dest).copied().unwrap_or(0)
-            >= guards.max_per_destination_hour
-        {
-            hit.push(guards.hourly(LimitScope::DestinationHourly));
-        }
-        if let Some(ip) = &guards.ip_key
-            && self
-                .ip_hours
-                .get(&(ip.clone(), bucket))
-                .copied()
-                .unwrap_or(0)
-                >= guards.max_per_ip_hour
-        {
-            hit.push(guards.hourly(LimitScope::IpHourly));
-        }
-        hit
+        let count = |table: &HashMap<(String, i64), u32>, key: &str| {
+            table.get(&(key.to_owned(), bucket)).copied().unwrap_or(0)
+        };
+        guards.violations(SeenCounts {
+            last_send: self.cooldowns.get(&guards.destination_key).copied(),
+            destination_hour: count(&self.destination_hours, &guards.destination_key),
+            ip_hour: guards
+                .ip_key
+                .as_deref()
+                .map_or(0, |ip| count(&self.ip_hours, ip)),
+        })
     }
 
     fn count_send(&mut self, guards: &SendGuards, delta: i64) {
@@ -230,9 +219,7 @@ impl OtpStore for MemoryStore {
         let Some(current) = t.records.get(&record.id) else {
             return Err(ResendError::Changed);
         };
-        if current.sends != record.sends
-            || current.status(guards.now) != crate::record::OtpStatus::Pending
-        {
+        if current.sends != record.sends || current.status(guards.now) != OtpStatus::Pending {
             return Err(ResendError::Changed);
         }
         if current.sends >= max_sends {
@@ -247,7 +234,7 @@ impl OtpStore for MemoryStore {
         t.count_send(guards, 1);
         let current = t.records.get_mut(&record.id).ok_or(ResendError::Changed)?;
         current.sends += 1;
-        current.delivery = crate::record::DeliveryState::Queued;
+        current.delivery = DeliveryState::Queued;
         Ok(current.sends)
     }
 
@@ -274,12 +261,12 @@ impl OtpStore for MemoryStore {
     ) -> Result<Claim, BackendError> {
         let mut t = self.enter("claim_delivery")?;
         let Some(record) = t.records.get_mut(&job.otp_id) else {
-            return Ok(Claim::Skip(super::SkipReason::NotFound));
+            return Ok(claim_refusal(None, job, now));
         };
         if !claim_allowed(record, job, holder, now) {
             return Ok(claim_refusal(Some(record), job, now));
         }
-        record.delivery = crate::record::DeliveryState::Sending;
+        record.delivery = DeliveryState::Sending;
         record.lease_until = Some(now + lease_seconds);
         record.lease_holder = Some(holder.id());
         Ok(Claim::Granted(Box::new(record.clone())))

@@ -3,17 +3,20 @@
 //! invariants the same way: all-or-nothing, decided by conditions, never read-then-write.
 
 mod dynamo;
-mod limits;
 mod memory;
 
 pub use dynamo::DynamoStore;
-pub use limits::{LimitScope, RateLimited, SendGuards};
 pub use memory::MemoryStore;
+// The store's vocabulary; the rules behind these types are in the lifecycle core.
+pub use crate::lifecycle::{
+    Claim, DeliveryResult, LeaseHolder, LimitScope, RateLimited, SendGuards, SkipReason,
+};
 
 use crate::domain::{Channel, OtpId};
 use crate::error::BackendError;
 use crate::job::DeliveryJob;
-use crate::record::{DeliveryState, OtpRecord, OtpStatus, VerifyOutcome};
+use crate::lifecycle::VerifyOutcome;
+use crate::record::OtpRecord;
 
 /// What an `Idempotency-Key` remembers: enough to answer a repeat exactly as the first time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,76 +53,6 @@ pub enum ResendError {
     Backend(#[from] BackendError),
 }
 
-/// Why a job is not delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SkipReason {
-    NotFound,
-    Verified,
-    Locked,
-    Expired,
-    /// This send (or a later one, which carries the same code) was delivered already, or was
-    /// refused by the provider for good.
-    AlreadyDelivered,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// The job may be delivered; the record is as the claim left it.
-    Granted(Box<OtpRecord>),
-    Skip(SkipReason),
-    /// Another worker holds a live claim on this OTP until the given time.
-    Busy {
-        until: i64,
-    },
-}
-
-/// Who holds a delivery claim: one receive of one queue message.
-///
-/// A transient failure keeps the claim instead of releasing it, and the next receive of the same
-/// message takes it over: SQS hands a message out again only once the previous receive's
-/// visibility has ended, so that receive is done with it. This saves a DynamoDB write per
-/// retried attempt. Anyone else (another job, a duplicate copy received at the same time) still
-/// waits for the lease to lapse.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeaseHolder {
-    message_id: String,
-    receives: u32,
-}
-
-impl LeaseHolder {
-    /// `receives` is the message's `ApproximateReceiveCount` (1 on the first receive).
-    pub fn new(message_id: &str, receives: u32) -> Self {
-        Self {
-            message_id: message_id.to_owned(),
-            receives: receives.max(1),
-        }
-    }
-
-    /// The value stored in the record while this receive holds the claim.
-    pub fn id(&self) -> String {
-        format!("{}#{}", self.message_id, self.receives)
-    }
-
-    /// The holder whose kept claim this receive may take over: the same message's previous
-    /// receive. None without a message id, since then "the same message" cannot be told.
-    pub fn predecessor(&self) -> Option<String> {
-        (self.receives > 1 && !self.message_id.is_empty())
-            .then(|| format!("{}#{}", self.message_id, self.receives - 1))
-    }
-}
-
-/// How a delivery attempt ended, as written back to the record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeliveryResult {
-    Sent,
-    Failed {
-        reason: String,
-    },
-    Dropped,
-    /// Not delivered this time; the job will be retried: give up the claim.
-    Released,
-}
-
 #[async_trait::async_trait]
 pub trait OtpStore: Send + Sync + std::fmt::Debug {
     /// Stores a new OTP together with its rate-limit counters and optional idempotency record,
@@ -143,7 +76,7 @@ pub trait OtpStore: Send + Sync + std::fmt::Debug {
     async fn get(&self, id: OtpId) -> Result<Option<OtpRecord>, BackendError>;
 
     /// Counts one guess and, in the same atomic step, consumes the code if `guess_slot` is its
-    /// slot. See [`crate::record::verify_outcome`].
+    /// slot. See [`crate::lifecycle::verify_outcome`].
     async fn verify(
         &self,
         id: OtpId,
@@ -184,52 +117,4 @@ pub trait OtpStore: Send + Sync + std::fmt::Debug {
         send: u32,
         result: &DeliveryResult,
     ) -> Result<(), BackendError>;
-}
-
-/// The claim rule, given the record as it was when the claim's condition failed.
-pub fn claim_refusal(before: Option<&OtpRecord>, job: &DeliveryJob, now: i64) -> Claim {
-    let Some(record) = before else {
-        return Claim::Skip(SkipReason::NotFound);
-    };
-    // A duplicate of a finished job is just that, whatever happened to the OTP since.
-    if record.delivered_send >= job.send {
-        return Claim::Skip(SkipReason::AlreadyDelivered);
-    }
-    if record.code_slot.as_deref() != Some(job.slot.as_str()) {
-        return Claim::Skip(SkipReason::Verified);
-    }
-    match record.status(now) {
-        OtpStatus::Verified => Claim::Skip(SkipReason::Verified),
-        OtpStatus::Locked => Claim::Skip(SkipReason::Locked),
-        OtpStatus::Expired => Claim::Skip(SkipReason::Expired),
-        OtpStatus::Pending => Claim::Busy {
-            until: record.lease_until.unwrap_or(now),
-        },
-    }
-}
-
-/// Whether a claim for `job` would be granted on `record` now: the condition both adapters
-/// enforce atomically.
-pub fn claim_allowed(
-    record: &OtpRecord,
-    job: &DeliveryJob,
-    holder: &LeaseHolder,
-    now: i64,
-) -> bool {
-    let free = record.lease_until.is_none_or(|until| until < now)
-        || (record.lease_holder.is_some() && record.lease_holder == holder.predecessor());
-    record.code_slot.as_deref() == Some(job.slot.as_str())
-        && record.status(now) == OtpStatus::Pending
-        && record.delivered_send < job.send
-        && free
-}
-
-/// The delivery state a result leaves in the record.
-pub fn delivery_state(result: &DeliveryResult) -> DeliveryState {
-    match result {
-        DeliveryResult::Sent => DeliveryState::Sent,
-        DeliveryResult::Failed { .. } => DeliveryState::Failed,
-        DeliveryResult::Dropped => DeliveryState::Dropped,
-        DeliveryResult::Released => DeliveryState::Queued,
-    }
 }

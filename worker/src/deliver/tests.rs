@@ -3,7 +3,8 @@
 
 use super::*;
 use common::domain::{Destination, OtpCode, OtpId};
-use common::record::{DeliveryState, OtpRecord, VerifyOutcome};
+use common::lifecycle::VerifyOutcome;
+use common::record::{DeliveryState, OtpRecord};
 use common::secret::ServiceSecret;
 use common::sender::{MemorySender, OutgoingMessage};
 use common::store::SendGuards;
@@ -112,7 +113,7 @@ async fn a_duplicate_job_after_it_was_sent_is_skipped_and_nothing_more_is_sent()
 
     let again = f.deliver(&job).await;
 
-    assert_eq!(again, Outcome::Skipped(SkipReason::AlreadyDelivered));
+    assert_eq!(again, Outcome::Skipped(SkipReason::Delivered));
     assert!(again.is_final());
     assert_eq!(f.calls(), 1);
     assert_eq!(f.record(job.otp_id).delivery, DeliveryState::Sent);
@@ -142,7 +143,7 @@ async fn a_resend_job_is_delivered_with_the_same_code_and_a_stale_one_after_it_i
     assert_eq!(f.deliver(&second).await, Outcome::Sent);
     assert_eq!(
         f.deliver(&first).await,
-        Outcome::Skipped(SkipReason::AlreadyDelivered)
+        Outcome::Skipped(SkipReason::Delivered)
     );
 
     let sent = f.sender.inner.sent();
@@ -195,10 +196,7 @@ async fn a_job_for_an_unknown_otp_is_skipped() {
         ..job
     };
 
-    assert_eq!(
-        f.deliver(&stray).await,
-        Outcome::Skipped(SkipReason::NotFound)
-    );
+    assert_eq!(f.deliver(&stray).await, Outcome::Skipped(SkipReason::Gone));
     assert_eq!(f.calls(), 0);
 }
 
@@ -266,7 +264,7 @@ async fn a_permanent_send_error_fails_the_delivery_with_its_reason() {
     // SQS may hand the same job out again: the provider is not asked a second time.
     assert_eq!(
         f.deliver(&job).await,
-        Outcome::Skipped(SkipReason::AlreadyDelivered)
+        Outcome::Skipped(SkipReason::Rejected)
     );
     assert_eq!(f.calls(), 1);
 }

@@ -5,6 +5,9 @@
 //! Fixed buckets let a client spend one hour's allowance at the end of an hour and the next at
 //! the start of the next: up to twice the hourly limit in a short burst. The cooldown bounds how
 //! fast that burst can be, which is the trade for needing no read on the request path.
+//!
+//! [`SendGuards::violations`] is the rule; the in-memory store calls it, and the DynamoDB
+//! adapter's `limit_items` expresses it as one condition per counter.
 
 use serde::Serialize;
 
@@ -28,6 +31,17 @@ pub enum LimitScope {
     DestinationHourly,
     IpHourly,
     OtpSends,
+}
+
+/// What the counters of one send's destination and IP hold before the send.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeenCounts {
+    /// When the destination was last sent to (the cooldown item), if it was.
+    pub last_send: Option<i64>,
+    /// Sends to the destination in the current hour.
+    pub destination_hour: u32,
+    /// Sends from the client IP in the current hour (0 when the request has none).
+    pub ip_hour: u32,
 }
 
 /// A refused send, and when waiting would help (`None`: it will not).
@@ -71,6 +85,28 @@ impl SendGuards {
             scope,
             retry_after: Some(self.until_next_hour()),
         }
+    }
+
+    /// The limits one more send would exceed, given the counters as they are; empty when the
+    /// send may go ahead. DynamoDB's conditions: `attribute_not_exists(#last) OR #last <=
+    /// :cutoff` on the cooldown, `attribute_not_exists(#n) OR #n < :max` on each hourly counter.
+    pub fn violations(&self, seen: SeenCounts) -> Vec<RateLimited> {
+        let mut hit = Vec::new();
+        if let Some(last) = seen.last_send
+            && last > self.cooldown_cutoff()
+        {
+            hit.push(RateLimited {
+                scope: LimitScope::DestinationCooldown,
+                retry_after: Some(self.cooldown_left(last)),
+            });
+        }
+        if seen.destination_hour >= self.max_per_destination_hour {
+            hit.push(self.hourly(LimitScope::DestinationHourly));
+        }
+        if self.ip_key.is_some() && seen.ip_hour >= self.max_per_ip_hour {
+            hit.push(self.hourly(LimitScope::IpHourly));
+        }
+        hit
     }
 
     /// Of several limits hit at once, the one to report: the longest wait is the honest one.
@@ -120,5 +156,40 @@ mod tests {
         };
         assert_eq!(SendGuards::worst([a, b]), Some(b));
         assert_eq!(SendGuards::worst([a, c, b]), Some(c));
+    }
+
+    #[test]
+    fn a_send_is_refused_by_each_counter_at_its_limit_and_not_below() {
+        let mut g = guards(7200 + 100);
+        let seen = |last_send, destination_hour, ip_hour| SeenCounts {
+            last_send,
+            destination_hour,
+            ip_hour,
+        };
+        assert!(g.violations(SeenCounts::default()).is_empty());
+        assert!(g.violations(seen(Some(7200 + 70), 4, 0)).is_empty());
+        let scopes = |hit: Vec<RateLimited>| hit.iter().map(|l| l.scope).collect::<Vec<_>>();
+        assert_eq!(
+            g.violations(seen(Some(7200 + 71), 0, 0)),
+            [RateLimited {
+                scope: LimitScope::DestinationCooldown,
+                retry_after: Some(1)
+            }]
+        );
+        assert_eq!(
+            scopes(g.violations(seen(None, 5, 50))),
+            [LimitScope::DestinationHourly],
+            "no IP key: the IP counter does not apply"
+        );
+        g.ip_key = Some("ip".into());
+        assert_eq!(scopes(g.violations(seen(None, 0, 49))), []);
+        assert_eq!(
+            scopes(g.violations(seen(Some(7200 + 90), 5, 50))),
+            [
+                LimitScope::DestinationCooldown,
+                LimitScope::DestinationHourly,
+                LimitScope::IpHourly
+            ]
+        );
     }
 }

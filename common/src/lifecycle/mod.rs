@@ -1,0 +1,25 @@
+//! Every rule about an OTP record or a delivery job, and nothing else: no SDK, no I/O, no clock.
+//!
+//! The DynamoDB adapter cannot call these functions: it expresses the same rules as condition
+//! expressions, each with a doc comment naming the function here it mirrors. Everything else
+//! (the in-memory fake, the API, the worker, the replayer) calls them, so a fake cannot drift
+//! from the rule and a newcomer finds each rule in one file:
+//!
+//! | Rule | File |
+//! |---|---|
+//! | a record's status (pending, verified, locked, expired); what a guess does | [`status`] |
+//! | whether a job may be claimed, delivered or replayed, and why not ([`SkipReason`]) | [`delivery`] |
+//! | which send rate limits a send would exceed | [`limits`] |
+//! | how long to wait before retrying a job, from its receive count | [`backoff`] |
+
+pub mod backoff;
+pub mod delivery;
+pub mod limits;
+pub mod status;
+
+pub use delivery::{
+    Claim, DeliveryResult, LeaseHolder, SkipReason, claim_allowed, claim_refusal, delivery_state,
+    replay_precheck, replay_skip, skip_reason,
+};
+pub use limits::{LimitScope, RateLimited, SeenCounts, SendGuards};
+pub use status::{OtpStatus, VerifyOutcome, guess_is_counted, verify_outcome};
