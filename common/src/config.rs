@@ -2,6 +2,7 @@
 //! here: they come from the SDK's own environment (`AWS_ENDPOINT_URL_<SERVICE>`, `AWS_REGION`), so
 //! any one service can be redirected without touching this crate.
 
+use crate::bounds;
 use crate::domain::OtpCodeLength;
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
@@ -94,18 +95,31 @@ impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(&lookup);
         let defaults = Rules::default();
-        let digits = env.number("OTP_CODE_LENGTH", 6, 4..=10)?;
+        let digits = env.number("OTP_CODE_LENGTH", 6, bounds::CODE_LENGTH)?;
         let rules = Rules {
             code_length: OtpCodeLength::new(digits as u8).unwrap_or_default(),
-            ttl_seconds: env.number("OTP_TTL_SECONDS", defaults.ttl_seconds, 10..=3600)?,
-            max_attempts: env.number("OTP_MAX_ATTEMPTS", 5, 1..=100)? as u32,
-            resend_cooldown_seconds: env.number("OTP_RESEND_COOLDOWN_SECONDS", 30, 0..=3600)?,
-            max_sends_per_hour: env.number("OTP_MAX_SENDS_PER_HOUR", 5, 1..=1000)? as u32,
-            max_sends_per_otp: env.number("OTP_MAX_SENDS_PER_OTP", 5, 1..=100)? as u32,
+            ttl_seconds: env.number(
+                "OTP_TTL_SECONDS",
+                defaults.ttl_seconds,
+                bounds::TTL_SECONDS,
+            )?,
+            max_attempts: env.number("OTP_MAX_ATTEMPTS", 5, bounds::MAX_ATTEMPTS)? as u32,
+            resend_cooldown_seconds: env.number(
+                "OTP_RESEND_COOLDOWN_SECONDS",
+                30,
+                bounds::RESEND_COOLDOWN_SECONDS,
+            )?,
+            max_sends_per_hour: env.number(
+                "OTP_MAX_SENDS_PER_HOUR",
+                5,
+                bounds::SENDS_PER_DESTINATION_PER_HOUR,
+            )? as u32,
+            max_sends_per_otp: env.number("OTP_MAX_SENDS_PER_OTP", 5, bounds::SENDS_PER_OTP)?
+                as u32,
             max_sends_per_ip_per_hour: env.number(
                 "OTP_MAX_SENDS_PER_IP_PER_HOUR",
                 50,
-                1..=100_000,
+                bounds::SENDS_PER_IP_PER_HOUR,
             )? as u32,
         };
         let queue_url = env.text("OTP_QUEUE_URL").ok_or_else(|| ConfigError {

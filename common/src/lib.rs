@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod aws_clients;
+pub mod bounds;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -21,3 +22,4 @@ pub mod shutdown;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod tenant;
