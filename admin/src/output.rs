@@ -17,8 +17,10 @@ pub struct Done {
 impl Done {
     pub fn of<T: Serialize + std::fmt::Display>(summary: &T) -> Self {
         Self {
-            // The summaries are plain structs of strings, numbers and lists.
-            json: serde_json::to_value(summary).unwrap_or(Value::Null),
+            // The summaries are plain structs of strings, numbers, lists and string-keyed
+            // maps, which serde_json cannot fail on.
+            #[allow(clippy::expect_used)]
+            json: serde_json::to_value(summary).expect("a summary always serialises"),
             text: summary.to_string(),
         }
     }

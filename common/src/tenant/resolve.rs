@@ -238,7 +238,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_live_key_resolves_to_its_tenant_and_garbage_never_reaches_the_store() {
+    async fn a_live_key_resolves_to_its_tenant_and_malformed_or_unknown_keys_do_not() {
         let (_, resolver, key, _) = setup().await;
         let caller = resolver.resolve(key.expose()).await.unwrap().unwrap();
         assert_eq!(caller.tenant.id.as_str(), "acme");
