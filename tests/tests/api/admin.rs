@@ -461,3 +461,56 @@ async fn the_dynamodb_tenant_store_and_its_fake_follow_the_same_rules() {
     ))
     .await;
 }
+
+/// What the API's key check will cost: on a warm instance nothing, on a cold one the key by its
+/// hash and then its tenant; a key that is not found is read again each time (never cached).
+#[tokio::test]
+async fn a_warm_key_check_makes_no_aws_call() {
+    use crate::calls::{calls_of, expect};
+    let app = spawn_app().await;
+    let sdk = tests::stack::sdk_config(&app.proxy.url).await;
+    let store = Arc::new(DynamoTenantStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        app.table.clone(),
+    ));
+    let secret = ServiceSecret::from_base64(&app.secret_b64).unwrap();
+    let policy = TenantPolicy::new(
+        TenantId::parse("acme").unwrap(),
+        Label::parse("Acme").unwrap(),
+        Channels::new([common::domain::Channel::Email]).unwrap(),
+        0,
+    );
+    store.create_tenant(&policy).await.unwrap();
+    let key = ApiKey::generate(KeyKind::Publishable);
+    let record = KeyRecord::issued(&key, &KeyHasher::derive(&secret), policy.id, None, 0);
+    store.add_key(&record).await.unwrap();
+    let resolver = KeyResolver::new(store, &secret);
+
+    let cold = calls_of(&app, async {
+        assert!(resolver.resolve(key.expose()).await.unwrap().is_ok());
+    })
+    .await;
+    assert_eq!(cold, expect(&[("dynamodb:GetItem", 2)]), "cold");
+    let warm = calls_of(&app, async {
+        for _ in 0..3 {
+            assert!(resolver.resolve(key.expose()).await.unwrap().is_ok());
+        }
+    })
+    .await;
+    assert_eq!(warm, expect(&[]), "warm");
+    let stranger = ApiKey::generate(KeyKind::Server);
+    let unknown = calls_of(&app, async {
+        for _ in 0..2 {
+            let answer = resolver.resolve(stranger.expose()).await.unwrap();
+            assert_eq!(answer, Err(Refusal::Unknown));
+        }
+    })
+    .await;
+    assert_eq!(unknown, expect(&[("dynamodb:GetItem", 2)]), "unknown");
+    let malformed = calls_of(&app, async {
+        let answer = resolver.resolve("otpr_sk_nope").await.unwrap();
+        assert_eq!(answer, Err(Refusal::Malformed));
+    })
+    .await;
+    assert_eq!(malformed, expect(&[]), "malformed");
+}
