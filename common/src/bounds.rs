@@ -2,10 +2,12 @@
 //! read in [`crate::config`]) or a tenant's policy ([`crate::tenant::Limit`]). One table, so a
 //! tenant can never be given a value the deployment itself would refuse.
 
+use crate::domain::OtpCodeLength;
 use std::ops::RangeInclusive;
 
-/// Digits of a code (see [`crate::domain::OtpCodeLength`]).
-pub const CODE_LENGTH: RangeInclusive<i64> = 4..=10;
+/// Digits of a code: [`OtpCodeLength`]'s own range.
+pub const CODE_LENGTH: RangeInclusive<i64> =
+    (OtpCodeLength::MIN as i64)..=(OtpCodeLength::MAX as i64);
 /// How long a code stays verifiable.
 pub const TTL_SECONDS: RangeInclusive<i64> = 10..=3600;
 /// Wrong guesses before a code locks.

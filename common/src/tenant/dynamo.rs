@@ -159,6 +159,7 @@ impl TenantStore for DynamoTenantStore {
             .get(DIRECTORY.to_owned(), "GetItem")
             .await?
             .and_then(|item| item.get("ids").and_then(|v| v.as_ss().ok()).cloned())
+            // No directory item yet: no tenant was ever created.
             .unwrap_or_default();
         let mut tenants = Vec::with_capacity(ids.len());
         // One read per tenant: an operator's listing, not a request path.
@@ -296,7 +297,10 @@ impl TenantStore for DynamoTenantStore {
             .send()
             .await;
         match result {
-            Ok(out) => parse_key(&out.attributes.unwrap_or_default()),
+            Ok(out) => out
+                .attributes
+                .ok_or_else(|| corrupt(&key_pk(&hash), "UpdateItem returned no item"))
+                .and_then(|item| parse_key(&item)),
             Err(err) => match err.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
                     Err(TenantStoreError::NoKey {

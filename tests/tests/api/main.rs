@@ -3,6 +3,7 @@
 
 mod admin;
 mod calls;
+mod cfn;
 mod delivery;
 mod delivery_failures;
 mod failures;
