@@ -80,7 +80,7 @@ impl fmt::Display for TenantList {
             writeln!(
                 f,
                 "{:<24} {:<9} {:<12} {}",
-                t.id,
+                t.id.as_str(),
                 state,
                 t.channels.to_string(),
                 t.name
