@@ -1,5 +1,5 @@
 # Entry points; the scripts under scripts/ hold the logic.
-.PHONY: dev test outbox dlq lint build bench soak fuzz schemathesis package package-test
+.PHONY: dev test outbox dlq admin lint build bench soak fuzz schemathesis package package-test
 
 dev:      ## Start moto, the API on 127.0.0.1:3000 and the worker; Ctrl-C stops all
 	@bash scripts/dev.sh
@@ -18,6 +18,9 @@ outbox:   ## What the local stack delivered (e-mail and SMS), newest first
 
 dlq:      ## The DLQ replayer against the `make dev` stack: make dlq ARGS="replay --execute"
 	@bash scripts/dlq.sh $(ARGS)
+
+admin:    ## Tenants and API keys on the `make dev` stack: make admin ARGS="tenant list"
+	@bash scripts/admin.sh $(ARGS)
 
 lint:     ## Formatting and clippy, as CI runs them
 	cargo fmt --all -- --check

@@ -2,6 +2,7 @@
 //! here: they come from the SDK's own environment (`AWS_ENDPOINT_URL_<SERVICE>`, `AWS_REGION`), so
 //! any one service can be redirected without touching this crate.
 
+use crate::bounds;
 use crate::domain::OtpCodeLength;
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
@@ -95,11 +96,10 @@ impl Settings {
         let env = Env(&lookup);
         // Each default is written once, in `Rules::default()` / `DeliveryRules::default()`.
         let defaults = Rules::default();
-        let length_range = i64::from(OtpCodeLength::MIN)..=i64::from(OtpCodeLength::MAX);
         let digits = env.number(
             "OTP_CODE_LENGTH",
             i64::from(defaults.code_length.get()),
-            length_range,
+            bounds::CODE_LENGTH,
         )?;
         // In range by the check above; an error rather than the old silent fallback to 6 digits
         // if the two ever disagree.
@@ -112,31 +112,35 @@ impl Settings {
             })?;
         let rules = Rules {
             code_length,
-            ttl_seconds: env.number("OTP_TTL_SECONDS", defaults.ttl_seconds, 10..=3600)?,
+            ttl_seconds: env.number(
+                "OTP_TTL_SECONDS",
+                defaults.ttl_seconds,
+                bounds::TTL_SECONDS,
+            )?,
             max_attempts: env.number(
                 "OTP_MAX_ATTEMPTS",
                 i64::from(defaults.max_attempts),
-                1..=100,
+                bounds::MAX_ATTEMPTS,
             )? as u32,
             resend_cooldown_seconds: env.number(
                 "OTP_RESEND_COOLDOWN_SECONDS",
                 defaults.resend_cooldown_seconds,
-                0..=3600,
+                bounds::RESEND_COOLDOWN_SECONDS,
             )?,
             max_sends_per_hour: env.number(
                 "OTP_MAX_SENDS_PER_HOUR",
                 i64::from(defaults.max_sends_per_hour),
-                1..=1000,
+                bounds::SENDS_PER_DESTINATION_PER_HOUR,
             )? as u32,
             max_sends_per_otp: env.number(
                 "OTP_MAX_SENDS_PER_OTP",
                 i64::from(defaults.max_sends_per_otp),
-                1..=100,
+                bounds::SENDS_PER_OTP,
             )? as u32,
             max_sends_per_ip_per_hour: env.number(
                 "OTP_MAX_SENDS_PER_IP_PER_HOUR",
                 i64::from(defaults.max_sends_per_ip_per_hour),
-                1..=100_000,
+                bounds::SENDS_PER_IP_PER_HOUR,
             )? as u32,
         };
         let queue_url = env.text("OTP_QUEUE_URL").ok_or_else(|| ConfigError {

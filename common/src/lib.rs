@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod aws_clients;
 pub mod aws_errors;
+pub mod bounds;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -23,3 +24,4 @@ pub mod shutdown;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod tenant;

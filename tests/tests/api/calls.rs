@@ -8,7 +8,10 @@ use tests::fault_proxy::{Fault, Target};
 use tokio_util::sync::CancellationToken;
 
 /// The calls `action` made, by `service:operation`.
-async fn calls_of<F: std::future::Future>(app: &TestApp, action: F) -> BTreeMap<String, u64> {
+pub(crate) async fn calls_of<F: std::future::Future>(
+    app: &TestApp,
+    action: F,
+) -> BTreeMap<String, u64> {
     let before = app.proxy.all_calls();
     action.await;
     app.proxy
@@ -21,7 +24,7 @@ async fn calls_of<F: std::future::Future>(app: &TestApp, action: F) -> BTreeMap<
         .collect()
 }
 
-fn expect(calls: &[(&str, u64)]) -> BTreeMap<String, u64> {
+pub(crate) fn expect(calls: &[(&str, u64)]) -> BTreeMap<String, u64> {
     calls.iter().map(|(op, n)| ((*op).to_owned(), *n)).collect()
 }
 

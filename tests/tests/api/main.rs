@@ -1,6 +1,7 @@
 //! Integration tests: the real AWS SDK against moto (started by `make test`), one binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin;
 mod calls;
 mod cfn;
 mod delivery;
