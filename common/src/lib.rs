@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod job;
+pub mod pacer;
 pub mod payload;
 pub mod queue;
 pub mod record;
