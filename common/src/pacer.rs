@@ -114,10 +114,8 @@ mod tests {
         let dropped = tokio::time::timeout(Duration::from_millis(100), pacer.acquire()).await;
         assert!(dropped.is_err());
         pacer.acquire().await;
-        assert!(
-            start.elapsed() <= Duration::from_millis(1_010),
-            "{:?}",
-            start.elapsed()
-        );
+        // Its own second from when it came (0.1 s in), not a second slot after the dropped one.
+        let elapsed = start.elapsed();
+        assert!(elapsed <= Duration::from_millis(1_200), "{elapsed:?}");
     }
 }
