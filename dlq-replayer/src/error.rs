@@ -264,13 +264,13 @@ impl Error {
         service: &'static str,
         action: &'static str,
         target: Target<'_>,
-        err: &aws_sdk_sqs::error::SdkError<E, R>,
+        err: &aws_sdk_cloudwatch::error::SdkError<E, R>,
     ) -> Self
     where
-        E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
+        E: aws_sdk_cloudwatch::error::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        use aws_sdk_sqs::error::SdkError;
+        use aws_sdk_cloudwatch::error::SdkError;
         if let SdkError::ServiceError(service_error) = err {
             let e = service_error.err();
             return Self::from_aws_code(service, action, target, e.code(), e.message());
@@ -294,31 +294,35 @@ impl Error {
         }
     }
 
-    /// A failed read of an OTP record. The store reports `Code: message`; the code says
-    /// whether the table is missing or the credentials may not read it.
-    pub fn from_store(table: &str, err: &common::error::BackendError) -> Self {
+    /// A failed call through one of `common`'s adapters. They report `Code: message`; the code
+    /// says whether the resource is missing or the credentials may not use it.
+    pub fn from_backend(
+        service: &'static str,
+        action: &'static str,
+        target: Target<'_>,
+        err: &common::error::BackendError,
+    ) -> Self {
         let (code, message) = match err.detail.split_once(": ") {
             Some((code, message)) if !code.contains(' ') => (Some(code), Some(message)),
             _ => (None, Some(err.detail.as_str())),
         };
         match code {
-            Some(_) => Self::from_aws_code(
-                "dynamodb",
-                "dynamodb:GetItem",
-                Target::Table(table),
-                code,
-                message,
-            ),
+            Some(_) => Self::from_aws_code(service, action, target, code, message),
             None if err.detail.to_ascii_lowercase().contains("credential") => Error::Credentials {
                 detail: err.detail.clone(),
             },
             None => Error::Aws {
-                service: "dynamodb",
-                action: "dynamodb:GetItem",
-                resource: format!("the table {table}"),
+                service,
+                action,
+                resource: target.resource(),
                 detail: err.detail.clone(),
             },
         }
+    }
+
+    /// A failed read of an OTP record.
+    pub fn from_store(table: &str, err: &common::error::BackendError) -> Self {
+        Self::from_backend("dynamodb", "dynamodb:GetItem", Target::Table(table), err)
     }
 
     pub fn file(path: &std::path::Path, source: std::io::Error) -> Self {

@@ -22,15 +22,9 @@ pub mod queue_url;
 pub mod queues;
 pub mod replay;
 pub mod span;
-pub mod sqs;
 pub mod status;
 pub mod sweep;
 pub mod transfer;
-
-#[cfg(test)]
-mod fake;
-#[cfg(test)]
-mod testkit;
 
 use cli::{Cli, Command};
 use context::Context;
@@ -110,3 +104,6 @@ pub async fn dispatch(ctx: &Context, command: &Command) -> Result<Done, Error> {
         }
     }
 }
+
+#[cfg(test)]
+mod testkit;

@@ -44,7 +44,7 @@ pub fn row(message: &Message, item: &Inspected, now: i64) -> Row {
         Err(malformed) => {
             return Row {
                 message_id: message.id.clone(),
-                receive_count: message.receive_count(),
+                receive_count: message.receive_count,
                 otp_id: None,
                 channel: None,
                 to: None,
@@ -66,7 +66,7 @@ pub fn row(message: &Message, item: &Inspected, now: i64) -> Row {
     };
     Row {
         message_id: message.id.clone(),
-        receive_count: message.receive_count(),
+        receive_count: message.receive_count,
         otp_id: Some(job.otp_id.to_string()),
         channel: Some(job.channel.as_str()),
         to: Some(job.to.clone()),
@@ -84,7 +84,7 @@ pub fn row(message: &Message, item: &Inspected, now: i64) -> Row {
 pub async fn run(ctx: &Context, limit: u64, hold_seconds: i32) -> Result<Done, Error> {
     let dlq = ctx.dlq().await?;
     let stats = ctx.queues.stats(&dlq).await?;
-    let mut sweep = Sweep::new(ctx.queues.as_ref(), &dlq, hold_seconds, WAIT_SECONDS);
+    let mut sweep = Sweep::new(&ctx.queues, &dlq, hold_seconds, WAIT_SECONDS);
     let mut messages: Vec<Message> = Vec::new();
     let collected = async {
         while (messages.len() as u64) < limit && !ctx.stop.is_cancelled() {

@@ -30,7 +30,7 @@ pub async fn run(
     let dlq = ctx.dlq().await?;
     let stats = ctx.queues.stats(&dlq).await?;
     let mut progress = Progress::new("purge", Some(stats.visible));
-    let mut sweep = Sweep::new(ctx.queues.as_ref(), &dlq, hold_seconds, WAIT_SECONDS);
+    let mut sweep = Sweep::new(&ctx.queues, &dlq, hold_seconds, WAIT_SECONDS);
     let mut counts = Counts::default();
     let mut errors: Vec<String> = Vec::new();
     let swept = async {

@@ -102,7 +102,7 @@ pub async fn run(ctx: &Context, plan: &Plan) -> Result<Done, Error> {
         ctx,
         pair: &pair,
         plan,
-        sweep: Sweep::new(ctx.queues.as_ref(), &pair.dlq, hold, WAIT_SECONDS),
+        sweep: Sweep::new(&ctx.queues, &pair.dlq, hold, WAIT_SECONDS),
         pacer,
         counts: Counts::default(),
         errors: Vec::new(),

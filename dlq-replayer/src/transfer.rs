@@ -63,7 +63,7 @@ pub async fn export(
     let file = std::fs::File::create(&partial).map_err(|e| Error::file(&partial, e))?;
     let mut writer = std::io::BufWriter::new(file);
     let mut progress = Progress::new("export", Some(stats.visible));
-    let mut sweep = Sweep::new(ctx.queues.as_ref(), &dlq, hold_seconds, WAIT_SECONDS);
+    let mut sweep = Sweep::new(&ctx.queues, &dlq, hold_seconds, WAIT_SECONDS);
     let (mut count, mut bytes) = (0u64, 0u64);
     let written = async {
         while !ctx.stop.is_cancelled() {
