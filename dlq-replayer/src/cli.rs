@@ -1,6 +1,6 @@
 //! The command line, as clap reads it. `--help` is built from these doc comments.
 
-use crate::pacer::Rate;
+use crate::rate::Rate;
 use crate::queue_url::QueueUrl;
 use crate::span::Span;
 use clap::{Args, Parser, Subcommand, ValueEnum};

@@ -12,7 +12,8 @@ use crate::context::{Context, Pair};
 use crate::error::Error;
 use crate::inspect::inspect;
 use crate::output::Done;
-use crate::pacer::{Pacer, Rate};
+use crate::rate::Rate;
+use common::pacer::Pacer;
 use crate::progress::Progress;
 use crate::queues::{Message, send_chunks};
 use crate::sweep::Sweep;
@@ -93,17 +94,15 @@ pub async fn run(ctx: &Context, plan: &Plan) -> Result<Done, Error> {
         .map_err(|problem| Error::Usage { problem })?;
     let pair = ctx.pair().await?;
     let started = std::time::Instant::now();
-    let pacer = Pacer::new(plan.rate);
     // A batch's messages stay held while it waits for the pacer: the hold must outlast that.
-    let hold = plan
-        .hold_seconds
-        .max(2 * pacer.longest_wait().as_secs() as i32 + 30);
+    let longest_wait = i32::try_from(Rate::longest_wait(plan.rate).as_secs()).unwrap_or(43_200);
+    let hold = plan.hold_seconds.max(2 * longest_wait + 30);
     let mut run = Run {
         ctx,
         pair: &pair,
         plan,
         sweep: Sweep::new(&ctx.queues, &pair.dlq, hold, WAIT_SECONDS),
-        pacer,
+        pacer: plan.rate.map(Rate::pacer),
         counts: Counts::default(),
         errors: Vec::new(),
         progress: Progress::new("replay", Some(pair.dlq_stats.visible)),
@@ -159,7 +158,7 @@ struct Run<'a> {
     pair: &'a Pair,
     plan: &'a Plan,
     sweep: Sweep<'a>,
-    pacer: Pacer,
+    pacer: Option<Pacer>,
     counts: Counts,
     errors: Vec<String>,
     progress: Progress,
@@ -227,14 +226,14 @@ impl Run<'_> {
     /// Sends, then deletes exactly what was sent, one send at a time.
     async fn put_back(&mut self, messages: &[&Message]) -> Result<(), Error> {
         let outgoing: Vec<_> = messages.iter().map(|m| m.outgoing()).collect();
-        for chunk in send_chunks(&outgoing, self.pacer.burst()) {
+        for chunk in send_chunks(&outgoing, Rate::burst(self.plan.rate)) {
             tokio::select! {
                 biased;
                 () = self.ctx.stop.cancelled() => {
                     self.counts.interrupted += (outgoing.len() - chunk.start) as u64;
                     return Ok(());
                 }
-                () = self.pacer.wait_for(chunk.len()) => {}
+                () = pace(self.pacer.as_ref(), chunk.len()) => {}
             }
             let results = self
                 .ctx
@@ -269,6 +268,13 @@ impl Run<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Waits until `jobs` more may leave (at once without `--rate`).
+async fn pace(pacer: Option<&Pacer>, jobs: usize) {
+    if let Some(pacer) = pacer {
+        pacer.acquire_many(u32::try_from(jobs).unwrap_or(u32::MAX)).await;
     }
 }
 
