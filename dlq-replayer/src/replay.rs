@@ -12,11 +12,11 @@ use crate::context::{Context, Pair};
 use crate::error::Error;
 use crate::inspect::inspect;
 use crate::output::Done;
-use crate::rate::Rate;
-use common::pacer::Pacer;
 use crate::progress::Progress;
 use crate::queues::{Message, send_chunks};
+use crate::rate::Rate;
 use crate::sweep::Sweep;
+use common::pacer::Pacer;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -274,7 +274,9 @@ impl Run<'_> {
 /// Waits until `jobs` more may leave (at once without `--rate`).
 async fn pace(pacer: Option<&Pacer>, jobs: usize) {
     if let Some(pacer) = pacer {
-        pacer.acquire_many(u32::try_from(jobs).unwrap_or(u32::MAX)).await;
+        pacer
+            .acquire_many(u32::try_from(jobs).unwrap_or(u32::MAX))
+            .await;
     }
 }
 
