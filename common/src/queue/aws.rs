@@ -311,3 +311,28 @@ impl Sqs for AwsSqs {
             .ok_or_else(|| BackendError::new("sqs", "GetQueueUrl", "InvalidResponse: no queue URL"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message() -> aws_sdk_sqs::types::builders::MessageBuilder {
+        Message::builder()
+            .message_id("m1")
+            .receipt_handle("h1")
+            .body("{}")
+            .attributes(MessageSystemAttributeName::ApproximateReceiveCount, "3")
+    }
+
+    #[test]
+    fn a_message_missing_its_id_handle_or_body_is_refused_not_emptied() {
+        let whole = received(message().build()).unwrap();
+        assert_eq!((whole.id.as_str(), whole.receive_count), ("m1", 3));
+        let no_body = message().set_body(None).build();
+        assert_eq!(received(no_body), Err("no body"));
+        let no_handle = message().set_receipt_handle(None).build();
+        assert_eq!(received(no_handle), Err("no receipt handle"));
+        let no_id = message().set_message_id(None).build();
+        assert_eq!(received(no_id), Err("no message id"));
+    }
+}
