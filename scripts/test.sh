@@ -12,6 +12,9 @@ log "cfn-lint infra/template.yaml (errors and warnings both fail)"
 "$VENV/bin/cfn-lint" infra/template.yaml
 log "cfn-lint: no errors, no warnings"
 
+log "moto_server.py: each patch refuses a moto it no longer fits"
+"$VENV/bin/python" -m unittest "scripts/test_moto_server.py"
+
 log "building (the secrecy and Runtime API tests run the api and worker binaries)"
 cargo build --workspace --bins --tests --locked
 

@@ -20,12 +20,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if let Some(content_type) = req.headers().get(CONTENT_TYPE) {
-            let essence = content_type
-                .to_str()
-                .unwrap_or_default()
-                .split(';')
-                .next()
-                .unwrap_or_default()
+            // A value that is not visible ASCII names no JSON type: 415 like any other.
+            let Ok(value) = content_type.to_str() else {
+                return Err(ApiError::UnsupportedMediaType);
+            };
+            let essence = value
+                .split_once(';')
+                .map_or(value, |(essence, _)| essence)
                 .trim()
                 .to_ascii_lowercase();
             if essence != "application/json" && !essence.ends_with("+json") {
@@ -86,7 +87,9 @@ fn without_value(text: &str) -> String {
         let kind = if unexpected.starts_with("floating point") {
             "floating point"
         } else {
-            unexpected.split([' ', '`', '"']).next().unwrap_or_default()
+            unexpected
+                .split_once([' ', '`', '"'])
+                .map_or(unexpected, |(kind, _)| kind)
         };
         return if expected.is_empty() {
             format!("{prefix}{kind}")

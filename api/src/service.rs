@@ -149,7 +149,7 @@ impl OtpService {
             }
             Err(CreateError::Backend(err)) => return Err(err.into()),
         }
-        let job = Self::job(&record, 1, now);
+        let job = Self::job(&record, 1, now)?;
         if let Err(err) = self.queue.enqueue(&job).await {
             if let Err(undo) = self
                 .store
@@ -188,7 +188,7 @@ impl OtpService {
                 }));
             }
         };
-        let job = Self::job(&record, send, now);
+        let job = Self::job(&record, send, now)?;
         if let Err(err) = self.queue.enqueue(&job).await {
             if let Err(undo) = self.store.cancel_send(&record, &guards).await {
                 tracing::error!(otp_id = %id, error = %undo, "could not undo a resend whose job was not enqueued");
@@ -243,17 +243,21 @@ impl OtpService {
         }
     }
 
-    fn job(record: &OtpRecord, send: u32, now: i64) -> DeliveryJob {
-        DeliveryJob {
+    /// The job for `record`'s `send`-th send. A record without a live code slot was verified
+    /// ([`OtpRecord::status`]): there is nothing to deliver, and the answer says so, instead of
+    /// queueing a job with an empty slot that the worker would throw to the DLQ.
+    fn job(record: &OtpRecord, send: u32, now: i64) -> Result<DeliveryJob, ApiError> {
+        let slot = record.code_slot.clone().ok_or(ApiError::AlreadyVerified)?;
+        Ok(DeliveryJob {
             v: JOB_VERSION,
             otp_id: record.id,
             send,
             channel: record.channel,
-            slot: record.code_slot.clone().unwrap_or_default(),
+            slot,
             to: record.masked_destination.clone(),
             expires_at: record.expires_at,
             enqueued_at: now,
-        }
+        })
     }
 }
 

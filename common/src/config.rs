@@ -93,18 +93,49 @@ impl Settings {
     /// Reads settings through `lookup`, so tests can supply a map instead of the process env.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(&lookup);
+        // Each default is written once, in `Rules::default()` / `DeliveryRules::default()`.
         let defaults = Rules::default();
-        let digits = env.number("OTP_CODE_LENGTH", 6, 4..=10)?;
+        let length_range = i64::from(OtpCodeLength::MIN)..=i64::from(OtpCodeLength::MAX);
+        let digits = env.number(
+            "OTP_CODE_LENGTH",
+            i64::from(defaults.code_length.get()),
+            length_range,
+        )?;
+        // In range by the check above; an error rather than the old silent fallback to 6 digits
+        // if the two ever disagree.
+        let code_length = u8::try_from(digits)
+            .ok()
+            .and_then(OtpCodeLength::new)
+            .ok_or_else(|| ConfigError {
+                var: "OTP_CODE_LENGTH",
+                problem: format!("{digits} is not a code length"),
+            })?;
         let rules = Rules {
-            code_length: OtpCodeLength::new(digits as u8).unwrap_or_default(),
+            code_length,
             ttl_seconds: env.number("OTP_TTL_SECONDS", defaults.ttl_seconds, 10..=3600)?,
-            max_attempts: env.number("OTP_MAX_ATTEMPTS", 5, 1..=100)? as u32,
-            resend_cooldown_seconds: env.number("OTP_RESEND_COOLDOWN_SECONDS", 30, 0..=3600)?,
-            max_sends_per_hour: env.number("OTP_MAX_SENDS_PER_HOUR", 5, 1..=1000)? as u32,
-            max_sends_per_otp: env.number("OTP_MAX_SENDS_PER_OTP", 5, 1..=100)? as u32,
+            max_attempts: env.number(
+                "OTP_MAX_ATTEMPTS",
+                i64::from(defaults.max_attempts),
+                1..=100,
+            )? as u32,
+            resend_cooldown_seconds: env.number(
+                "OTP_RESEND_COOLDOWN_SECONDS",
+                defaults.resend_cooldown_seconds,
+                0..=3600,
+            )?,
+            max_sends_per_hour: env.number(
+                "OTP_MAX_SENDS_PER_HOUR",
+                i64::from(defaults.max_sends_per_hour),
+                1..=1000,
+            )? as u32,
+            max_sends_per_otp: env.number(
+                "OTP_MAX_SENDS_PER_OTP",
+                i64::from(defaults.max_sends_per_otp),
+                1..=100,
+            )? as u32,
             max_sends_per_ip_per_hour: env.number(
                 "OTP_MAX_SENDS_PER_IP_PER_HOUR",
-                50,
+                i64::from(defaults.max_sends_per_ip_per_hour),
                 1..=100_000,
             )? as u32,
         };
@@ -127,11 +158,24 @@ impl Settings {
                 problem: format!("{raw:?} is not an address like 127.0.0.1:3000"),
             })?,
         };
+        let delivery_defaults = DeliveryRules::default();
         let delivery = DeliveryRules {
-            max_send_rate: env.rate("OTP_MAX_SEND_RATE", 10.0)?,
-            retry_base_seconds: env.number("OTP_RETRY_BASE_SECONDS", 5, 1..=300)?,
-            retry_cap_seconds: env.number("OTP_RETRY_CAP_SECONDS", 120, 1..=43_200)?,
-            claim_seconds: env.number("OTP_CLAIM_SECONDS", 45, 5..=900)?,
+            max_send_rate: env.rate("OTP_MAX_SEND_RATE", delivery_defaults.max_send_rate)?,
+            retry_base_seconds: env.number(
+                "OTP_RETRY_BASE_SECONDS",
+                delivery_defaults.retry_base_seconds,
+                1..=300,
+            )?,
+            retry_cap_seconds: env.number(
+                "OTP_RETRY_CAP_SECONDS",
+                delivery_defaults.retry_cap_seconds,
+                1..=43_200,
+            )?,
+            claim_seconds: env.number(
+                "OTP_CLAIM_SECONDS",
+                delivery_defaults.claim_seconds,
+                5..=900,
+            )?,
         };
         Ok(Self {
             rules,
@@ -217,6 +261,7 @@ mod tests {
     fn defaults_apply_when_only_the_queue_is_given() {
         let s = settings(&[("OTP_QUEUE_URL", "http://q")]).unwrap();
         assert_eq!(s.rules, Rules::default());
+        assert_eq!(s.delivery, DeliveryRules::default());
         assert_eq!(s.http_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(s.table_name, "otp-relay");
     }

@@ -16,7 +16,12 @@ pub fn seal(keys: &Keys, id: OtpId, code: &OtpCode, to: &Destination) -> String 
         code: code.expose().to_owned(),
         to: to.as_str().to_owned(),
     };
-    keys.seal(id, &serde_json::to_vec(&plain).unwrap_or_default())
+    // Was `unwrap_or_default()`, which would have sealed an empty plaintext: a record no worker
+    // can deliver. It cannot happen: serde_json fails only on I/O, non-string map keys or a
+    // failing `Serialize` impl, and two `String`s have none of them.
+    #[allow(clippy::expect_used)]
+    let plain = serde_json::to_vec(&plain).expect("two strings always serialise to JSON");
+    keys.seal(id, &plain)
 }
 
 pub fn open(

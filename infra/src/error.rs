@@ -1,23 +1,42 @@
 //! The one error type of the template reader and the local provisioner.
 
+use aws_sdk_sqs::error::DisplayErrorContext;
+
 #[derive(Debug, thiserror::Error)]
 pub enum InfraError {
     /// The template is not valid YAML.
     #[error("infra/template.yaml is not valid YAML: {0}")]
     Yaml(String),
-    /// The template has a shape this reader does not handle: a mistake in the template, or a
-    /// feature (an intrinsic function, a resource property) the reader needs to learn.
+    /// The template lacks or misspells something the local stack reads from it (the drift test,
+    /// infra/tests/drift.rs, says which).
     #[error("infra/template.yaml: {0}")]
     Template(String),
     /// A parameter value breaks the parameter's constraints, as CloudFormation would refuse it.
     #[error("parameter {name}: {problem}")]
     Parameter { name: String, problem: String },
-    /// A reference to a resource that does not exist in this stack.
-    #[error("unresolved reference {0}")]
-    Unresolved(String),
     /// Creating a resource failed in the AWS the environment points at.
     #[error(
-        "creating {resource} failed: {detail}; is the local AWS (moto) running where AWS_ENDPOINT_URL points?"
+        "creating {resource} failed: {operation}: {}; is the local AWS (moto) running where AWS_ENDPOINT_URL points?",
+        DisplayErrorContext(source.as_ref())
     )]
-    Aws { resource: String, detail: String },
+    Aws {
+        resource: String,
+        operation: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl InfraError {
+    /// For `map_err`: an SDK call on `resource` failed.
+    pub(crate) fn aws<E: std::error::Error + Send + Sync + 'static>(
+        resource: &str,
+        operation: &'static str,
+    ) -> impl FnOnce(E) -> Self {
+        move |err| Self::Aws {
+            resource: resource.to_owned(),
+            operation,
+            source: Box::new(err),
+        }
+    }
 }

@@ -1,105 +1,121 @@
-//! The local stack: every resource of the template that has a local counterpart, created through
-//! the AWS SDK wherever the standard environment points (moto for `make dev` and the tests).
+//! The local stack: the template's table, queues, secret, alarm topic and queue and worker-metric
+//! alarms, created by plain SDK calls wherever the standard environment points (moto for
+//! `make dev`, the tests and the benchmarks).
 //!
-//! A resource is local when its type is one of [`LOCAL_TYPES`], its condition holds, and
-//! everything it refers to is local too. So the table, the queues with their redrive policies,
-//! the secret, the alarm topic and the queue and worker-metric alarms are made from their
-//! definitions; the functions, roles, log groups and HTTP API (and the alarms and dashboard that
-//! name them) are not. A property the provisioner does not know fails loudly instead of being
-//! dropped, so a new setting in the template can never silently go missing locally.
+//! Values come from `template.yaml` where they are literals or parameters (attributes,
+//! thresholds, secret settings); the wiring between resources (names, ARNs, the redrive) is
+//! written here. [`resources`] declares, property by property, what these calls mirror and what
+//! they leave out: the drift test (infra/tests/drift.rs) fails when the template gains or changes
+//! anything it does not declare, so local and deployed cannot drift apart.
 
 use crate::error::InfraError;
-use crate::resolve::{Physical, Pseudo, Scope, references, scalar};
-use crate::template::Template;
+use crate::template::{Template, scalar};
 use aws_sdk_cloudwatch::types as cw;
 use aws_sdk_dynamodb::types as ddb;
-use common::error::describe_sdk_error;
-use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
-/// The resource types the local stack creates.
-pub const LOCAL_TYPES: [&str; 6] = [
-    "AWS::DynamoDB::Table",
-    "AWS::SQS::Queue",
-    "AWS::SecretsManager::Secret",
-    "AWS::SNS::Topic",
-    "AWS::SNS::Subscription",
-    "AWS::CloudWatch::Alarm",
+/// In [`resources`]: the provisioner reads this value from the template as it runs, so any
+/// literal (or `!Ref` to a parameter) is mirrored as it is.
+pub const READ: &str = "<read from the template>";
+
+/// Every resource of the template, by logical id, as the local stack has it: what the calls
+/// below create, spelled as in the template (type, properties in long form, [`READ`] where they
+/// take the template's own value), or, for a resource left out, the reason as a string.
+pub fn resources() -> Value {
+    let alarm = |specific: Value| {
+        let mut properties = json!({
+            "AlarmDescription": READ, "EvaluationPeriods": READ, "Threshold": READ,
+            "ComparisonOperator": READ, "TreatMissingData": READ,
+            "AlarmActions": [{"Ref": "AlarmTopic"}], "OKActions": [{"Ref": "AlarmTopic"}],
+        });
+        if let (Some(all), Value::Object(specific)) = (properties.as_object_mut(), specific) {
+            all.extend(specific);
+        }
+        json!({"Type": "AWS::CloudWatch::Alarm", "Properties": properties})
+    };
+    let queue = |id: &str| json!({"Name": READ, "Value": {"Fn::GetAtt": [id, "QueueName"]}});
+    let one_metric = |dimension: Value| {
+        alarm(
+            json!({"Namespace": READ, "MetricName": READ, "Dimensions": [dimension],
+            "Statistic": READ, "Period": READ}),
+        )
+    };
+    let logs = "logs of a Lambda function; locally the processes log to the terminal";
+    let iam = "IAM: moto does not enforce it (tests/tests/api/template.rs checks the roles)";
+    json!({
+        "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {
+            "TableName": {"Ref": "AWS::StackName"}, "BillingMode": READ,
+            "AttributeDefinitions": [{"AttributeName": READ, "AttributeType": READ}],
+            "KeySchema": [{"AttributeName": READ, "KeyType": READ}],
+            "TimeToLiveSpecification": {"AttributeName": READ, "Enabled": READ},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": READ},
+            "SSESpecification": {"SSEEnabled": READ}}},
+        "JobQueue": {"Type": "AWS::SQS::Queue", "Properties": {
+            "QueueName": {"Fn::Sub": "${AWS::StackName}-jobs"}, "SqsManagedSseEnabled": READ,
+            "VisibilityTimeout": READ, "MessageRetentionPeriod": READ,
+            "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+                "maxReceiveCount": READ}}},
+        "DeadLetterQueue": {"Type": "AWS::SQS::Queue", "Properties": {
+            "QueueName": {"Fn::Sub": "${AWS::StackName}-jobs-dlq"}, "SqsManagedSseEnabled": READ,
+            "MessageRetentionPeriod": READ,
+            "RedriveAllowPolicy": {"redrivePermission": READ, "sourceQueueArns": [{"Fn::Sub":
+                "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}-jobs"}]}}},
+        "ServiceSecret": {"Type": "AWS::SecretsManager::Secret", "Properties": {
+            "Description": READ, "GenerateSecretString": {"PasswordLength": READ,
+                "ExcludePunctuation": READ, "IncludeSpace": READ, "RequireEachIncludedType": READ}}},
+        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": READ}},
+        "JobQueueDepthAlarm": one_metric(queue("JobQueue")),
+        "JobQueueOldestJobAlarm": alarm(json!({"Metrics": [
+            {"Id": READ, "ReturnData": READ, "MetricStat": {"Period": READ, "Stat": READ, "Metric":
+                {"Namespace": READ, "MetricName": READ, "Dimensions": [queue("JobQueue")]}}},
+            {"Id": READ, "Label": READ, "ReturnData": READ,
+                "Expression": {"Fn::Sub": "100 * age / ${TtlSeconds}"}}]})),
+        "DeadLetterQueueAlarm": one_metric(queue("DeadLetterQueue")),
+        "WorkerSystemicFailureAlarm": one_metric(json!({"Name": READ, "Value": READ})),
+        "ApiLogGroup": logs, "WorkerLogGroup": logs, "ApiRole": iam, "WorkerRole": iam,
+        "ApiFunction": "locally the API runs as a process (scripts/dev.sh, the tests)",
+        "WorkerFunction": "locally the worker runs as a polling process",
+        "ApiAccessLogGroup": "access logs of the HTTP API, which is not local",
+        "HttpApi": "locally the API binary serves HTTP itself",
+        "AlarmEmailSubscription": "an e-mail subscription needs a person to confirm it",
+        "WorkerErrorsAlarm": "it watches WorkerFunction, which is not local",
+        "WorkerThrottlesAlarm": "it watches WorkerFunction, which is not local",
+        "ApiErrorsAlarm": "it watches ApiFunction, which is not local",
+        "ApiThrottlesAlarm": "it watches ApiFunction, which is not local",
+        "Api5xxRateAlarm": "it watches HttpApi, which is not local",
+        "Dashboard": "it shows the functions and the HTTP API, which are not local",
+    })
+}
+
+/// The alarms [`provision`] creates.
+const ALARMS: [&str; 4] = [
+    "JobQueueDepthAlarm",
+    "JobQueueOldestJobAlarm",
+    "DeadLetterQueueAlarm",
+    "WorkerSystemicFailureAlarm",
 ];
+
+/// A created resource: what `!Ref` gives, and its `!GetAtt` attributes (`Arn`, `QueueName`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Physical {
+    pub reference: String,
+    pub attributes: BTreeMap<String, String>,
+}
 
 #[derive(Debug, Clone)]
 pub struct LocalStack {
     pub name: String,
-    /// The parameters, pseudo parameters and created resources: resolves any part of the
-    /// template as it is in this stack.
-    pub scope: Scope,
+    /// Every template parameter, at its default or its override.
+    pub parameters: BTreeMap<String, String>,
+    /// The created resources by logical id.
+    pub resources: BTreeMap<String, Physical>,
     /// The functions' environment as deployed (`OTP_TABLE_NAME`, `OTP_QUEUE_URL`,
     /// `OTP_SECRET_ARN` and every setting), resolved against the local resources.
     pub environment: BTreeMap<String, String>,
-    /// The template's outputs that can be resolved locally.
+    /// The template's outputs that name a local resource.
     pub outputs: BTreeMap<String, String>,
-    /// Resources left out, with the reason.
-    pub skipped: Vec<(String, String)>,
-}
-
-/// Which resources the local stack has.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    /// The local resources in creation order, each after what it refers to.
-    pub order: Vec<String>,
-    /// The others, each with the reason it is left out.
-    pub skipped: Vec<(String, String)>,
-}
-
-pub fn plan(template: &Template, scope: &Scope) -> Result<Plan, InfraError> {
-    let declared: BTreeSet<&str> = template.resources().keys().map(String::as_str).collect();
-    let mut skipped = Vec::new();
-    let mut candidates: Vec<(String, BTreeSet<String>)> = Vec::new();
-    for (id, definition) in template.resources() {
-        let kind = definition["Type"].as_str().unwrap_or_default();
-        if !LOCAL_TYPES.contains(&kind) {
-            skipped.push((id.clone(), format!("{kind} has no local counterpart")));
-        } else if !scope.is_active(definition)? {
-            skipped.push((id.clone(), "its condition is false".to_owned()));
-        } else {
-            let needs = references(definition)
-                .into_iter()
-                .filter(|name| declared.contains(name.as_str()))
-                .collect();
-            candidates.push((id.clone(), needs));
-        }
-    }
-    // Drop whatever refers to something that is not local, until nothing changes.
-    loop {
-        let present: BTreeSet<String> = candidates.iter().map(|(id, _)| id.clone()).collect();
-        let before = candidates.len();
-        candidates.retain(
-            |(id, needs)| match needs.iter().find(|n| !present.contains(*n)) {
-                Some(missing) => {
-                    skipped.push((
-                        id.clone(),
-                        format!("it refers to {missing}, which is not local"),
-                    ));
-                    false
-                }
-                None => true,
-            },
-        );
-        if candidates.len() == before {
-            break;
-        }
-    }
-    let mut order: Vec<String> = Vec::new();
-    while order.len() < candidates.len() {
-        let next = candidates
-            .iter()
-            .find(|(id, needs)| !order.contains(id) && needs.iter().all(|n| order.contains(n)))
-            .ok_or_else(|| {
-                InfraError::Template("the local resources refer to each other in a cycle".into())
-            })?;
-        order.push(next.0.clone());
-    }
-    Ok(Plan { order, skipped })
 }
 
 /// Parameter overrides from the `OTP_*` variables that are set: `OTP_TTL_SECONDS=120` sets
@@ -126,169 +142,69 @@ pub async fn provision(
     stack_name: &str,
     overrides: &BTreeMap<String, String>,
 ) -> Result<LocalStack, InfraError> {
-    let region = sdk
-        .region()
-        .map(ToString::to_string)
-        .unwrap_or_else(|| "us-east-1".to_owned());
-    let account = aws_sdk_sts::Client::new(sdk)
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| aws_error("the stack", "sts:GetCallerIdentity", &e))?
-        .account
-        .unwrap_or_else(|| "123456789012".to_owned());
-    let mut scope = Scope::new(
+    let mut local = Provisioner {
         template,
-        Pseudo::new(stack_name, &region, &account),
-        overrides,
-    )?;
-    let Plan { order, skipped } = plan(template, &scope)?;
-    let clients = Clients::new(sdk);
-    for id in order {
-        let definition = &template.resources()[&id];
-        let kind = definition["Type"].as_str().unwrap_or_default();
-        let properties = match definition.get("Properties") {
-            Some(p) => scope.resolve(p)?.unwrap_or_default(),
-            None => Value::Object(Map::new()),
-        };
-        let properties = Props {
-            id: &id,
-            kind,
-            map: properties.as_object().cloned().unwrap_or_default(),
-        };
-        let physical = clients.create(&scope, properties).await?;
-        tracing::debug!(resource = %id, reference = %physical.reference, "created");
-        scope.resources.insert(id, physical);
+        stack: stack_name,
+        parameters: template.parameter_values(overrides)?,
+        resources: BTreeMap::new(),
+        dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+        sqs: aws_sdk_sqs::Client::new(sdk),
+        sns: aws_sdk_sns::Client::new(sdk),
+        cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
+        secrets: aws_sdk_secretsmanager::Client::new(sdk),
+    };
+    local.table().await?;
+    local.queues().await?;
+    local.secret().await?;
+    local.topic().await?;
+    local.alarms().await?;
+    for id in ALARMS {
+        local.created(id, format!("{stack_name}-{id}"), &[]);
     }
-    let mut environment = BTreeMap::new();
-    for (variable, value) in template.global_environment() {
-        match scope.string(&value) {
-            Ok(value) => {
-                environment.insert(variable, value);
-            }
-            Err(InfraError::Unresolved(_)) => {}
-            Err(other) => return Err(other),
-        }
-    }
-    let mut outputs = BTreeMap::new();
-    for (name, output) in template.outputs() {
-        if !scope.is_active(output)? {
-            continue;
-        }
-        match scope.string(&output["Value"]) {
-            Ok(value) => {
-                outputs.insert(name.clone(), value);
-            }
-            Err(InfraError::Unresolved(_)) => {}
-            Err(other) => return Err(other),
-        }
-    }
+    let environment = template
+        .global_environment()
+        .iter()
+        .filter_map(|(variable, value)| Some((variable.clone(), local.value(value)?)))
+        .collect();
+    let outputs = template
+        .outputs()
+        .iter()
+        .filter_map(|(name, output)| Some((name.clone(), local.value(output.get("Value")?)?)))
+        .collect();
     Ok(LocalStack {
         name: stack_name.to_owned(),
-        scope,
+        parameters: local.parameters,
+        resources: local.resources,
         environment,
         outputs,
-        skipped,
     })
 }
 
 /// Outside the stack, a deployment needs a verified SES identity for the sender (docs/deploy.md
 /// says how); locally, creating it is all it takes (moto verifies at once).
 pub async fn verify_sender(sdk: &aws_config::SdkConfig, address: &str) -> Result<(), InfraError> {
-    let result = aws_sdk_sesv2::Client::new(sdk)
+    match aws_sdk_sesv2::Client::new(sdk)
         .create_email_identity()
         .email_identity(address)
         .send()
-        .await;
-    match result {
-        Ok(_) => Ok(()),
+        .await
+    {
         Err(e)
-            if e.as_service_error()
+            if !e
+                .as_service_error()
                 .is_some_and(|s| s.is_already_exists_exception()) =>
         {
-            Ok(())
+            Err(InfraError::aws(address, "sesv2:CreateEmailIdentity")(e))
         }
-        Err(e) => Err(aws_error(address, "sesv2:CreateEmailIdentity", &e)),
+        _ => Ok(()),
     }
 }
 
-fn aws_error<E, R>(
-    resource: &str,
-    operation: &str,
-    err: &aws_sdk_dynamodb::error::SdkError<E, R>,
-) -> InfraError
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    InfraError::Aws {
-        resource: resource.to_owned(),
-        detail: format!("{operation}: {}", describe_sdk_error(err)),
-    }
-}
-
-/// One resource's resolved properties.
-struct Props<'a> {
-    id: &'a str,
-    kind: &'a str,
-    map: Map<String, Value>,
-}
-
-impl Props<'_> {
-    /// Refuses properties outside `known`: better a loud failure than a local stack that
-    /// quietly differs from the template.
-    fn only(&self, known: &[&str]) -> Result<(), InfraError> {
-        match self.map.keys().find(|k| !known.contains(&k.as_str())) {
-            Some(unknown) => Err(InfraError::Template(format!(
-                "{}: the local stack does not know the {} property {unknown}; teach infra/src/local.rs",
-                self.id, self.kind
-            ))),
-            None => Ok(()),
-        }
-    }
-
-    fn text(&self, key: &str) -> Option<String> {
-        self.map.get(key).and_then(scalar)
-    }
-
-    fn number(&self, key: &str) -> Result<Option<f64>, InfraError> {
-        self.text(key)
-            .map(|t| {
-                t.parse().map_err(|_| {
-                    InfraError::Template(format!("{}.{key}: {t:?} is not a number", self.id))
-                })
-            })
-            .transpose()
-    }
-
-    fn int(&self, key: &str) -> Result<Option<i32>, InfraError> {
-        Ok(self.number(key)?.map(|n| n as i32))
-    }
-
-    fn flag(&self, key: &str) -> Option<bool> {
-        self.text(key).map(|t| t == "true")
-    }
-
-    fn list(&self, key: &str) -> Vec<String> {
-        self.map
-            .get(key)
-            .and_then(Value::as_array)
-            .map(|items| items.iter().filter_map(scalar).collect())
-            .unwrap_or_default()
-    }
-
-    /// The explicit name, or one made like CloudFormation makes them: stack and logical id.
-    fn name(&self, key: &str, stack: &str) -> String {
-        self.text(key)
-            .unwrap_or_else(|| format!("{stack}-{}", self.id))
-    }
-
-    fn build_error(&self, err: impl std::fmt::Display) -> InfraError {
-        InfraError::Template(format!("{}: {err}", self.id))
-    }
-}
-
-struct Clients {
+struct Provisioner<'a> {
+    template: &'a Template,
+    stack: &'a str,
+    parameters: BTreeMap<String, String>,
+    resources: BTreeMap<String, Physical>,
     dynamodb: aws_sdk_dynamodb::Client,
     sqs: aws_sdk_sqs::Client,
     sns: aws_sdk_sns::Client,
@@ -296,471 +212,305 @@ struct Clients {
     secrets: aws_sdk_secretsmanager::Client,
 }
 
-impl Clients {
-    fn new(sdk: &aws_config::SdkConfig) -> Self {
-        Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
-            sqs: aws_sdk_sqs::Client::new(sdk),
-            sns: aws_sdk_sns::Client::new(sdk),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
-            secrets: aws_sdk_secretsmanager::Client::new(sdk),
+impl Provisioner<'_> {
+    /// A literal, or `!Ref` to a parameter or to a resource already created.
+    fn value(&self, value: &Value) -> Option<String> {
+        match value.get("Ref").and_then(Value::as_str) {
+            Some(name) => (self.parameters.get(name))
+                .or_else(|| Some(&self.resources.get(name)?.reference))
+                .cloned(),
+            None => scalar(value),
         }
     }
 
-    async fn create(&self, scope: &Scope, p: Props<'_>) -> Result<Physical, InfraError> {
-        match p.kind {
-            "AWS::DynamoDB::Table" => self.table(scope, &p).await,
-            "AWS::SQS::Queue" => self.queue(scope, &p).await,
-            "AWS::SecretsManager::Secret" => self.secret(scope, &p).await,
-            "AWS::SNS::Topic" => self.topic(scope, &p).await,
-            "AWS::SNS::Subscription" => self.subscription(&p).await,
-            "AWS::CloudWatch::Alarm" => self.alarm(scope, &p).await,
-            other => Err(InfraError::Template(format!(
-                "{other} has no local counterpart"
-            ))),
-        }
+    /// The template's value at `pointer` in resource `id`'s properties, if it has one.
+    fn read(&self, id: &str, pointer: &str) -> Option<String> {
+        let properties = self.template.resource(id)?.get("Properties")?;
+        self.value(properties.pointer(pointer)?)
     }
 
-    async fn table(&self, scope: &Scope, p: &Props<'_>) -> Result<Physical, InfraError> {
-        p.only(&[
-            "TableName",
-            "BillingMode",
-            "AttributeDefinitions",
-            "KeySchema",
-            "TimeToLiveSpecification",
-            "PointInTimeRecoverySpecification",
-            "SSESpecification",
-        ])?;
-        let name = p.name("TableName", &scope.pseudo.stack_name);
-        let field = |item: &Value, key: &str| item.get(key).and_then(scalar).unwrap_or_default();
-        let mut request = self.dynamodb.create_table().table_name(&name);
-        for item in p
-            .map
-            .get("KeySchema")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            request = request.key_schema(
-                ddb::KeySchemaElement::builder()
-                    .attribute_name(field(item, "AttributeName"))
-                    .key_type(ddb::KeyType::from(field(item, "KeyType").as_str()))
-                    .build()
-                    .map_err(|e| p.build_error(e))?,
-            );
-        }
-        for item in p
-            .map
-            .get("AttributeDefinitions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            request = request.attribute_definitions(
+    fn need(&self, id: &str, pointer: &str) -> Result<String, InfraError> {
+        self.read(id, pointer)
+            .ok_or_else(|| InfraError::Template(format!("{id}: no value at {pointer}")))
+    }
+
+    fn number<T: std::str::FromStr>(
+        &self,
+        id: &str,
+        pointer: &str,
+    ) -> Result<Option<T>, InfraError> {
+        let Some(text) = self.read(id, pointer) else {
+            return Ok(None);
+        };
+        let invalid = |_| InfraError::Template(format!("{id}: {pointer} is not a number"));
+        text.parse().map(Some).map_err(invalid)
+    }
+
+    fn flag(&self, id: &str, pointer: &str) -> Option<bool> {
+        self.read(id, pointer).map(|text| text == "true")
+    }
+
+    fn attribute(&self, id: &str, name: &str) -> String {
+        self.resources[id].attributes[name].clone()
+    }
+
+    fn created(&mut self, id: &str, reference: String, attributes: &[(&str, String)]) {
+        tracing::debug!(resource = %id, %reference, "created");
+        let attributes = attributes.iter().map(|(k, v)| ((*k).to_owned(), v.clone()));
+        let physical = Physical {
+            reference,
+            attributes: attributes.collect(),
+        };
+        self.resources.insert(id.to_owned(), physical);
+    }
+
+    async fn table(&mut self) -> Result<(), InfraError> {
+        let (id, name) = ("Table", self.stack.to_owned());
+        let invalid =
+            |e: aws_sdk_dynamodb::error::BuildError| InfraError::Template(format!("{id}: {e}"));
+        let created = (self.dynamodb.create_table().table_name(&name))
+            .attribute_definitions(
                 ddb::AttributeDefinition::builder()
-                    .attribute_name(field(item, "AttributeName"))
-                    .attribute_type(ddb::ScalarAttributeType::from(
-                        field(item, "AttributeType").as_str(),
-                    ))
+                    .attribute_name(self.need(id, "/AttributeDefinitions/0/AttributeName")?)
+                    .attribute_type(
+                        self.need(id, "/AttributeDefinitions/0/AttributeType")?
+                            .as_str()
+                            .into(),
+                    )
                     .build()
-                    .map_err(|e| p.build_error(e))?,
-            );
-        }
-        if let Some(mode) = p.text("BillingMode") {
-            request = request.billing_mode(ddb::BillingMode::from(mode.as_str()));
-        }
-        if let Some(sse) = p.map.get("SSESpecification") {
-            request = request.sse_specification(
-                ddb::SseSpecification::builder()
-                    .enabled(field(sse, "SSEEnabled") == "true")
+                    .map_err(invalid)?,
+            )
+            .key_schema(
+                ddb::KeySchemaElement::builder()
+                    .attribute_name(self.need(id, "/KeySchema/0/AttributeName")?)
+                    .key_type(self.need(id, "/KeySchema/0/KeyType")?.as_str().into())
+                    .build()
+                    .map_err(invalid)?,
+            )
+            .set_billing_mode(self.read(id, "/BillingMode").map(|m| m.as_str().into()))
+            .sse_specification(
+                (ddb::SseSpecification::builder())
+                    .set_enabled(self.flag(id, "/SSESpecification/SSEEnabled"))
                     .build(),
-            );
-        }
-        let created = request
+            )
             .send()
             .await
-            .map_err(|e| aws_error(p.id, "dynamodb:CreateTable", &e))?;
-        if let Some(ttl) = p.map.get("TimeToLiveSpecification") {
-            self.dynamodb
-                .update_time_to_live()
-                .table_name(&name)
-                .time_to_live_specification(
-                    ddb::TimeToLiveSpecification::builder()
-                        .attribute_name(field(ttl, "AttributeName"))
-                        .enabled(field(ttl, "Enabled") == "true")
-                        .build()
-                        .map_err(|e| p.build_error(e))?,
-                )
-                .send()
-                .await
-                .map_err(|e| aws_error(p.id, "dynamodb:UpdateTimeToLive", &e))?;
-        }
-        if let Some(pitr) = p.map.get("PointInTimeRecoverySpecification") {
-            self.dynamodb
-                .update_continuous_backups()
-                .table_name(&name)
-                .point_in_time_recovery_specification(
-                    ddb::PointInTimeRecoverySpecification::builder()
-                        .point_in_time_recovery_enabled(
-                            field(pitr, "PointInTimeRecoveryEnabled") == "true",
-                        )
-                        .build()
-                        .map_err(|e| p.build_error(e))?,
-                )
-                .send()
-                .await
-                .map_err(|e| aws_error(p.id, "dynamodb:UpdateContinuousBackups", &e))?;
-        }
-        let arn = created
-            .table_description
-            .and_then(|d| d.table_arn)
-            .unwrap_or_default();
-        Ok(Physical {
-            reference: name,
-            attributes: [("Arn".to_owned(), arn)].into(),
-        })
+            .map_err(InfraError::aws(id, "dynamodb:CreateTable"))?;
+        (self.dynamodb.update_time_to_live().table_name(&name))
+            .time_to_live_specification(
+                ddb::TimeToLiveSpecification::builder()
+                    .attribute_name(self.need(id, "/TimeToLiveSpecification/AttributeName")?)
+                    .enabled(self.flag(id, "/TimeToLiveSpecification/Enabled") == Some(true))
+                    .build()
+                    .map_err(invalid)?,
+            )
+            .send()
+            .await
+            .map_err(InfraError::aws(id, "dynamodb:UpdateTimeToLive"))?;
+        let pitr = "/PointInTimeRecoverySpecification/PointInTimeRecoveryEnabled";
+        (self.dynamodb.update_continuous_backups().table_name(&name))
+            .point_in_time_recovery_specification(
+                ddb::PointInTimeRecoverySpecification::builder()
+                    .point_in_time_recovery_enabled(self.flag(id, pitr) == Some(true))
+                    .build()
+                    .map_err(invalid)?,
+            )
+            .send()
+            .await
+            .map_err(InfraError::aws(id, "dynamodb:UpdateContinuousBackups"))?;
+        let arn = created.table_description.and_then(|d| d.table_arn);
+        self.created(id, name, &[("Arn", arn.unwrap_or_default())]);
+        Ok(())
     }
 
-    /// Every property but the name is a queue attribute of the same name; policies (objects)
-    /// are passed as the JSON text SQS expects.
-    async fn queue(&self, scope: &Scope, p: &Props<'_>) -> Result<Physical, InfraError> {
-        if p.map.contains_key("Tags") {
-            return Err(p.build_error("Tags are not supported locally"));
-        }
-        let name = p.name("QueueName", &scope.pseudo.stack_name);
+    /// The DLQ, then the job queue redriving into it after `maxReceiveCount` receives, then the
+    /// DLQ's permission to take redrives from the job queue only (it needs the job queue's ARN).
+    async fn queues(&mut self) -> Result<(), InfraError> {
+        let dlq = "DeadLetterQueue";
+        self.queue(dlq, format!("{}-jobs-dlq", self.stack), None)
+            .await?;
+        let redrive = json!({
+            "deadLetterTargetArn": self.attribute(dlq, "Arn"),
+            "maxReceiveCount": self.number::<u32>("JobQueue", "/RedrivePolicy/maxReceiveCount")?,
+        });
+        let jobs = format!("{}-jobs", self.stack);
+        self.queue("JobQueue", jobs, Some(redrive)).await?;
+        let allow = json!({
+            "redrivePermission": self.need(dlq, "/RedriveAllowPolicy/redrivePermission")?,
+            "sourceQueueArns": [self.attribute("JobQueue", "Arn")],
+        });
+        (self
+            .sqs
+            .set_queue_attributes()
+            .queue_url(&self.resources[dlq].reference))
+        .attributes(QueueAttributeName::RedriveAllowPolicy, allow.to_string())
+        .send()
+        .await
+        .map_err(InfraError::aws(dlq, "sqs:SetQueueAttributes"))?;
+        Ok(())
+    }
+
+    async fn queue(
+        &mut self,
+        id: &str,
+        name: String,
+        redrive: Option<Value>,
+    ) -> Result<(), InfraError> {
         let mut request = self.sqs.create_queue().queue_name(&name);
-        for (key, value) in p.map.iter().filter(|(k, _)| *k != "QueueName") {
-            let text = match value {
-                Value::Object(_) | Value::Array(_) => value.to_string(),
-                other => scalar(other).unwrap_or_default(),
-            };
-            request = request.attributes(
-                aws_sdk_sqs::types::QueueAttributeName::from(key.as_str()),
-                text,
-            );
+        for attribute in [
+            "SqsManagedSseEnabled",
+            "VisibilityTimeout",
+            "MessageRetentionPeriod",
+        ] {
+            if let Some(value) = self.read(id, &format!("/{attribute}")) {
+                request = request.attributes(attribute.into(), value);
+            }
         }
-        let url = request
-            .send()
-            .await
-            .map_err(|e| aws_error(p.id, "sqs:CreateQueue", &e))?
+        if let Some(redrive) = redrive {
+            request = request.attributes(QueueAttributeName::RedrivePolicy, redrive.to_string());
+        }
+        let url = (request.send().await)
+            .map_err(InfraError::aws(id, "sqs:CreateQueue"))?
             .queue_url
             .unwrap_or_default();
-        let arn_name = aws_sdk_sqs::types::QueueAttributeName::QueueArn;
-        let arn = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(arn_name.clone())
+        let arn = (self.sqs.get_queue_attributes().queue_url(&url))
+            .attribute_names(QueueAttributeName::QueueArn)
             .send()
             .await
-            .map_err(|e| aws_error(p.id, "sqs:GetQueueAttributes", &e))?
+            .map_err(InfraError::aws(id, "sqs:GetQueueAttributes"))?
             .attributes
-            .and_then(|mut a| a.remove(&arn_name))
+            .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
             .unwrap_or_default();
-        Ok(Physical {
-            reference: url.clone(),
-            attributes: [
-                ("Arn".to_owned(), arn),
-                ("QueueName".to_owned(), name),
-                ("QueueUrl".to_owned(), url),
-            ]
-            .into(),
-        })
+        self.created(id, url, &[("Arn", arn), ("QueueName", name)]);
+        Ok(())
     }
 
-    /// A generated secret is drawn by Secrets Manager's own generator with the template's
-    /// settings, as CloudFormation does it.
-    async fn secret(&self, scope: &Scope, p: &Props<'_>) -> Result<Physical, InfraError> {
-        p.only(&[
-            "Name",
-            "Description",
-            "SecretString",
-            "GenerateSecretString",
-        ])?;
-        let name = p.name("Name", &scope.pseudo.stack_name);
-        let value = match (p.text("SecretString"), p.map.get("GenerateSecretString")) {
-            (Some(literal), _) => literal,
-            (None, Some(Value::Object(settings))) => {
-                let g = Props {
-                    id: p.id,
-                    kind: "GenerateSecretString",
-                    map: settings.clone(),
-                };
-                g.only(&[
-                    "PasswordLength",
-                    "ExcludePunctuation",
-                    "IncludeSpace",
-                    "RequireEachIncludedType",
-                    "ExcludeCharacters",
-                    "ExcludeNumbers",
-                    "ExcludeLowercase",
-                    "ExcludeUppercase",
-                ])?;
-                self.secrets
-                    .get_random_password()
-                    .set_password_length(g.number("PasswordLength")?.map(|n| n as i64))
-                    .set_exclude_punctuation(g.flag("ExcludePunctuation"))
-                    .set_include_space(g.flag("IncludeSpace"))
-                    .set_require_each_included_type(g.flag("RequireEachIncludedType"))
-                    .set_exclude_characters(g.text("ExcludeCharacters"))
-                    .set_exclude_numbers(g.flag("ExcludeNumbers"))
-                    .set_exclude_lowercase(g.flag("ExcludeLowercase"))
-                    .set_exclude_uppercase(g.flag("ExcludeUppercase"))
-                    .send()
-                    .await
-                    .map_err(|e| aws_error(p.id, "secretsmanager:GetRandomPassword", &e))?
-                    .random_password
-                    .unwrap_or_default()
-            }
-            _ => return Err(p.build_error("needs SecretString or GenerateSecretString")),
-        };
-        let arn = self
-            .secrets
-            .create_secret()
-            .name(&name)
-            .set_description(p.text("Description"))
-            .secret_string(value)
+    /// Drawn by Secrets Manager's own generator with the template's settings, as CloudFormation
+    /// does it.
+    async fn secret(&mut self) -> Result<(), InfraError> {
+        let id = "ServiceSecret";
+        let setting = |name: &str| format!("/GenerateSecretString/{name}");
+        let password = (self.secrets.get_random_password())
+            .set_password_length(self.number(id, &setting("PasswordLength"))?)
+            .set_exclude_punctuation(self.flag(id, &setting("ExcludePunctuation")))
+            .set_include_space(self.flag(id, &setting("IncludeSpace")))
+            .set_require_each_included_type(self.flag(id, &setting("RequireEachIncludedType")))
             .send()
             .await
-            .map_err(|e| aws_error(p.id, "secretsmanager:CreateSecret", &e))?
+            .map_err(InfraError::aws(id, "secretsmanager:GetRandomPassword"))?
+            .random_password;
+        let arn = (self.secrets.create_secret())
+            .name(format!("{}-{id}", self.stack))
+            .set_description(self.read(id, "/Description"))
+            .set_secret_string(password)
+            .send()
+            .await
+            .map_err(InfraError::aws(id, "secretsmanager:CreateSecret"))?
             .arn
             .unwrap_or_default();
-        Ok(Physical {
-            reference: arn,
-            attributes: [("Id".to_owned(), name)].into(),
-        })
+        self.created(id, arn, &[]);
+        Ok(())
     }
 
-    async fn topic(&self, scope: &Scope, p: &Props<'_>) -> Result<Physical, InfraError> {
-        p.only(&["TopicName", "DisplayName"])?;
-        let name = p.name("TopicName", &scope.pseudo.stack_name);
-        let arn = self
-            .sns
-            .create_topic()
-            .name(&name)
-            .set_attributes(
-                p.text("DisplayName")
-                    .map(|d| [("DisplayName".to_owned(), d)].into()),
-            )
+    async fn topic(&mut self) -> Result<(), InfraError> {
+        let id = "AlarmTopic";
+        let display = self.read(id, "/DisplayName");
+        let arn = (self.sns.create_topic().name(format!("{}-{id}", self.stack)))
+            .set_attributes(display.map(|d| [("DisplayName".to_owned(), d)].into()))
             .send()
             .await
-            .map_err(|e| aws_error(p.id, "sns:CreateTopic", &e))?
+            .map_err(InfraError::aws(id, "sns:CreateTopic"))?
             .topic_arn
             .unwrap_or_default();
-        Ok(Physical {
-            reference: arn.clone(),
-            attributes: [("TopicArn".to_owned(), arn), ("TopicName".to_owned(), name)].into(),
-        })
+        self.created(id, arn, &[]);
+        Ok(())
     }
 
-    async fn subscription(&self, p: &Props<'_>) -> Result<Physical, InfraError> {
-        p.only(&["TopicArn", "Protocol", "Endpoint"])?;
-        let arn = self
-            .sns
-            .subscribe()
-            .set_topic_arn(p.text("TopicArn"))
-            .set_protocol(p.text("Protocol"))
-            .set_endpoint(p.text("Endpoint"))
-            .send()
-            .await
-            .map_err(|e| aws_error(p.id, "sns:Subscribe", &e))?
-            .subscription_arn
-            .unwrap_or_default();
-        Ok(Physical {
-            reference: arn,
-            attributes: BTreeMap::new(),
-        })
-    }
-
-    async fn alarm(&self, scope: &Scope, p: &Props<'_>) -> Result<Physical, InfraError> {
-        p.only(&[
-            "AlarmName",
-            "AlarmDescription",
-            "Namespace",
-            "MetricName",
-            "Dimensions",
-            "Statistic",
-            "Period",
-            "EvaluationPeriods",
-            "DatapointsToAlarm",
-            "Threshold",
-            "ComparisonOperator",
-            "TreatMissingData",
-            "AlarmActions",
-            "OKActions",
-            "InsufficientDataActions",
-            "Metrics",
-        ])?;
-        let name = p.name("AlarmName", &scope.pseudo.stack_name);
-        let mut request = self
-            .cloudwatch
-            .put_metric_alarm()
-            .alarm_name(&name)
-            .set_alarm_description(p.text("AlarmDescription"))
-            .set_namespace(p.text("Namespace"))
-            .set_metric_name(p.text("MetricName"))
-            .set_statistic(p.text("Statistic").map(|s| cw::Statistic::from(s.as_str())))
-            .set_period(p.int("Period")?)
-            .set_evaluation_periods(p.int("EvaluationPeriods")?)
-            .set_datapoints_to_alarm(p.int("DatapointsToAlarm")?)
-            .set_threshold(p.number("Threshold")?)
-            .set_comparison_operator(
-                p.text("ComparisonOperator")
-                    .map(|c| cw::ComparisonOperator::from(c.as_str())),
-            )
-            .set_treat_missing_data(p.text("TreatMissingData"))
-            .set_alarm_actions(Some(p.list("AlarmActions")))
-            .set_ok_actions(Some(p.list("OKActions")))
-            .set_insufficient_data_actions(Some(p.list("InsufficientDataActions")));
-        if let Some(dimensions) = p.map.get("Dimensions") {
-            request = request.set_dimensions(Some(dimensions_of(dimensions)));
+    /// Each named `<stack>-<logical id>`, as CloudFormation names them, notifying the topic.
+    async fn alarms(&self) -> Result<(), InfraError> {
+        let queue_name = |id: &str| Some(self.attribute(id, "QueueName"));
+        let single = [
+            ("JobQueueDepthAlarm", queue_name("JobQueue")),
+            ("DeadLetterQueueAlarm", queue_name("DeadLetterQueue")),
+            ("WorkerSystemicFailureAlarm", None),
+        ];
+        for (id, dimension) in single {
+            let metric = self.dimension(id, "/Dimensions/0", dimension);
+            let alarm = (self.alarm(id)?)
+                .set_namespace(self.read(id, "/Namespace"))
+                .set_metric_name(self.read(id, "/MetricName"))
+                .dimensions(metric)
+                .set_statistic(self.read(id, "/Statistic").map(|s| s.as_str().into()))
+                .set_period(self.number(id, "/Period")?);
+            alarm
+                .send()
+                .await
+                .map_err(InfraError::aws(id, "cloudwatch:PutMetricAlarm"))?;
         }
-        for query in p
-            .map
-            .get("Metrics")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            request = request.metrics(metric_query(p, query)?);
-        }
-        request
-            .send()
-            .await
-            .map_err(|e| aws_error(p.id, "cloudwatch:PutMetricAlarm", &e))?;
-        let arn = format!(
-            "arn:{}:cloudwatch:{}:{}:alarm:{name}",
-            scope.pseudo.partition, scope.pseudo.region, scope.pseudo.account_id
+        // The oldest job's age as a percentage of the OTP lifetime.
+        let id = "JobQueueOldestJobAlarm";
+        let (age, percent) = ("/Metrics/0", "/Metrics/1");
+        let dimension = self.dimension(
+            id,
+            "/Metrics/0/MetricStat/Metric/Dimensions/0",
+            queue_name("JobQueue"),
         );
-        Ok(Physical {
-            reference: name,
-            attributes: [("Arn".to_owned(), arn)].into(),
-        })
-    }
-}
-
-fn dimensions_of(value: &Value) -> Vec<cw::Dimension> {
-    value
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|d| {
-            cw::Dimension::builder()
-                .set_name(d.get("Name").and_then(scalar))
-                .set_value(d.get("Value").and_then(scalar))
-                .build()
-        })
-        .collect()
-}
-
-fn metric_query(p: &Props<'_>, query: &Value) -> Result<cw::MetricDataQuery, InfraError> {
-    let q = Props {
-        id: p.id,
-        kind: "MetricDataQuery",
-        map: query.as_object().cloned().unwrap_or_default(),
-    };
-    q.only(&[
-        "Id",
-        "Expression",
-        "Label",
-        "ReturnData",
-        "Period",
-        "MetricStat",
-    ])?;
-    let stat = match q.map.get("MetricStat") {
-        None => None,
-        Some(stat) => {
-            let s = Props {
-                id: p.id,
-                kind: "MetricStat",
-                map: stat.as_object().cloned().unwrap_or_default(),
-            };
-            s.only(&["Metric", "Period", "Stat", "Unit"])?;
-            let metric = s.map.get("Metric").cloned().unwrap_or_default();
-            let m = Props {
-                id: p.id,
-                kind: "Metric",
-                map: metric.as_object().cloned().unwrap_or_default(),
-            };
-            m.only(&["Namespace", "MetricName", "Dimensions"])?;
-            Some(
-                cw::MetricStat::builder()
-                    .metric(
-                        cw::Metric::builder()
-                            .set_namespace(m.text("Namespace"))
-                            .set_metric_name(m.text("MetricName"))
-                            .set_dimensions(m.map.get("Dimensions").map(dimensions_of))
-                            .build(),
-                    )
-                    .set_period(s.int("Period")?)
-                    .set_stat(s.text("Stat"))
-                    .set_unit(s.text("Unit").map(|u| cw::StandardUnit::from(u.as_str())))
+        let metric = |field: &str| self.read(id, &format!("{age}/MetricStat/Metric/{field}"));
+        let stat = cw::MetricStat::builder()
+            .metric(
+                cw::Metric::builder()
+                    .set_namespace(metric("Namespace"))
+                    .set_metric_name(metric("MetricName"))
+                    .dimensions(dimension)
                     .build(),
             )
-        }
-    };
-    Ok(cw::MetricDataQuery::builder()
-        .set_id(q.text("Id"))
-        .set_expression(q.text("Expression"))
-        .set_label(q.text("Label"))
-        .set_return_data(q.flag("ReturnData"))
-        .set_period(q.int("Period")?)
-        .set_metric_stat(stat)
-        .build())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_local_stack_is_the_data_the_secret_and_the_queue_alarms() {
-        let template = Template::bundled().unwrap();
-        let scope = Scope::deployed(&template, &BTreeMap::new()).unwrap();
-        let Plan { order, skipped } = plan(&template, &scope).unwrap();
-        let local: BTreeSet<&str> = order.iter().map(String::as_str).collect();
-        for id in [
-            "Table",
-            "JobQueue",
-            "DeadLetterQueue",
-            "ServiceSecret",
-            "AlarmTopic",
-            "JobQueueDepthAlarm",
-            "JobQueueOldestJobAlarm",
-            "DeadLetterQueueAlarm",
-            "WorkerSystemicFailureAlarm",
-        ] {
-            assert!(local.contains(id), "{id} should be local: {skipped:?}");
-        }
-        // The DLQ first: the job queue's redrive policy names it.
-        let position = |id: &str| order.iter().position(|o| o == id).unwrap();
-        assert!(position("DeadLetterQueue") < position("JobQueue"));
-        assert!(position("AlarmTopic") < position("DeadLetterQueueAlarm"));
-        let skipped: BTreeMap<&str, &str> = skipped
-            .iter()
-            .map(|(id, why)| (id.as_str(), why.as_str()))
-            .collect();
-        assert!(skipped["ApiFunction"].contains("no local counterpart"));
-        assert!(skipped["WorkerErrorsAlarm"].contains("WorkerFunction"));
-        assert!(skipped["Api5xxRateAlarm"].contains("HttpApi"));
-        assert!(skipped["AlarmEmailSubscription"].contains("condition"));
-        assert_eq!(local.len() + skipped.len(), template.resources().len());
+            .set_period(self.number(id, &format!("{age}/MetricStat/Period"))?)
+            .set_stat(self.read(id, &format!("{age}/MetricStat/Stat")))
+            .build();
+        let query = |at: &str| {
+            cw::MetricDataQuery::builder()
+                .set_id(self.read(id, &format!("{at}/Id")))
+                .set_label(self.read(id, &format!("{at}/Label")))
+                .set_return_data(self.flag(id, &format!("{at}/ReturnData")))
+        };
+        let expression = format!("100 * age / {}", self.parameters["TtlSeconds"]);
+        (self.alarm(id)?)
+            .metrics(query(age).metric_stat(stat).build())
+            .metrics(query(percent).expression(expression).build())
+            .send()
+            .await
+            .map_err(InfraError::aws(id, "cloudwatch:PutMetricAlarm"))?;
+        Ok(())
     }
 
-    #[test]
-    fn set_otp_variables_override_their_parameters() {
-        let template = Template::bundled().unwrap();
-        let overrides = overrides_from_env(&template, |name| match name {
-            "OTP_TTL_SECONDS" => Some("120".into()),
-            "OTP_EMAIL_FROM" => Some("a@b.example".into()),
-            "OTP_BRAND_NAME" => Some("  ".into()),
-            _ => None,
-        });
-        let expected: BTreeMap<String, String> = [
-            ("TtlSeconds".to_owned(), "120".to_owned()),
-            ("EmailFrom".to_owned(), "a@b.example".to_owned()),
-        ]
-        .into();
-        assert_eq!(overrides, expected);
+    /// What every alarm shares: name, description, comparison and actions.
+    fn alarm(
+        &self,
+        id: &str,
+    ) -> Result<
+        aws_sdk_cloudwatch::operation::put_metric_alarm::builders::PutMetricAlarmFluentBuilder,
+        InfraError,
+    > {
+        let topic = self.resources["AlarmTopic"].reference.clone();
+        Ok((self.cloudwatch.put_metric_alarm())
+            .alarm_name(format!("{}-{id}", self.stack))
+            .set_alarm_description(self.read(id, "/AlarmDescription"))
+            .set_evaluation_periods(self.number(id, "/EvaluationPeriods")?)
+            .set_threshold(self.number(id, "/Threshold")?)
+            .set_comparison_operator(
+                self.read(id, "/ComparisonOperator")
+                    .map(|c| c.as_str().into()),
+            )
+            .set_treat_missing_data(self.read(id, "/TreatMissingData"))
+            .alarm_actions(&topic)
+            .ok_actions(topic))
+    }
+
+    /// The dimension at `pointer`, with `value` when it names a local resource.
+    fn dimension(&self, id: &str, pointer: &str, value: Option<String>) -> cw::Dimension {
+        (cw::Dimension::builder())
+            .set_name(self.read(id, &format!("{pointer}/Name")))
+            .set_value(value.or_else(|| self.read(id, &format!("{pointer}/Value"))))
+            .build()
     }
 }

@@ -4,7 +4,8 @@
 //! whichever form the template uses.
 
 use crate::error::InfraError;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
 /// `infra/template.yaml`, compiled in: the binary and the tests read the file they were built
 /// with, never a stale copy.
@@ -23,7 +24,8 @@ impl Template {
     pub fn parse(text: &str) -> Result<Self, InfraError> {
         let yaml: serde_norway::Value =
             serde_norway::from_str(text).map_err(|e| InfraError::Yaml(e.to_string()))?;
-        match to_json(yaml)? {
+        let json = serde_json::to_value(yaml).map_err(|e| InfraError::Yaml(e.to_string()))?;
+        match long_forms(json) {
             Value::Object(root) => Ok(Self { root }),
             _ => Err(InfraError::Template("the template is not a mapping".into())),
         }
@@ -57,28 +59,6 @@ impl Template {
         self.resources().get(id)
     }
 
-    /// The logical ids of the resources of one type, in template order.
-    pub fn resources_of_type<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.resources()
-            .iter()
-            .filter(move |(_, r)| r["Type"] == kind)
-            .map(|(id, _)| id.as_str())
-    }
-
-    /// The environment a function gets: the `Globals` variables, then its own on top (SAM's
-    /// merge rule for maps).
-    pub fn function_environment(&self, function: &str) -> Map<String, Value> {
-        let mut variables = self.global_environment();
-        if let Some(own) = self
-            .resource(function)
-            .and_then(|r| r.pointer("/Properties/Environment/Variables"))
-            .and_then(Value::as_object)
-        {
-            variables.extend(own.clone());
-        }
-        variables
-    }
-
     /// The environment shared by every function (`Globals.Function.Environment.Variables`).
     pub fn global_environment(&self) -> Map<String, Value> {
         self.root
@@ -98,9 +78,7 @@ impl Template {
             .get_key_value(name)
             .map(|(key, _)| key.as_str())
     }
-}
 
-impl Template {
     /// The reverse of [`Template::parameter_for_variable`].
     pub fn variable_for_parameter(&self, parameter: &str) -> Option<String> {
         self.global_environment()
@@ -108,75 +86,116 @@ impl Template {
             .find(|(_, value)| value.get("Ref").and_then(Value::as_str) == Some(parameter))
             .map(|(variable, _)| variable)
     }
+
+    /// Every parameter at its default, or at `overrides[name]`, which must satisfy the
+    /// parameter's `Type`, `MinValue`/`MaxValue`, `AllowedValues` and lengths as CloudFormation
+    /// would check them (`AllowedPattern` is left to the code, which validates its settings).
+    pub fn parameter_values(
+        &self,
+        overrides: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, InfraError> {
+        if let Some(unknown) = overrides
+            .keys()
+            .find(|k| !self.parameters().contains_key(*k))
+        {
+            return Err(InfraError::Parameter {
+                name: unknown.clone(),
+                problem: "the template has no such parameter".into(),
+            });
+        }
+        self.parameters()
+            .iter()
+            .map(|(name, spec)| {
+                Ok((
+                    name.clone(),
+                    parameter_value(name, spec, overrides.get(name))?,
+                ))
+            })
+            .collect()
+    }
 }
 
-/// serde_norway's value to JSON, with the short tags in their long forms.
-fn to_json(value: serde_norway::Value) -> Result<Value, InfraError> {
-    use serde_norway::Value as Y;
-    Ok(match value {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(b),
-        Y::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Value::from(u)
-            } else {
-                let f = n.as_f64().unwrap_or(f64::NAN);
-                serde_json::Number::from_f64(f)
-                    .map(Value::Number)
-                    .ok_or_else(|| InfraError::Template(format!("{f} is not a number JSON has")))?
-            }
+/// A scalar as CloudFormation passes it on: a string.
+pub fn scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn parameter_value(name: &str, spec: &Value, given: Option<&String>) -> Result<String, InfraError> {
+    let problem = |problem: String| InfraError::Parameter {
+        name: name.to_owned(),
+        problem,
+    };
+    let value = match given
+        .cloned()
+        .or_else(|| spec.get("Default").and_then(scalar))
+    {
+        Some(value) => value,
+        None => return Err(problem("no value given and no default".into())),
+    };
+    let number = |v: &Value| scalar(v).and_then(|s| s.trim().parse::<f64>().ok());
+    // A number is bounded by its value, a string by its length.
+    let (size, min, max, unit) = if spec["Type"] == "Number" {
+        let n = number(&Value::from(value.as_str()));
+        let n = n.ok_or_else(|| problem(format!("{value:?} is not a number")))?;
+        (n, "MinValue", "MaxValue", "")
+    } else {
+        (
+            value.chars().count() as f64,
+            "MinLength",
+            "MaxLength",
+            " characters",
+        )
+    };
+    let allowed = spec.get("AllowedValues").and_then(Value::as_array);
+    if let Some(allowed) = allowed.filter(|allowed| {
+        !allowed.iter().any(|a| match unit {
+            "" => number(a) == Some(size),
+            _ => scalar(a).as_deref() == Some(value.as_str()),
+        })
+    }) {
+        return Err(problem(format!(
+            "{value:?} is not one of {}",
+            Value::from(allowed.clone())
+        )));
+    }
+    if let Some(min) = spec.get(min).and_then(number).filter(|min| size < *min) {
+        return Err(problem(format!(
+            "{value} is below the minimum, {min}{unit}"
+        )));
+    }
+    if let Some(max) = spec.get(max).and_then(number).filter(|max| size > *max) {
+        return Err(problem(format!(
+            "{value} is above the maximum, {max}{unit}"
+        )));
+    }
+    Ok(value)
+}
+
+/// `{"!Ref": x}` (how a tagged YAML value serializes) -> `{"Ref": x}`, `{"!Sub": x}` ->
+/// `{"Fn::Sub": x}`, `{"!GetAtt": "A.B"}` -> `{"Fn::GetAtt": ["A", "B"]}`, at every depth.
+fn long_forms(value: Value) -> Value {
+    let entry = |(key, value): (String, Value)| {
+        let value = long_forms(value);
+        match key.strip_prefix('!') {
+            None => (key, value),
+            Some(name @ ("Ref" | "Condition")) => (name.to_owned(), value),
+            Some("GetAtt") => match value.as_str().and_then(|s| s.split_once('.')) {
+                Some((id, attribute)) => ("Fn::GetAtt".to_owned(), json!([id, attribute])),
+                None => ("Fn::GetAtt".to_owned(), value),
+            },
+            Some(name) => (format!("Fn::{name}"), value),
         }
-        Y::String(s) => Value::String(s),
-        Y::Sequence(items) => {
-            Value::Array(items.into_iter().map(to_json).collect::<Result<_, _>>()?)
-        }
-        Y::Mapping(map) => {
-            let mut object = Map::new();
-            for (key, value) in map {
-                let key = match key {
-                    Y::String(s) => s,
-                    Y::Number(n) => n.to_string(),
-                    Y::Bool(b) => b.to_string(),
-                    other => {
-                        return Err(InfraError::Template(format!(
-                            "a mapping key must be a scalar, found {other:?}"
-                        )));
-                    }
-                };
-                object.insert(key, to_json(value)?);
-            }
-            Value::Object(object)
-        }
-        Y::Tagged(tagged) => {
-            let tag = tagged.tag.to_string();
-            let name = tag.trim_start_matches('!');
-            let inner = to_json(tagged.value)?;
-            let (key, inner) = match name {
-                "Ref" | "Condition" => (name.to_owned(), inner),
-                "GetAtt" => {
-                    let inner = match inner {
-                        // `!GetAtt Resource.Attribute.Part`: the first dot splits.
-                        Value::String(s) => match s.split_once('.') {
-                            Some((resource, attribute)) => {
-                                Value::from(vec![resource.to_owned(), attribute.to_owned()])
-                            }
-                            None => {
-                                return Err(InfraError::Template(format!(
-                                    "!GetAtt {s}: expected Resource.Attribute"
-                                )));
-                            }
-                        },
-                        other => other,
-                    };
-                    ("Fn::GetAtt".to_owned(), inner)
-                }
-                _ => (format!("Fn::{name}"), inner),
-            };
-            Value::Object(Map::from_iter([(key, inner)]))
-        }
-    })
+    };
+    match value {
+        Value::Array(items) => items.into_iter().map(long_forms).collect(),
+        Value::Object(map) => Value::Object(map.into_iter().map(entry).collect()),
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -214,5 +233,36 @@ mod tests {
         // Set from a resource, not a parameter.
         assert_eq!(t.parameter_for_variable("OTP_QUEUE_URL"), None);
         assert!(t.resource("JobQueue").is_some());
+    }
+
+    #[test]
+    fn overrides_are_checked_like_cloudformation_checks_parameters() {
+        let t = Template::parse(
+            "Parameters:\n  Mail: {Type: String, Default: '', MaxLength: 5}\n  \
+             Ttl: {Type: Number, Default: 600, MinValue: 10, MaxValue: 3600}\n  \
+             Arch: {Type: String, Default: x86_64, AllowedValues: [x86_64, arm64]}\n",
+        )
+        .unwrap();
+        let values = |name: &str, value: &str| {
+            t.parameter_values(&[(name.to_owned(), value.to_owned())].into())
+        };
+        for (name, value) in [
+            ("Ttl", "9"),
+            ("Ttl", "3601"),
+            ("Ttl", "ten"),
+            ("Arch", "x86"),
+            ("Mail", "a@b.example"),
+            ("Nope", "1"),
+        ] {
+            let err = values(name, value).unwrap_err();
+            assert!(
+                matches!(&err, InfraError::Parameter { name: n, .. } if n == name),
+                "{name}={value}: {err}"
+            );
+        }
+        let accepted = values("Ttl", "10").unwrap();
+        assert_eq!(accepted["Ttl"], "10");
+        assert_eq!(accepted["Arch"], "x86_64");
+        assert_eq!(accepted["Mail"], "");
     }
 }

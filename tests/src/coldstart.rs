@@ -104,7 +104,7 @@ pub async fn run(endpoint: &str, plan: &Plan) -> Report {
     let jobs = Jobs {
         sqs: aws_sdk_sqs::Client::new(&sdk),
         queue_url: stack.environment["OTP_QUEUE_URL"].clone(),
-        queue_arn: stack.scope.resources["JobQueue"].attributes["Arn"].clone(),
+        queue_arn: stack.resources["JobQueue"].attributes["Arn"].clone(),
     };
 
     let mut functions = Vec::new();

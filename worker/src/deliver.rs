@@ -66,16 +66,7 @@ impl Outcome {
     }
 
     pub fn label(&self) -> &'static str {
-        match self {
-            Outcome::Sent => "sent",
-            Outcome::Skipped(_) => "skipped",
-            Outcome::Dropped => "dropped",
-            Outcome::Failed { .. } => "failed",
-            Outcome::Retry { .. } => "retried",
-            Outcome::Systemic { .. } => "systemic",
-            Outcome::Poison { .. } => "poisoned",
-            Outcome::Interrupted => "interrupted",
-        }
+        crate::metrics::Metric::from(self).name()
     }
 }
 

@@ -25,16 +25,24 @@ pub enum BatchError {
 /// Delivers every record of the batch concurrently; outcomes in record order.
 pub async fn deliver_all(deliverer: &Deliverer, event: &SqsEvent) -> Vec<Outcome> {
     let halt = CancellationToken::new();
-    futures::future::join_all(event.records.iter().map(|record| {
-        let id = record.message_id.as_deref().unwrap_or_default();
+    futures::future::join_all(event.records.iter().map(|record| async {
+        // SQS always sends both; without them a record is not a job we can hold a claim for (the
+        // id names the claim's holder), so it is kept for the DLQ instead of delivered as "".
+        let (Some(id), Some(body)) = (
+            record.message_id.as_deref().filter(|id| !id.is_empty()),
+            record.body.as_deref(),
+        ) else {
+            return Outcome::Poison {
+                reason: "the SQS record has no message id or no body".into(),
+            };
+        };
         let receives = receive_count(
             record
                 .attributes
                 .get("ApproximateReceiveCount")
                 .map(String::as_str),
         );
-        let body = record.body.as_deref().unwrap_or_default();
-        deliverer.deliver(id, receives, body, &halt)
+        deliverer.deliver(id, receives, body, &halt).await
     }))
     .await
 }
@@ -122,10 +130,7 @@ impl LambdaWorker {
             // Without the delays the records come back after the queue's visibility timeout.
             tracing::warn!(error = %err, "could not settle the batch's visibility");
         }
-        let mut counts = Counts::new();
-        for outcome in &outcomes {
-            *counts.entry(outcome.label()).or_default() += 1;
-        }
+        let counts: Counts = outcomes.iter().collect();
         let line = emf_line(&self.metrics_namespace, &counts, now.saturating_mul(1000));
         #[allow(clippy::print_stdout)] // EMF lines must be bare JSON on stdout.
         {

@@ -2,7 +2,7 @@
 //! concurrently (paced), then settle the batch: delete the finished, delay the rest.
 
 use crate::deliver::{Deliverer, Outcome};
-use crate::metrics::{self, Counts};
+use crate::metrics::{Counts, Metric};
 use crate::settle::{Settled, apply, plan};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use common::config::DeliveryRules;
@@ -50,7 +50,7 @@ impl Poller {
         let loops = (0..self.batches_in_flight.max(1)).map(|_| self.receive_loop(&stop));
         let mut totals = Counts::new();
         for counts in futures::future::join_all(loops).await {
-            metrics::add(&mut totals, &counts);
+            totals += &counts;
         }
         tracing::info!(?totals, "worker stopped");
         totals
@@ -65,8 +65,8 @@ impl Poller {
         let mut reported = Instant::now();
         while !stop.is_cancelled() {
             match self.poll_once(batch_size, stop, pause).await {
-                Ok(counts) if counts.contains_key("systemic") => {
-                    metrics::add(&mut totals, &counts);
+                Ok(counts) if counts.any(Metric::Systemic) => {
+                    totals += &counts;
                     tracing::error!(
                         metric = "systemic",
                         pause_seconds = pause,
@@ -77,11 +77,11 @@ impl Poller {
                     batch_size = 1;
                 }
                 Ok(counts) => {
-                    if counts.contains_key("sent") || counts.contains_key("failed") {
+                    if counts.any(Metric::Sent) || counts.any(Metric::Failed) {
                         pause = self.rules.retry_base_seconds;
                         batch_size = 10;
                     }
-                    metrics::add(&mut totals, &counts);
+                    totals += &counts;
                     errors = error_backoff();
                 }
                 Err(err) => {
@@ -122,9 +122,8 @@ impl Poller {
                 Err(_) => return Ok(Counts::new()),
             },
         }?;
-        let mut counts = Counts::new();
         if messages.is_empty() {
-            return Ok(counts);
+            return Ok(Counts::new());
         }
         // Stop interrupts only jobs still waiting to send; those under way finish.
         let halt = stop.child_token();
@@ -133,10 +132,8 @@ impl Poller {
                 .deliver(&m.id, m.receive_count, &m.body, &halt)
         }))
         .await;
-        for outcome in &outcomes {
-            *counts.entry(outcome.label()).or_default() += 1;
-        }
-        let systemic = counts.contains_key("systemic");
+        let counts: Counts = outcomes.iter().collect();
+        let systemic = counts.any(Metric::Systemic);
         let settled = messages
             .iter()
             .zip(&outcomes)

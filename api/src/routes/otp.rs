@@ -39,6 +39,7 @@ pub async fn send(
         .as_deref()
         .map(Locale::parse)
         .transpose()?
+        // No locale given: English (`Locale::default`).
         .unwrap_or_default();
     let issued = service
         .send(SendCommand {

@@ -735,3 +735,19 @@ async fn of_twenty_concurrent_wrong_guesses_only_max_attempts_are_evaluated() {
     assert_eq!(refused, 15);
     assert_eq!(h.record(id).attempts, 5);
 }
+
+#[tokio::test]
+async fn a_record_without_a_live_slot_gives_no_job_but_already_verified() {
+    let h = harness();
+    let issued = h.send(JANE).await;
+    let mut record = h.record(issued.otp_id);
+    let job = OtpService::job(&record, 2, h.clock.now()).unwrap();
+    assert_eq!(Some(job.slot), record.code_slot);
+
+    // Never a job with an empty slot, which the worker would only throw to the DLQ.
+    record.code_slot = None;
+    assert!(matches!(
+        OtpService::job(&record, 2, h.clock.now()),
+        Err(ApiError::AlreadyVerified)
+    ));
+}

@@ -50,9 +50,6 @@ async fn run(stack: &str) -> Result<String, infra::InfraError> {
     {
         infra::local::verify_sender(&sdk, sender).await?;
     }
-    for (id, why) in &local.skipped {
-        tracing::debug!(resource = %id, "not local: {why}");
-    }
     let mut lines = Vec::new();
     for (name, value) in &local.environment {
         lines.push(format!("export {name}={}", quote(value)));

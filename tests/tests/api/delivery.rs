@@ -1,5 +1,6 @@
 use crate::helpers::{random_email, random_phone, spawn_app, spawn_app_with};
 use common::config::Rules;
+use worker::metrics::Metric;
 
 #[tokio::test]
 async fn an_email_code_is_delivered_verified_once_and_shown_as_verified() {
@@ -13,7 +14,7 @@ async fn an_email_code_is_delivered_verified_once_and_shown_as_verified() {
     let id = sent.otp_id();
     assert_eq!(app.status(&id).await.body["delivery"], "queued");
 
-    assert_eq!(app.deliver_all().await.get("sent"), Some(&1));
+    assert_eq!(app.deliver_all().await[Metric::Sent], 1);
     let messages = app.outbox(&to).await;
     assert_eq!(messages.len(), 1);
     assert!(
@@ -99,7 +100,7 @@ async fn a_job_that_outlives_its_code_is_dropped_not_sent() {
     let id = app.send_email(&to).await.otp_id();
     app.clock.advance(601);
     let counts = app.deliver_all().await;
-    assert_eq!(counts.get("dropped"), Some(&1), "{counts:?}");
+    assert_eq!(counts[Metric::Dropped], 1, "{counts:?}");
     assert!(
         app.outbox(&to).await.is_empty(),
         "an expired code was delivered"
@@ -124,6 +125,6 @@ async fn a_verified_code_is_not_delivered_again_by_a_late_duplicate_job() {
     let code = app.code_for(&to).await;
     assert_eq!(app.verify(&id, &code).await.status, 200);
     let counts = app.deliver_all().await;
-    assert_eq!(counts.get("skipped"), Some(&1), "{counts:?}");
+    assert_eq!(counts[Metric::Skipped], 1, "{counts:?}");
     assert_eq!(app.outbox(&to).await.len(), 1);
 }

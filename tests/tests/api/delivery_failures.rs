@@ -4,6 +4,7 @@ use crate::helpers::{random_email, spawn_app, spawn_app_with};
 use common::config::Rules;
 use std::time::Duration;
 use tests::fault_proxy::{Fault, Target};
+use worker::metrics::Metric;
 
 fn lenient_limits() -> Rules {
     Rules {
@@ -32,7 +33,7 @@ async fn with_every_ses_call_throttled_sends_are_accepted_and_delivered_once_it_
         .poll_once(10, &Default::default(), 1)
         .await
         .unwrap();
-    assert_eq!(counts.get("retried"), Some(&5), "{counts:?}");
+    assert_eq!(counts[Metric::Retried], 5, "{counts:?}");
     assert!(app.proxy.faults() >= 5);
     for (id, to) in ids.iter().zip(&destinations) {
         assert_eq!(app.status(id).await.body["delivery"], "queued");
@@ -40,7 +41,7 @@ async fn with_every_ses_call_throttled_sends_are_accepted_and_delivered_once_it_
     }
     app.proxy.heal();
     let counts = app.drain(Duration::from_secs(30)).await;
-    assert_eq!(counts.get("sent"), Some(&5), "{counts:?}");
+    assert_eq!(counts[Metric::Sent], 5, "{counts:?}");
     for (id, to) in ids.iter().zip(&destinations) {
         assert_eq!(app.outbox(to).await.len(), 1);
         assert_eq!(app.status(id).await.body["delivery"], "sent");
@@ -65,11 +66,11 @@ async fn poison_rejected_and_good_jobs_in_one_batch_each_get_their_own_fate() {
         .unwrap();
     assert_eq!(
         (
-            counts.get("sent"),
-            counts.get("failed"),
-            counts.get("poisoned")
+            counts[Metric::Sent],
+            counts[Metric::Failed],
+            counts[Metric::Poisoned]
         ),
-        (Some(&1), Some(&1), Some(&1)),
+        (1, 1, 1),
         "{counts:?}"
     );
     assert_eq!(app.outbox(&good).await.len(), 1);
@@ -129,10 +130,7 @@ async fn a_systemic_failure_does_not_burn_the_receive_counts_of_the_whole_queue(
     tokio::time::sleep(Duration::from_secs(8)).await;
     stop.cancel();
     let counts = runner.await.unwrap();
-    assert!(
-        counts.get("systemic").is_some_and(|&n| n >= 1),
-        "{counts:?}"
-    );
+    assert!(counts[Metric::Systemic] >= 1, "{counts:?}");
     // The first batch is already at the provider when the first failure comes back; after it,
     // one probe per pause. A worker without the pause would call 20 jobs every 2 s (80+).
     let provider_calls = app.proxy.calls("sesv2:SendEmail");
@@ -165,6 +163,6 @@ async fn a_systemic_failure_does_not_burn_the_receive_counts_of_the_whole_queue(
 
     app.proxy.heal();
     let counts = app.drain(Duration::from_secs(40)).await;
-    assert_eq!(counts.get("sent"), Some(&20), "{counts:?}");
+    assert_eq!(counts[Metric::Sent], 20, "{counts:?}");
     assert_eq!(app.queue_depth(&app.dlq_url).await, 0);
 }

@@ -8,6 +8,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
 use tests::fault_proxy::{Fault, Target};
+use worker::metrics::Metric;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_30_percent_transient_failures_every_one_of_500_jobs_is_accounted_for() {
@@ -67,10 +68,7 @@ async fn with_30_percent_transient_failures_every_one_of_500_jobs_is_accounted_f
     }
     stop.cancel();
     let counts = worker.await.unwrap();
-    let (sent, dropped) = (
-        counts.get("sent").copied().unwrap_or(0),
-        counts.get("dropped").copied().unwrap_or(0),
-    );
+    let (sent, dropped) = (counts[Metric::Sent], counts[Metric::Dropped]);
     let dead = app.queue_depth(&app.dlq_url).await;
     assert_eq!(
         sent + dropped + dead,
@@ -78,7 +76,7 @@ async fn with_30_percent_transient_failures_every_one_of_500_jobs_is_accounted_f
         "every job ends sent, dropped or dead: {counts:?}, DLQ {dead}"
     );
     assert!(
-        counts.get("retried").is_some_and(|&n| n > 0),
+        counts[Metric::Retried] > 0,
         "faults were injected: {counts:?}"
     );
 

@@ -311,7 +311,7 @@ impl TestApp {
             if counts.is_empty() {
                 return totals;
             }
-            worker::metrics::add(&mut totals, &counts);
+            totals += &counts;
         }
     }
 
@@ -347,7 +347,7 @@ impl TestApp {
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
-            worker::metrics::add(&mut totals, &counts);
+            totals += &counts;
         }
         panic!("the queue did not drain within {limit:?}; did so far: {totals:?}");
     }

@@ -1,5 +1,6 @@
 use crate::helpers::{random_email, spawn_app};
 use serde_json::json;
+use worker::metrics::Metric;
 
 #[tokio::test]
 async fn the_same_key_and_body_return_the_same_answer_and_enqueue_nothing_new() {
@@ -14,7 +15,7 @@ async fn the_same_key_and_body_return_the_same_answer_and_enqueue_nothing_new() 
     assert_eq!(second.otp_id(), first.otp_id());
     assert_eq!(second.body["expires_at"], first.body["expires_at"]);
     let counts = app.deliver_all().await;
-    assert_eq!(counts.get("sent"), Some(&1), "{counts:?}");
+    assert_eq!(counts[Metric::Sent], 1, "{counts:?}");
     assert_eq!(app.outbox(&to).await.len(), 1);
 }
 

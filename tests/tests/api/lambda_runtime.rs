@@ -45,7 +45,7 @@ impl Deployment {
         assert!(stack.environment["OTP_SECRET_ARN"].starts_with("arn:aws:secretsmanager:"));
         assert_eq!(stack.environment["OTP_EMAIL_FROM"], EMAIL_FROM);
         let queue_url = stack.environment["OTP_QUEUE_URL"].clone();
-        let queue_arn = stack.scope.resources["JobQueue"].attributes["Arn"].clone();
+        let queue_arn = stack.resources["JobQueue"].attributes["Arn"].clone();
         Self {
             sdk,
             env,

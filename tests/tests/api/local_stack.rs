@@ -19,7 +19,7 @@ fn textual(value: &Value) -> Value {
     match value {
         Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), textual(v))).collect(),
         Value::Array(items) => items.iter().map(textual).collect(),
-        other => Value::String(infra::resolve::scalar(other).unwrap_or_default()),
+        other => Value::String(infra::template::scalar(other).unwrap_or_default()),
     }
 }
 
@@ -32,19 +32,23 @@ async fn local_queues_table_alarms_and_secret_have_the_templates_values() {
     );
     let stack = tests::stack::local_stack(&sdk, &name).await;
     let template = Template::bundled().unwrap();
-    let scope = &stack.scope;
+    let scope = crate::cfn::Scope::of(&template, &stack);
     let resolved = |id: &str| -> Value {
         scope
             .resolve(&template.resource(id).unwrap()["Properties"])
             .unwrap()
-            .unwrap()
+    };
+    let of_type = |kind: &'static str| {
+        (template.resources().iter())
+            .filter(move |(_, r)| r["Type"] == kind)
+            .map(|(id, _)| id.as_str())
     };
 
     // Queues: every property of the template is an attribute of the same value.
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let mut arns = BTreeMap::new();
-    for id in template.resources_of_type("AWS::SQS::Queue") {
-        let url = &scope.resources[id].reference;
+    for id in of_type("AWS::SQS::Queue") {
+        let url = &stack.resources[id].reference;
         let attributes = sqs
             .get_queue_attributes()
             .queue_url(url)
@@ -186,17 +190,17 @@ async fn local_queues_table_alarms_and_secret_have_the_templates_values() {
         .iter()
         .map(|a| (a.alarm_name().unwrap(), a))
         .collect();
-    let topic = &scope.resources["AlarmTopic"].reference;
+    let topic = &stack.resources["AlarmTopic"].reference;
     let mut compared = 0;
-    for id in template.resources_of_type("AWS::CloudWatch::Alarm") {
-        let Some(physical) = scope.resources.get(id) else {
+    for id in of_type("AWS::CloudWatch::Alarm") {
+        let Some(physical) = stack.resources.get(id) else {
             continue;
         };
         let got = by_name
             .get(physical.reference.as_str())
             .unwrap_or_else(|| panic!("{id} is not in moto"));
         let want = resolved(id);
-        let text = |v: &Value| infra::resolve::scalar(v);
+        let text = |v: &Value| infra::template::scalar(v);
         assert_eq!(
             got.threshold(),
             text(&want["Threshold"]).and_then(|t| t.parse().ok()),

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod calls;
+mod cfn;
 mod delivery;
 mod delivery_failures;
 mod failures;

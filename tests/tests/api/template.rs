@@ -3,12 +3,13 @@
 //! threshold; least-privilege roles; a parameter for every setting, with ranges the code
 //! accepts; and the queue, event source and secret settings the code relies on.
 //!
-//! Written in Rust over the template reader (`infra::Template`, `infra::Scope`) that also builds
-//! the local stack: short tags are turned into their long forms by one parser, and intrinsic
-//! functions are evaluated, so a check reads `100 * age / 600`, not `!Sub ...`.
+//! Written in Rust over the template reader (`infra::Template`) that also builds the local stack,
+//! with short tags in their long forms, and the intrinsic functions evaluated (`crate::cfn`), so
+//! a check reads `100 * age / 600`, not `!Sub ...`.
 
+use crate::cfn::Scope;
 use common::config::Settings;
-use infra::{Scope, Template};
+use infra::Template;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,19 +32,14 @@ fn template() -> Template {
 /// Every resource's properties as deployed with `overrides`.
 fn deployed(overrides: &[(&str, &str)]) -> BTreeMap<String, (String, Value)> {
     let template = template();
-    let overrides = overrides
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let scope = Scope::deployed(&template, &overrides).unwrap();
+    let scope = Scope::deployed(&template, overrides);
     template
         .resources()
         .iter()
-        .filter(|(_, definition)| scope.is_active(definition).unwrap())
+        .filter(|(_, definition)| scope.is_active(definition))
         .map(|(id, definition)| {
             let properties = scope
                 .resolve(definition.get("Properties").unwrap_or(&json!({})))
-                .unwrap()
                 .unwrap_or_default();
             let kind = definition["Type"].as_str().unwrap().to_owned();
             (id.clone(), (kind, properties))
@@ -215,7 +211,7 @@ fn systemic_metric() -> (String, String) {
 
 /// A number as CloudFormation passes it: literal, or the text of a parameter.
 fn number(value: &Value) -> f64 {
-    infra::resolve::scalar(value)
+    infra::template::scalar(value)
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(|| panic!("not a number: {value}"))
 }
@@ -460,7 +456,7 @@ fn every_setting_has_a_parameter_whose_range_the_code_accepts() {
             continue;
         };
         let spec = &template.parameters()[parameter];
-        let text = |key: &str| spec.get(key).and_then(infra::resolve::scalar);
+        let text = |key: &str| spec.get(key).and_then(infra::template::scalar);
         for key in ["MinValue", "MaxValue"] {
             if let Some(bound) = text(key) {
                 base(Some((variable, bound.clone()))).unwrap_or_else(|e| {

@@ -11,6 +11,7 @@ use common::store::DynamoStore;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tests::fault_proxy::{Fault, Target};
+use worker::metrics::Metric;
 
 /// The promise: a client waiting on a dead backend hears back within this.
 const ANSWER_WITHIN: Duration = Duration::from_secs(2);
@@ -92,7 +93,7 @@ async fn with_sqs_unreachable_a_send_answers_503_quickly_and_leaves_nothing_behi
     let retry = app.send_email(&to).await;
     assert_eq!(retry.status, 202, "{:?}", retry.body);
     let counts = app.deliver_all().await;
-    assert_eq!(counts.get("sent"), Some(&1), "{counts:?}");
+    assert_eq!(counts[Metric::Sent], 1, "{counts:?}");
     let code = app.code_for(&to).await;
     assert_eq!(app.verify(&retry.otp_id(), &code).await.status, 200);
 }

@@ -7,8 +7,6 @@ use common::record::{DeliveryState, OtpRecord, VerifyOutcome};
 use common::secret::ServiceSecret;
 use common::sender::{MemorySender, OutgoingMessage};
 use common::store::SendGuards;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const JANE: &str = "jane.doe@example.com";
@@ -21,20 +19,11 @@ struct CountingSender {
     calls: AtomicUsize,
 }
 
+#[async_trait::async_trait]
 impl Sender for CountingSender {
-    fn send<'a, 'b, 'c, 'f>(
-        &'a self,
-        to: &'b Destination,
-        message: &'c OutgoingMessage,
-    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'f>>
-    where
-        'a: 'f,
-        'b: 'f,
-        'c: 'f,
-        Self: 'f,
-    {
+    async fn send(&self, to: &Destination, message: &OutgoingMessage) -> Result<(), SendError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.send(to, message)
+        self.inner.send(to, message).await
     }
 }
 

@@ -8,8 +8,6 @@ use common::clock::Clock;
 use common::domain::{Destination, OtpId};
 use common::record::DeliveryState;
 use common::sender::{OutgoingMessage, SendError, Sender};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Mutex;
 
 const GOOD: &str = "good@example.com";
@@ -22,25 +20,14 @@ struct PickySender {
     sent: Mutex<Vec<String>>,
 }
 
+#[async_trait::async_trait]
 impl Sender for PickySender {
-    fn send<'a, 'b, 'c, 'f>(
-        &'a self,
-        to: &'b Destination,
-        _message: &'c OutgoingMessage,
-    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'f>>
-    where
-        'a: 'f,
-        'b: 'f,
-        'c: 'f,
-        Self: 'f,
-    {
-        Box::pin(async move {
-            if to.as_str() == THROTTLED {
-                return Err(SendError::Transient("Throttling".into()));
-            }
-            self.sent.lock().unwrap().push(to.as_str().to_owned());
-            Ok(())
-        })
+    async fn send(&self, to: &Destination, _message: &OutgoingMessage) -> Result<(), SendError> {
+        if to.as_str() == THROTTLED {
+            return Err(SendError::Transient("Throttling".into()));
+        }
+        self.sent.lock().unwrap().push(to.as_str().to_owned());
+        Ok(())
     }
 }
 
@@ -220,16 +207,32 @@ async fn a_failing_record_without_a_message_id_fails_the_whole_batch() {
 }
 
 #[tokio::test]
-async fn a_successful_record_without_a_message_id_needs_no_report() {
+async fn a_record_without_a_message_id_or_body_is_not_delivered_but_kept() {
     let f = fixture();
     let (id, good) = f.issue(GOOD).await;
 
-    let response = handle_batch(&f.deliverer, event(vec![message(None, &good)]))
-        .await
-        .unwrap();
+    // Without an id the claim has no holder: not delivered, and the batch fails so it comes back.
+    let response = handle_batch(&f.deliverer, event(vec![message(None, &good)])).await;
+    assert!(
+        matches!(response, Err(BatchError::Unreportable)),
+        "{response:?}"
+    );
+    assert!(f.sender.sent.lock().unwrap().is_empty());
+    assert_eq!(f.store.record(id).unwrap().delivery, DeliveryState::Queued);
 
-    assert!(response.batch_item_failures.is_empty());
-    assert_eq!(f.store.record(id).unwrap().delivery, DeliveryState::Sent);
+    // Without a body it is reported as failed (kept for the DLQ), and said so.
+    let mut bodiless = message(Some("m-empty"), "");
+    bodiless.body = None;
+    let batch = event(vec![bodiless]);
+    let outcomes = deliver_all(&f.deliverer, &batch).await;
+    assert!(
+        matches!(&outcomes[..], [Outcome::Poison { reason }] if reason.contains("no body")),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        failed_ids(&respond(&batch, &outcomes).unwrap()),
+        ["m-empty"]
+    );
 }
 
 #[test]

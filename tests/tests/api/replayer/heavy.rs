@@ -9,6 +9,7 @@ use crate::helpers::{TestApp, spawn_app_with};
 use common::config::Rules;
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
+use worker::metrics::Metric;
 
 /// Many codes per destination (see [`issue_among`]): no cooldown, a high hourly cap.
 fn rules() -> Rules {
@@ -114,7 +115,7 @@ async fn a_mixed_dlq_of_1000_jobs_replays_exactly_the_live_ones_which_the_worker
         assert_eq!(app.resend(&otp.otp_id).await.status, 202);
     }
     let resent = app.drain(Duration::from_secs(120)).await;
-    assert_eq!(resent.get("sent"), Some(&100), "{resent:?}");
+    assert_eq!(resent[Metric::Sent], 100, "{resent:?}");
     verify_all(&app, &verified).await;
     // And 50 bodies that are not jobs at all.
     let malformed = malformed_bodies(50);
@@ -178,7 +179,7 @@ async fn a_mixed_dlq_of_1000_jobs_replays_exactly_the_live_ones_which_the_worker
         "worker delivered the replayed jobs in {:?}",
         started.elapsed()
     );
-    assert_eq!(counts.get("sent"), Some(&700), "{counts:?}");
+    assert_eq!(counts[Metric::Sent], 700, "{counts:?}");
     // Every live record says sent, no expired one does; one state dump shows no code went
     // twice: ten messages per live destination, none to the expired ones, and only the
     // resend their users asked for to the verified ones.
@@ -325,7 +326,7 @@ async fn a_replay_killed_halfway_and_run_again_loses_nothing_and_duplicates_only
 
     // And the worker sends each code once, duplicate job or not.
     let counts = app.drain(Duration::from_secs(120)).await;
-    assert_eq!(counts.get("sent"), Some(&150), "{counts:?}");
+    assert_eq!(counts[Metric::Sent], 150, "{counts:?}");
     let expected = per_destination(&issued);
     let to: Vec<&str> = expected.keys().copied().collect();
     let messages = delivered(&app, &to).await;
