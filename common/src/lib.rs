@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod job;
 pub mod lifecycle;
+pub mod pacer;
 pub mod payload;
 pub mod queue;
 pub mod record;

@@ -1,7 +1,7 @@
 //! The command line, as clap reads it. `--help` is built from these doc comments.
 
-use crate::pacer::Rate;
 use crate::queue_url::QueueUrl;
+use crate::rate::Rate;
 use crate::span::Span;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

@@ -6,7 +6,6 @@ use crate::error::Error;
 use crate::monitoring::{CloudWatch, Monitoring};
 use crate::queue_url::{QueueArn, QueueRef, QueueUrl, Role};
 use crate::queues::{QueueStats, Queues};
-use crate::sqs::SqsQueues;
 use common::clock::{Clock, SystemClock};
 use common::store::{DynamoStore, OtpStore};
 use std::sync::Arc;
@@ -15,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
 pub struct Context {
-    pub queues: Arc<dyn Queues>,
+    pub queues: Queues,
     pub monitoring: Arc<dyn Monitoring>,
     pub store: Arc<dyn OtpStore>,
     pub clock: Arc<dyn Clock>,
@@ -59,7 +58,7 @@ impl Context {
             return Err(Error::NoRegion);
         }
         Ok(Self {
-            queues: Arc::new(SqsQueues::new(aws_sdk_sqs::Client::new(&sdk))),
+            queues: Queues(Arc::new(common::queue::AwsSqs::new(&sdk))),
             monitoring: Arc::new(CloudWatch::new(aws_sdk_cloudwatch::Client::new(&sdk))),
             store: Arc::new(DynamoStore::new(
                 common::aws_clients::DynamoClient::new(&sdk),
@@ -169,58 +168,25 @@ impl Context {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::fake::{FakeQueues, queue_ref};
-    use crate::monitoring::Alarm;
-    use common::clock::ShiftedClock;
-    use common::store::MemoryStore;
-
-    #[derive(Debug, Default)]
-    pub struct NoMonitoring;
-
-    #[async_trait::async_trait]
-    impl Monitoring for NoMonitoring {
-        async fn alarms_on(&self, _: &[&str]) -> Result<Vec<Alarm>, Error> {
-            Ok(Vec::new())
-        }
-        async fn oldest_age(&self, _: &str) -> Result<Option<i64>, Error> {
-            Ok(None)
-        }
-    }
-
-    pub fn context(
-        queues: Arc<FakeQueues>,
-        store: Arc<MemoryStore>,
-        clock: Arc<ShiftedClock>,
-    ) -> Context {
-        Context {
-            queues,
-            monitoring: Arc::new(NoMonitoring),
-            store,
-            clock,
-            table: "otp-relay".into(),
-            queue_url: Some(queue_ref(Role::JobQueue, "jobs").url),
-            dlq_url: Some(queue_ref(Role::Dlq, "jobs-dlq").url),
-            stop: CancellationToken::new(),
-        }
-    }
+    use crate::testkit::{TestQueues, context, queue_ref};
 
     #[tokio::test]
     async fn the_dlq_defaults_to_the_redrive_target() {
-        let queues = Arc::new(FakeQueues::default());
+        let queues = TestQueues::default();
         queues.set_redrive(
             &queue_ref(Role::JobQueue, "jobs"),
             &queue_ref(Role::Dlq, "jobs-dlq"),
         );
-        let mut ctx = context(queues, Arc::default(), Arc::default());
+        let mut ctx = context(&queues, Arc::default(), Arc::default());
         ctx.dlq_url = None;
         assert_eq!(ctx.dlq().await.unwrap().url.name(), "jobs-dlq");
     }
 
     #[tokio::test]
     async fn without_a_redrive_policy_the_dlq_must_be_given() {
-        let mut ctx = context(Arc::default(), Arc::default(), Arc::default());
+        let mut ctx = context(&TestQueues::default(), Arc::default(), Arc::default());
         ctx.dlq_url = None;
         let err = ctx.dlq().await.unwrap_err();
         assert!(err.to_string().contains("--dlq-url"), "{err}");
@@ -228,17 +194,17 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn replay_refuses_one_queue_as_both_and_swapped_queues() {
-        let mut ctx = context(Arc::default(), Arc::default(), Arc::default());
+        let mut ctx = context(&TestQueues::default(), Arc::default(), Arc::default());
         ctx.dlq_url = ctx.queue_url.clone();
         assert!(matches!(ctx.pair().await, Err(Error::SameQueue { .. })));
 
-        let queues = Arc::new(FakeQueues::default());
+        let queues = TestQueues::default();
         // Given the other way round: the "DLQ" redrives into the "job queue".
         queues.set_redrive(
             &queue_ref(Role::Dlq, "jobs-dlq"),
             &queue_ref(Role::JobQueue, "jobs"),
         );
-        let ctx = context(queues, Arc::default(), Arc::default());
+        let ctx = context(&queues, Arc::default(), Arc::default());
         assert!(matches!(ctx.pair().await, Err(Error::Swapped { .. })));
     }
 }

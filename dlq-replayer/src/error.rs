@@ -267,10 +267,10 @@ impl Error {
         service: &'static str,
         action: &'static str,
         target: Target<'_>,
-        err: &aws_sdk_sqs::error::SdkError<E, R>,
+        err: &aws_sdk_cloudwatch::error::SdkError<E, R>,
     ) -> Self
     where
-        E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
+        E: aws_sdk_cloudwatch::error::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
         let (kind, code) = common::aws_errors::classify(service, err);
@@ -278,21 +278,31 @@ impl Error {
         Self::from_aws(service, action, target, kind, code.as_deref(), detail)
     }
 
-    /// A failed read of an OTP record: its kind says whether the table is missing or the
-    /// credentials may not read it.
-    pub fn from_store(table: &str, err: &BackendError) -> Self {
+    /// A failed call through one of `common`'s adapters: its kind and AWS error code say
+    /// whether the resource is missing or the credentials may not use it.
+    pub fn from_backend(
+        service: &'static str,
+        action: &'static str,
+        target: Target<'_>,
+        err: &BackendError,
+    ) -> Self {
         let detail = match &err.code {
             Some(code) => format!("{code}: {}", err.message),
             None => err.message.clone(),
         };
         Self::from_aws(
-            "dynamodb",
-            "dynamodb:GetItem",
-            Target::Table(table),
+            service,
+            action,
+            target,
             err.kind,
             err.code.as_deref(),
             detail,
         )
+    }
+
+    /// A failed read of an OTP record.
+    pub fn from_store(table: &str, err: &BackendError) -> Self {
+        Self::from_backend("dynamodb", "dynamodb:GetItem", Target::Table(table), err)
     }
 
     pub fn file(path: &std::path::Path, source: std::io::Error) -> Self {
@@ -398,14 +408,21 @@ mod tests {
 
     #[test]
     fn a_call_that_never_reached_aws_names_the_network() {
-        use aws_sdk_sqs::config::http::HttpResponse;
-        use aws_sdk_sqs::error::{ConnectorError, SdkError};
-        use aws_sdk_sqs::operation::receive_message::ReceiveMessageError;
+        // The path every SQS call takes: the shared adapter's structured error, then its kind.
+        use aws_sdk_cloudwatch::config::http::HttpResponse;
+        use aws_sdk_cloudwatch::error::{ConnectorError, SdkError};
+        use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsError;
         let queue = dlq();
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
-        let refused: SdkError<ReceiveMessageError, HttpResponse> =
+        let refused: SdkError<DescribeAlarmsError, HttpResponse> =
             SdkError::dispatch_failure(ConnectorError::io(Box::new(io)));
-        let err = Error::from_sdk("sqs", "sqs:ReceiveMessage", Target::Queue(&queue), &refused);
+        let backend = BackendError::sdk("sqs", "ReceiveMessage", refused);
+        let err = Error::from_backend(
+            "sqs",
+            "sqs:ReceiveMessage",
+            Target::Queue(&queue),
+            &backend,
+        );
         assert!(matches!(err, Error::Unreachable { .. }), "{err}");
         assert!(err.to_string().contains("AWS_ENDPOINT_URL"), "{err}");
     }

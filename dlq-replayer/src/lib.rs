@@ -14,23 +14,17 @@ pub mod error;
 pub mod inspect;
 pub mod monitoring;
 pub mod output;
-pub mod pacer;
 pub mod peek;
 pub mod progress;
 pub mod purge;
 pub mod queue_url;
 pub mod queues;
+pub mod rate;
 pub mod replay;
 pub mod span;
-pub mod sqs;
 pub mod status;
 pub mod sweep;
 pub mod transfer;
-
-#[cfg(test)]
-mod fake;
-#[cfg(test)]
-mod testkit;
 
 use cli::{Cli, Command};
 use context::Context;
@@ -110,3 +104,6 @@ pub async fn dispatch(ctx: &Context, command: &Command) -> Result<Done, Error> {
         }
     }
 }
+
+#[cfg(test)]
+mod testkit;

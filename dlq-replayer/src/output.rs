@@ -15,8 +15,13 @@ pub struct Done {
 }
 
 impl Done {
-    pub fn new(json: Value, text: String, error: Option<Error>) -> Self {
-        Self { json, text, error }
+    /// A command's summary: one struct, its fields for `--json` (serde) and its text (`Display`).
+    pub fn of<S: serde::Serialize + std::fmt::Display>(summary: &S, error: Option<Error>) -> Self {
+        Self {
+            json: serde_json::to_value(summary).unwrap_or(Value::Null),
+            text: summary.to_string(),
+            error,
+        }
     }
 }
 

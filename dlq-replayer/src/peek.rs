@@ -14,7 +14,7 @@ use crate::span::short;
 use crate::sweep::Sweep;
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Row {
     pub message_id: String,
     pub receive_count: u32,
@@ -44,18 +44,10 @@ pub fn row(message: &Message, item: &Inspected, now: i64) -> Row {
         Err(malformed) => {
             return Row {
                 message_id: message.id.clone(),
-                receive_count: message.receive_count(),
-                otp_id: None,
-                channel: None,
-                to: None,
-                send: None,
-                age_seconds: None,
-                expires_in_seconds: None,
-                status: None,
-                delivery: None,
-                last_error: None,
+                receive_count: message.receive_count,
                 verdict: "keep",
                 reason: Some(malformed.describe()),
+                ..Row::default()
             };
         }
     };
@@ -66,7 +58,7 @@ pub fn row(message: &Message, item: &Inspected, now: i64) -> Row {
     };
     Row {
         message_id: message.id.clone(),
-        receive_count: message.receive_count(),
+        receive_count: message.receive_count,
         otp_id: Some(job.otp_id.to_string()),
         channel: Some(job.channel.as_str()),
         to: Some(job.to.clone()),
@@ -84,7 +76,7 @@ pub fn row(message: &Message, item: &Inspected, now: i64) -> Row {
 pub async fn run(ctx: &Context, limit: u64, hold_seconds: i32) -> Result<Done, Error> {
     let dlq = ctx.dlq().await?;
     let stats = ctx.queues.stats(&dlq).await?;
-    let mut sweep = Sweep::new(ctx.queues.as_ref(), &dlq, hold_seconds, WAIT_SECONDS);
+    let mut sweep = Sweep::new(&ctx.queues, &dlq, hold_seconds, WAIT_SECONDS);
     let mut messages: Vec<Message> = Vec::new();
     let collected = async {
         while (messages.len() as u64) < limit && !ctx.stop.is_cancelled() {
@@ -111,66 +103,71 @@ pub async fn run(ctx: &Context, limit: u64, hold_seconds: i32) -> Result<Done, E
     }
     // Oldest first; bodies that are not jobs last.
     rows.sort_by_key(|r| (r.age_seconds.is_none(), std::cmp::Reverse(r.age_seconds)));
-    let json = serde_json::json!({
-        "dlq_url": dlq.url.as_str(),
-        "visible": stats.visible,
-        "in_flight": stats.in_flight,
-        "shown": rows.len(),
-        "jobs": rows,
-    });
-    let text = text(&dlq.url, &stats, &rows);
+    let summary = Summary {
+        dlq_url: dlq.url.to_string(),
+        visible: stats.visible,
+        in_flight: stats.in_flight,
+        shown: rows.len(),
+        jobs: rows,
+    };
     let error = ctx.stop.is_cancelled().then_some(Error::Interrupted);
-    Ok(Done::new(json, text, error))
+    Ok(Done::of(&summary, error))
 }
 
-fn text(
-    url: &crate::queue_url::QueueUrl,
-    stats: &crate::queues::QueueStats,
-    rows: &[Row],
-) -> String {
-    use std::fmt::Write;
-    let mut t = String::new();
-    let _ = writeln!(
-        t,
-        "{}: {} jobs visible, {} in flight; showing {} (all visible again)",
-        url.name(),
-        stats.visible,
-        stats.in_flight,
-        rows.len()
-    );
-    let header = [
-        "OTP ID",
-        "CHANNEL",
-        "TO",
-        "RECV",
-        "AGE",
-        "EXPIRES",
-        "STATUS",
-        "DELIVERY",
-        "LAST ERROR",
-        "REPLAY",
-    ];
-    let cells: Vec<[String; 10]> = rows.iter().map(cells).collect();
-    let mut widths = header.map(str::len);
-    for row in &cells {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+/// The jobs shown, oldest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub dlq_url: String,
+    pub visible: u64,
+    pub in_flight: u64,
+    pub shown: usize,
+    pub jobs: Vec<Row>,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, t: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            t,
+            "{}: {} jobs visible, {} in flight; showing {} (all visible again)",
+            self.dlq_url.rsplit('/').next().unwrap_or_default(),
+            self.visible,
+            self.in_flight,
+            self.shown
+        )?;
+        let header = [
+            "OTP ID",
+            "CHANNEL",
+            "TO",
+            "RECV",
+            "AGE",
+            "EXPIRES",
+            "STATUS",
+            "DELIVERY",
+            "LAST ERROR",
+            "REPLAY",
+        ];
+        let cells: Vec<[String; 10]> = self.jobs.iter().map(cells).collect();
+        let mut widths = header.map(str::len);
+        for row in &cells {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
         }
+        let line = |cols: &[String]| {
+            cols.iter()
+                .zip(widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_owned()
+        };
+        writeln!(t, "{}", line(&header.map(str::to_owned)))?;
+        for row in &cells {
+            writeln!(t, "{}", line(row))?;
+        }
+        Ok(())
     }
-    let line = |cols: &[String]| {
-        cols.iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    let _ = writeln!(t, "{}", line(&header.map(str::to_owned)));
-    for row in &cells {
-        let _ = writeln!(t, "{}", line(row));
-    }
-    t
 }
 
 fn cells(r: &Row) -> [String; 10] {

@@ -10,6 +10,7 @@ use crate::output::Done;
 use crate::progress::Progress;
 use crate::replay::WAIT_SECONDS;
 use crate::sweep::Sweep;
+use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -30,7 +31,7 @@ pub async fn run(
     let dlq = ctx.dlq().await?;
     let stats = ctx.queues.stats(&dlq).await?;
     let mut progress = Progress::new("purge", Some(stats.visible));
-    let mut sweep = Sweep::new(ctx.queues.as_ref(), &dlq, hold_seconds, WAIT_SECONDS);
+    let mut sweep = Sweep::new(&ctx.queues, &dlq, hold_seconds, WAIT_SECONDS);
     let mut counts = Counts::default();
     let mut errors: Vec<String> = Vec::new();
     let swept = async {
@@ -86,45 +87,74 @@ pub async fn run(
         }),
         Ok(()) => None,
     };
-    let what = if expired_only {
-        "expired jobs"
-    } else {
-        "messages"
+    let summary = Summary {
+        execute,
+        dlq_url: dlq.url.to_string(),
+        expired_only,
+        examined: counts.examined,
+        removed: counts.removed,
+        kept: Kept {
+            live: counts.kept_live,
+            malformed: counts.kept_malformed,
+            failed: counts.failed,
+        },
+        errors,
     };
-    let json = serde_json::json!({
-        "execute": execute,
-        "dlq_url": dlq.url.as_str(),
-        "expired_only": expired_only,
-        "examined": counts.examined,
-        "removed": counts.removed,
-        "kept": { "live": counts.kept_live, "malformed": counts.kept_malformed, "failed": counts.failed },
-        "errors": errors,
-    });
-    let mut text = if execute {
-        format!(
-            "removed {} {what} of {} examined from {}\n",
-            counts.removed,
-            counts.examined,
-            dlq.url.name()
-        )
-    } else {
-        format!(
-            "dry run (nothing changed; add --execute to do it): would remove {} {what} of {} examined from {}\n",
-            counts.removed,
-            counts.examined,
-            dlq.url.name()
-        )
-    };
-    if expired_only && counts.kept_live + counts.kept_malformed > 0 {
-        text.push_str(&format!(
-            "kept: {} not expired, {} not jobs\n",
-            counts.kept_live, counts.kept_malformed
-        ));
+    Ok(Done::of(&summary, error))
+}
+
+/// What a purge removed (or would remove) and kept.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub execute: bool,
+    pub dlq_url: String,
+    pub expired_only: bool,
+    pub examined: u64,
+    pub removed: u64,
+    pub kept: Kept,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Kept {
+    pub live: u64,
+    pub malformed: u64,
+    pub failed: u64,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, t: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = if self.expired_only {
+            "expired jobs"
+        } else {
+            "messages"
+        };
+        let dlq = self.dlq_url.rsplit('/').next().unwrap_or_default();
+        if !self.execute {
+            write!(
+                t,
+                "dry run (nothing changed; add --execute to do it): would remove"
+            )?;
+        } else {
+            write!(t, "removed")?;
+        }
+        writeln!(
+            t,
+            " {} {what} of {} examined from {dlq}",
+            self.removed, self.examined
+        )?;
+        if self.expired_only && self.kept.live + self.kept.malformed > 0 {
+            writeln!(
+                t,
+                "kept: {} not expired, {} not jobs",
+                self.kept.live, self.kept.malformed
+            )?;
+        }
+        if !self.expired_only && !self.execute {
+            writeln!(t, "keep a copy first: dlq-replayer export --out dlq.jsonl")?;
+        }
+        Ok(())
     }
-    if !expired_only && !execute {
-        text.push_str("keep a copy first: dlq-replayer export --out dlq.jsonl\n");
-    }
-    Ok(Done::new(json, text, error))
 }
 
 #[cfg(test)]

@@ -12,10 +12,11 @@ use crate::context::{Context, Pair};
 use crate::error::Error;
 use crate::inspect::inspect;
 use crate::output::Done;
-use crate::pacer::{Pacer, Rate};
 use crate::progress::Progress;
 use crate::queues::{Message, send_chunks};
+use crate::rate::Rate;
 use crate::sweep::Sweep;
+use common::pacer::Pacer;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -93,17 +94,15 @@ pub async fn run(ctx: &Context, plan: &Plan) -> Result<Done, Error> {
         .map_err(|problem| Error::Usage { problem })?;
     let pair = ctx.pair().await?;
     let started = std::time::Instant::now();
-    let pacer = Pacer::new(plan.rate);
     // A batch's messages stay held while it waits for the pacer: the hold must outlast that.
-    let hold = plan
-        .hold_seconds
-        .max(2 * pacer.longest_wait().as_secs() as i32 + 30);
+    let longest_wait = i32::try_from(Rate::longest_wait(plan.rate).as_secs()).unwrap_or(43_200);
+    let hold = plan.hold_seconds.max(2 * longest_wait + 30);
     let mut run = Run {
         ctx,
         pair: &pair,
         plan,
-        sweep: Sweep::new(ctx.queues.as_ref(), &pair.dlq, hold, WAIT_SECONDS),
-        pacer,
+        sweep: Sweep::new(&ctx.queues, &pair.dlq, hold, WAIT_SECONDS),
+        pacer: plan.rate.map(Rate::pacer),
         counts: Counts::default(),
         errors: Vec::new(),
         progress: Progress::new("replay", Some(pair.dlq_stats.visible)),
@@ -122,12 +121,153 @@ pub async fn run(ctx: &Context, plan: &Plan) -> Result<Done, Error> {
         Ok(()) if counts.failed > 0 || counts.not_removed > 0 => Some(incomplete(&counts, &errors)),
         Ok(()) => None,
     };
-    let seconds = started.elapsed().as_secs_f64();
-    Ok(Done::new(
-        json(&pair, plan, &counts, &errors, seconds),
-        text(&pair, plan, &counts, &errors, seconds),
-        error,
-    ))
+    let summary = Summary {
+        execute: plan.execute,
+        keep_skipped: plan.keep_skipped,
+        dlq_url: pair.dlq.url.to_string(),
+        queue_url: pair.job_queue.url.to_string(),
+        examined: counts.examined,
+        replayed: counts.replayed,
+        skipped_total: counts.skipped_total(),
+        removed_from_dlq: counts.removed,
+        kept_in_dlq: Kept {
+            malformed: counts.malformed,
+            not_selected: counts.not_selected,
+            beyond_limit: counts.beyond_limit,
+            failed: counts.failed,
+            interrupted: counts.interrupted,
+            skipped: if plan.execute {
+                counts.skipped_total() - counts.removed
+            } else {
+                0
+            },
+        },
+        not_removed: counts.not_removed,
+        skipped: counts.skipped,
+        errors,
+        notes: pair.notes.clone(),
+        seconds: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+    };
+    Ok(Done::of(&summary, error))
+}
+
+/// What a replay did (or, in a dry run, would do).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub execute: bool,
+    #[serde(skip)]
+    pub keep_skipped: bool,
+    pub dlq_url: String,
+    pub queue_url: String,
+    pub examined: u64,
+    pub replayed: u64,
+    pub skipped: BTreeMap<SkipReason, u64>,
+    pub skipped_total: u64,
+    pub removed_from_dlq: u64,
+    pub kept_in_dlq: Kept,
+    pub not_removed: u64,
+    pub errors: Vec<String>,
+    pub notes: Vec<String>,
+    pub seconds: f64,
+}
+
+/// Why jobs are still in the DLQ.
+#[derive(Debug, Clone, Serialize)]
+pub struct Kept {
+    pub malformed: u64,
+    pub not_selected: u64,
+    pub beyond_limit: u64,
+    pub failed: u64,
+    pub interrupted: u64,
+    /// Skipped and left (`--keep-skipped`, or SQS would not delete them).
+    pub skipped: u64,
+}
+
+fn name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or(url)
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, t: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (put, skip) = if self.execute {
+            ("put back", "skipped")
+        } else {
+            ("would put back", "would skip")
+        };
+        writeln!(
+            t,
+            "{} {} → {}: {} examined in {:.1} s",
+            if self.execute {
+                "replayed"
+            } else {
+                "dry run (nothing changed; add --execute to do it):"
+            },
+            name(&self.dlq_url),
+            name(&self.queue_url),
+            self.examined,
+            self.seconds
+        )?;
+        writeln!(t, "  {put:<22}{:>7}", self.replayed)?;
+        let fate = match (self.execute, self.keep_skipped) {
+            (_, true) => "left in the DLQ (--keep-skipped)",
+            (true, false) => "removed from the DLQ",
+            (false, false) => "--execute removes them from the DLQ",
+        };
+        if self.skipped_total > 0 {
+            writeln!(t, "  {skip:<22}{:>7}  {fate}", self.skipped_total)?;
+            for (reason, n) in &self.skipped {
+                writeln!(t, "    {:<20}{n:>7}  {}", reason.name(), reason.describe())?;
+            }
+        }
+        let k = &self.kept_in_dlq;
+        let kept = [
+            (
+                k.malformed,
+                "malformed",
+                "not delivery jobs: left for you to inspect (peek, export)",
+            ),
+            (
+                k.not_selected,
+                "not selected",
+                "outside --channel / --older-than / --newer-than",
+            ),
+            (
+                k.beyond_limit,
+                "beyond --limit",
+                "live, left for a later run",
+            ),
+            (k.failed, "failed", "SQS did not take them"),
+            (
+                k.interrupted,
+                "interrupted",
+                "live, left when the run was stopped",
+            ),
+        ];
+        let kept_total: u64 = kept.iter().map(|(n, _, _)| n).sum();
+        if kept_total > 0 {
+            writeln!(t, "  {:<22}{kept_total:>7}", "kept in the DLQ")?;
+            for (n, name, why) in kept.iter().filter(|(n, _, _)| *n > 0) {
+                writeln!(t, "    {name:<20}{n:>7}  {why}")?;
+            }
+        }
+        if self.not_removed > 0 {
+            writeln!(
+                t,
+                "  {:<22}{:>7}  put back, but still in the DLQ too",
+                "not removed", self.not_removed
+            )?;
+        }
+        for note in &self.notes {
+            writeln!(t, "note: {note}")?;
+        }
+        for error in self.errors.iter().take(10) {
+            writeln!(t, "problem: {error}")?;
+        }
+        if self.errors.len() > 10 {
+            writeln!(t, "problem: ... and {} more", self.errors.len() - 10)?;
+        }
+        Ok(())
+    }
 }
 
 fn incomplete(counts: &Counts, errors: &[String]) -> Error {
@@ -159,7 +299,7 @@ struct Run<'a> {
     pair: &'a Pair,
     plan: &'a Plan,
     sweep: Sweep<'a>,
-    pacer: Pacer,
+    pacer: Option<Pacer>,
     counts: Counts,
     errors: Vec<String>,
     progress: Progress,
@@ -227,14 +367,14 @@ impl Run<'_> {
     /// Sends, then deletes exactly what was sent, one send at a time.
     async fn put_back(&mut self, messages: &[&Message]) -> Result<(), Error> {
         let outgoing: Vec<_> = messages.iter().map(|m| m.outgoing()).collect();
-        for chunk in send_chunks(&outgoing, self.pacer.burst()) {
+        for chunk in send_chunks(&outgoing, Rate::burst(self.plan.rate)) {
             tokio::select! {
                 biased;
                 () = self.ctx.stop.cancelled() => {
                     self.counts.interrupted += (outgoing.len() - chunk.start) as u64;
                     return Ok(());
                 }
-                () = self.pacer.wait_for(chunk.len()) => {}
+                () = pace(self.pacer.as_ref(), chunk.len()) => {}
             }
             let results = self
                 .ctx
@@ -272,6 +412,15 @@ impl Run<'_> {
     }
 }
 
+/// Waits until `jobs` more may leave (at once without `--rate`).
+async fn pace(pacer: Option<&Pacer>, jobs: usize) {
+    if let Some(pacer) = pacer {
+        pacer
+            .acquire_many(u32::try_from(jobs).unwrap_or(u32::MAX))
+            .await;
+    }
+}
+
 async fn decide(ctx: &Context, plan: &Plan, batch: &[Message]) -> Result<Vec<Decision>, Error> {
     let now = ctx.clock.now();
     let selected = |job: &common::job::DeliveryJob| plan.selection.matches(job, now);
@@ -293,124 +442,6 @@ async fn decide(ctx: &Context, plan: &Plan, batch: &[Message]) -> Result<Vec<Dec
             }
         })
         .collect())
-}
-
-fn json(
-    pair: &Pair,
-    plan: &Plan,
-    counts: &Counts,
-    errors: &[String],
-    seconds: f64,
-) -> serde_json::Value {
-    let skipped: BTreeMap<&str, u64> = counts
-        .skipped
-        .iter()
-        .map(|(reason, n)| (reason.name(), *n))
-        .collect();
-    serde_json::json!({
-        "execute": plan.execute,
-        "dlq_url": pair.dlq.url.as_str(),
-        "queue_url": pair.job_queue.url.as_str(),
-        "examined": counts.examined,
-        "replayed": counts.replayed,
-        "skipped": skipped,
-        "skipped_total": counts.skipped_total(),
-        "removed_from_dlq": counts.removed,
-        "kept_in_dlq": {
-            "malformed": counts.malformed,
-            "not_selected": counts.not_selected,
-            "beyond_limit": counts.beyond_limit,
-            "failed": counts.failed,
-            "interrupted": counts.interrupted,
-            "skipped": if plan.execute { counts.skipped_total() - counts.removed } else { 0 },
-        },
-        "not_removed": counts.not_removed,
-        "errors": errors,
-        "notes": pair.notes,
-        "seconds": (seconds * 10.0).round() / 10.0,
-    })
-}
-
-fn text(pair: &Pair, plan: &Plan, counts: &Counts, errors: &[String], seconds: f64) -> String {
-    use std::fmt::Write;
-    let mut t = String::new();
-    let (put, skip) = if plan.execute {
-        ("put back", "skipped")
-    } else {
-        ("would put back", "would skip")
-    };
-    let _ = writeln!(
-        t,
-        "{} {} → {}: {} examined in {:.1} s",
-        if plan.execute {
-            "replayed"
-        } else {
-            "dry run (nothing changed; add --execute to do it):"
-        },
-        pair.dlq.url.name(),
-        pair.job_queue.url.name(),
-        counts.examined,
-        seconds
-    );
-    let _ = writeln!(t, "  {put:<22}{:>7}", counts.replayed);
-    let fate = match (plan.execute, plan.keep_skipped) {
-        (_, true) => "left in the DLQ (--keep-skipped)",
-        (true, false) => "removed from the DLQ",
-        (false, false) => "--execute removes them from the DLQ",
-    };
-    if counts.skipped_total() > 0 {
-        let _ = writeln!(t, "  {skip:<22}{:>7}  {fate}", counts.skipped_total());
-        for (reason, n) in &counts.skipped {
-            let _ = writeln!(t, "    {:<20}{n:>7}  {}", reason.name(), reason.describe());
-        }
-    }
-    let kept = [
-        (
-            counts.malformed,
-            "malformed",
-            "not delivery jobs: left for you to inspect (peek, export)",
-        ),
-        (
-            counts.not_selected,
-            "not selected",
-            "outside --channel / --older-than / --newer-than",
-        ),
-        (
-            counts.beyond_limit,
-            "beyond --limit",
-            "live, left for a later run",
-        ),
-        (counts.failed, "failed", "SQS did not take them"),
-        (
-            counts.interrupted,
-            "interrupted",
-            "live, left when the run was stopped",
-        ),
-    ];
-    let kept_total: u64 = kept.iter().map(|(n, _, _)| n).sum();
-    if kept_total > 0 {
-        let _ = writeln!(t, "  {:<22}{kept_total:>7}", "kept in the DLQ");
-        for (n, name, why) in kept.iter().filter(|(n, _, _)| *n > 0) {
-            let _ = writeln!(t, "    {name:<20}{n:>7}  {why}");
-        }
-    }
-    if counts.not_removed > 0 {
-        let _ = writeln!(
-            t,
-            "  {:<22}{:>7}  put back, but still in the DLQ too",
-            "not removed", counts.not_removed
-        );
-    }
-    for note in &pair.notes {
-        let _ = writeln!(t, "note: {note}");
-    }
-    for error in errors.iter().take(10) {
-        let _ = writeln!(t, "problem: {error}");
-    }
-    if errors.len() > 10 {
-        let _ = writeln!(t, "problem: ... and {} more", errors.len() - 10);
-    }
-    t
 }
 
 #[cfg(test)]

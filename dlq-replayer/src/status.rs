@@ -69,87 +69,99 @@ pub async fn run(ctx: &Context) -> Result<Done, Error> {
         queue_status(&job_queue, &job_stats, oldest[0]),
         queue_status(&dlq, &dlq_stats, oldest[1]),
     ];
-    let max_receives = job_stats.redrive.as_ref().and_then(|r| r.max_receive_count);
-    let json = serde_json::json!({
-        "queues": queues,
-        "max_receive_count": max_receives,
-        "alarms": alarms,
-    });
-    let text = text(
-        &queues,
-        max_receives,
-        alarms.as_deref(),
-        !problems.is_empty(),
-    );
-    Ok(Done::new(json, text, problems.into_iter().next()))
+    let summary = Summary {
+        queues,
+        max_receive_count: job_stats.redrive.as_ref().and_then(|r| r.max_receive_count),
+        alarms,
+        cloudwatch_failed: !problems.is_empty(),
+    };
+    Ok(Done::of(&summary, problems.into_iter().next()))
 }
 
-fn text(
-    queues: &[QueueStatus],
-    max_receives: Option<u32>,
-    alarms: Option<&[Alarm]>,
-    cloudwatch_failed: bool,
-) -> String {
-    use std::fmt::Write;
-    let mut t = String::new();
-    let name_width = queues
-        .iter()
-        .map(|q| q.name.len() + q.role.len() + 3)
-        .max()
-        .unwrap_or(0)
-        .max(5);
-    let _ = writeln!(
-        t,
-        "{:<name_width$}  {:>7}  {:>9}  {:>7}  OLDEST",
-        "QUEUE", "VISIBLE", "IN FLIGHT", "DELAYED"
-    );
-    for q in queues {
-        let role = if q.role == "dlq" { "DLQ" } else { "jobs" };
-        let label = format!("{} ({role})", q.name);
-        let oldest = q.oldest_age_seconds.map_or("-".to_owned(), short);
-        let _ = writeln!(
+/// Both queues and their alarms.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub queues: Vec<QueueStatus>,
+    pub max_receive_count: Option<u32>,
+    /// `None`: CloudWatch could not say (the error says why).
+    pub alarms: Option<Vec<Alarm>>,
+    #[serde(skip)]
+    pub cloudwatch_failed: bool,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, t: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name_width = self
+            .queues
+            .iter()
+            .map(|q| q.name.len() + q.role.len() + 3)
+            .max()
+            .unwrap_or(0)
+            .max(5);
+        writeln!(
             t,
-            "{label:<name_width$}  {:>7}  {:>9}  {:>7}  {oldest}",
-            q.visible, q.in_flight, q.delayed
-        );
-    }
-    if let Some(n) = max_receives {
-        let _ = writeln!(t, "a job moves to the DLQ after {n} receives");
-    }
-    if !cloudwatch_failed && queues.iter().all(|q| q.oldest_age_seconds.is_none()) {
-        let _ = writeln!(
-            t,
-            "oldest: no CloudWatch data for the last 15 minutes (SQS publishes it every minute in AWS; a local stack has none)"
-        );
-    }
-    match alarms {
-        None => {
-            let _ = writeln!(t, "alarms: unknown (see the error below)");
+            "{:<name_width$}  {:>7}  {:>9}  {:>7}  OLDEST",
+            "QUEUE", "VISIBLE", "IN FLIGHT", "DELAYED"
+        )?;
+        for q in &self.queues {
+            let role = if q.role == "dlq" { "DLQ" } else { "jobs" };
+            let label = format!("{} ({role})", q.name);
+            let oldest = q.oldest_age_seconds.map_or("-".to_owned(), short);
+            writeln!(
+                t,
+                "{label:<name_width$}  {:>7}  {:>9}  {:>7}  {oldest}",
+                q.visible, q.in_flight, q.delayed
+            )?;
         }
-        Some([]) => {
-            let _ = writeln!(t, "alarms: none on these queues");
+        if let Some(n) = self.max_receive_count {
+            writeln!(t, "a job moves to the DLQ after {n} receives")?;
         }
-        Some(alarms) => {
-            let _ = writeln!(t, "alarms:");
-            for a in alarms {
-                let since = a
-                    .since
-                    .map(|s| format!(", since {}", common::clock::rfc3339(s)))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    t,
-                    "  {:<17}  {}  ({} of {}{since})",
-                    a.state, a.name, a.metric, a.queue
-                );
+        if !self.cloudwatch_failed && self.queues.iter().all(|q| q.oldest_age_seconds.is_none()) {
+            writeln!(
+                t,
+                "oldest: no CloudWatch data for the last 15 minutes (SQS publishes it every minute in AWS; a local stack has none)"
+            )?;
+        }
+        match self.alarms.as_deref() {
+            None => writeln!(t, "alarms: unknown (see the error below)"),
+            Some([]) => writeln!(t, "alarms: none on these queues"),
+            Some(alarms) => {
+                writeln!(t, "alarms:")?;
+                for a in alarms {
+                    let since = a
+                        .since
+                        .map(|s| format!(", since {}", common::clock::rfc3339(s)))
+                        .unwrap_or_default();
+                    writeln!(
+                        t,
+                        "  {:<17}  {}  ({} of {}{since})",
+                        a.state, a.name, a.metric, a.queue
+                    )?;
+                }
+                Ok(())
             }
         }
     }
-    t
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text(
+        queues: &[QueueStatus],
+        max_receive_count: Option<u32>,
+        alarms: Option<&[Alarm]>,
+        cloudwatch_failed: bool,
+    ) -> String {
+        Summary {
+            queues: queues.to_vec(),
+            max_receive_count,
+            alarms: alarms.map(<[Alarm]>::to_vec),
+            cloudwatch_failed,
+        }
+        .to_string()
+    }
 
     fn status(role: &'static str, name: &str, visible: u64, oldest: Option<i64>) -> QueueStatus {
         QueueStatus {

@@ -19,7 +19,7 @@ enum Seen {
 
 #[derive(Debug)]
 pub struct Sweep<'a> {
-    queues: &'a dyn Queues,
+    queues: &'a Queues,
     queue: &'a QueueRef,
     hold_seconds: i32,
     wait_seconds: i32,
@@ -30,7 +30,7 @@ impl<'a> Sweep<'a> {
     /// `hold_seconds` must outlast the handling of one batch (see `Hold`); `wait_seconds` is
     /// the long poll that makes an empty answer mean an empty queue.
     pub fn new(
-        queues: &'a dyn Queues,
+        queues: &'a Queues,
         queue: &'a QueueRef,
         hold_seconds: i32,
         wait_seconds: i32,
@@ -134,7 +134,7 @@ impl<'a> Sweep<'a> {
             .collect();
         for chunk in held.chunks(BATCH) {
             let handles: Vec<String> = chunk.iter().map(|(_, h)| h.clone()).collect();
-            self.queues.set_visibility(self.queue, &handles, 0).await?;
+            self.queues.show(self.queue, &handles).await?;
             for (id, _) in chunk {
                 self.seen.remove(id);
             }

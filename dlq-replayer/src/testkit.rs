@@ -2,18 +2,79 @@
 //! states a DLQ holds after an outage.
 
 use crate::context::Context;
-use crate::fake::{FakeQueues, queue_ref};
+use crate::error::Error;
+use crate::monitoring::{Alarm, Monitoring};
 use crate::queue_url::{QueueRef, Role};
+use crate::queues::Queues;
 use common::clock::{Clock, ShiftedClock};
 use common::domain::{Channel, OtpId};
 use common::job::DeliveryJob;
+use common::queue::FakeSqs;
 use common::record::{Issue, OtpRecord};
 use common::store::{MemoryStore, OtpStore, SendGuards};
 use std::sync::Arc;
 
+pub fn queue_ref(role: Role, name: &str) -> QueueRef {
+    QueueRef {
+        role,
+        url: format!("http://fake/000000000000/{name}").parse().unwrap(),
+    }
+}
+
+/// [`FakeSqs`], its queues named by [`QueueRef`].
+#[derive(Debug, Default, Clone)]
+pub struct TestQueues(pub Arc<FakeSqs>);
+
+impl TestQueues {
+    pub fn put(&self, queue: &QueueRef, body: &str) {
+        self.0.put(queue.url.as_str(), body);
+    }
+    pub fn set_redrive(&self, from: &QueueRef, to: &QueueRef) {
+        self.0.set_redrive(from.url.as_str(), to.url.as_str());
+    }
+    pub fn bodies(&self, queue: &QueueRef) -> Vec<String> {
+        self.0.bodies(queue.url.as_str())
+    }
+    pub fn hidden(&self, queue: &QueueRef) -> usize {
+        self.0.hidden(queue.url.as_str())
+    }
+    pub fn refuse_send_of(&self, body: &str) {
+        self.0.refuse_send_of(body);
+    }
+    pub fn log(&self) -> Vec<String> {
+        self.0.log()
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct NoMonitoring;
+
+#[async_trait::async_trait]
+impl Monitoring for NoMonitoring {
+    async fn alarms_on(&self, _: &[&str]) -> Result<Vec<Alarm>, Error> {
+        Ok(Vec::new())
+    }
+    async fn oldest_age(&self, _: &str) -> Result<Option<i64>, Error> {
+        Ok(None)
+    }
+}
+
+pub fn context(queues: &TestQueues, store: Arc<MemoryStore>, clock: Arc<ShiftedClock>) -> Context {
+    Context {
+        queues: Queues(queues.0.clone()),
+        monitoring: Arc::new(NoMonitoring),
+        store,
+        clock,
+        table: "otp-relay".into(),
+        queue_url: Some(queue_ref(Role::JobQueue, "jobs").url),
+        dlq_url: Some(queue_ref(Role::Dlq, "jobs-dlq").url),
+        stop: tokio_util::sync::CancellationToken::new(),
+    }
+}
+
 #[derive(Debug)]
 pub struct Fixture {
-    pub queues: Arc<FakeQueues>,
+    pub queues: TestQueues,
     pub store: Arc<MemoryStore>,
     pub clock: Arc<ShiftedClock>,
     pub ctx: Context,
@@ -23,10 +84,10 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn new() -> Self {
-        let queues = Arc::new(FakeQueues::default());
+        let queues = TestQueues::default();
         let store = Arc::new(MemoryStore::default());
         let clock = Arc::new(ShiftedClock::default());
-        let ctx = crate::context::tests::context(queues.clone(), store.clone(), clock.clone());
+        let ctx = context(&queues, store.clone(), clock.clone());
         Self {
             queues,
             store,

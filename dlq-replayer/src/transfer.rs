@@ -63,7 +63,7 @@ pub async fn export(
     let file = std::fs::File::create(&partial).map_err(|e| Error::file(&partial, e))?;
     let mut writer = std::io::BufWriter::new(file);
     let mut progress = Progress::new("export", Some(stats.visible));
-    let mut sweep = Sweep::new(ctx.queues.as_ref(), &dlq, hold_seconds, WAIT_SECONDS);
+    let mut sweep = Sweep::new(&ctx.queues, &dlq, hold_seconds, WAIT_SECONDS);
     let (mut count, mut bytes) = (0u64, 0u64);
     let written = async {
         while !ctx.stop.is_cancelled() {
@@ -105,18 +105,80 @@ pub async fn export(
         let _ = std::fs::remove_file(&partial);
         return Err(err);
     }
-    let json = serde_json::json!({
-        "dlq_url": dlq.url.as_str(),
-        "file": out.display().to_string(),
-        "exported": count,
-        "bytes": bytes,
-    });
-    let text = format!(
-        "exported {count} messages from {} to {} ({bytes} bytes); the DLQ is unchanged\n",
-        dlq.url.name(),
-        out.display()
-    );
-    Ok(Done::new(json, text, None))
+    let summary = Exported {
+        dlq_url: dlq.url.to_string(),
+        file: out.display().to_string(),
+        exported: count,
+        bytes,
+    };
+    Ok(Done::of(&summary, None))
+}
+
+fn name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or(url)
+}
+
+/// What `export` wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exported {
+    pub dlq_url: String,
+    pub file: String,
+    pub exported: u64,
+    pub bytes: u64,
+}
+
+impl std::fmt::Display for Exported {
+    fn fmt(&self, t: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            t,
+            "exported {} messages from {} to {} ({} bytes); the DLQ is unchanged",
+            self.exported,
+            name(&self.dlq_url),
+            self.file,
+            self.bytes
+        )
+    }
+}
+
+/// What `import` put back (or, in a dry run, found in the file).
+#[derive(Debug, Clone, Serialize)]
+pub struct Imported {
+    pub execute: bool,
+    pub dlq_url: String,
+    pub file: String,
+    pub messages: u64,
+    pub imported: u64,
+    /// 1-based; only with `--execute`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_imported_lines: Option<Vec<usize>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<String>>,
+}
+
+impl std::fmt::Display for Imported {
+    fn fmt(&self, t: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (file, dlq) = (&self.file, name(&self.dlq_url));
+        if !self.execute {
+            return writeln!(
+                t,
+                "dry run (nothing changed; add --execute to do it): {} messages in {file} would go into {dlq}",
+                self.messages
+            );
+        }
+        writeln!(
+            t,
+            "imported {} of {} messages from {file} into {dlq}",
+            self.imported, self.messages
+        )?;
+        match self.not_imported_lines.as_deref() {
+            Some(lines) if !lines.is_empty() => writeln!(
+                t,
+                "not imported: lines {}; importing the whole file again would duplicate the others",
+                ranges(lines)
+            ),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Every line of an export file, checked before anything is sent.
@@ -165,20 +227,17 @@ pub async fn import(ctx: &Context, input: &Path, execute: bool) -> Result<Done, 
     let lines = read(input)?;
     let dlq = ctx.dlq().await?;
     let total = lines.len() as u64;
+    let mut summary = Imported {
+        execute,
+        dlq_url: dlq.url.to_string(),
+        file: input.display().to_string(),
+        messages: total,
+        imported: 0,
+        not_imported_lines: None,
+        errors: None,
+    };
     if !execute {
-        let json = serde_json::json!({
-            "execute": false,
-            "dlq_url": dlq.url.as_str(),
-            "file": input.display().to_string(),
-            "messages": total,
-            "imported": 0,
-        });
-        let text = format!(
-            "dry run (nothing changed; add --execute to do it): {total} messages in {} would go into {}\n",
-            input.display(),
-            dlq.url.name()
-        );
-        return Ok(Done::new(json, text, None));
+        return Ok(Done::of(&summary, None));
     }
     let outgoing: Vec<Outgoing> = lines
         .iter()
@@ -227,27 +286,10 @@ pub async fn import(ctx: &Context, input: &Path, execute: bool) -> Result<Done, 
             detail: errors.first().cloned().unwrap_or_default(),
         })
     });
-    let json = serde_json::json!({
-        "execute": true,
-        "dlq_url": dlq.url.as_str(),
-        "file": input.display().to_string(),
-        "messages": total,
-        "imported": imported,
-        "not_imported_lines": not_imported,
-        "errors": errors,
-    });
-    let mut text = format!(
-        "imported {imported} of {total} messages from {} into {}\n",
-        input.display(),
-        dlq.url.name()
-    );
-    if !not_imported.is_empty() {
-        text.push_str(&format!(
-            "not imported: lines {}; importing the whole file again would duplicate the others\n",
-            ranges(&not_imported)
-        ));
-    }
-    Ok(Done::new(json, text, failure))
+    summary.imported = imported;
+    summary.not_imported_lines = Some(not_imported);
+    summary.errors = Some(errors);
+    Ok(Done::of(&summary, failure))
 }
 
 /// `1-3, 7, 9-10`: line numbers, compactly.

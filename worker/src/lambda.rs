@@ -6,6 +6,8 @@ use crate::metrics::{Counts, emf_line};
 use crate::settle::{Settled, apply, plan};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use common::config::DeliveryRules;
+use common::queue::{Sqs, receive_count};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,11 +36,12 @@ pub async fn deliver_all(deliverer: &Deliverer, event: &SqsEvent) -> Vec<Outcome
                 reason: "the SQS record has no message id or no body".into(),
             };
         };
-        let receives = record
-            .attributes
-            .get("ApproximateReceiveCount")
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(1);
+        let receives = receive_count(
+            record
+                .attributes
+                .get("ApproximateReceiveCount")
+                .map(String::as_str),
+        );
         deliverer.deliver(id, receives, body, &halt).await
     }))
     .await
@@ -79,7 +82,7 @@ pub async fn handle_batch(
 #[derive(Debug, Clone)]
 pub struct LambdaWorker {
     pub deliverer: Deliverer,
-    pub sqs: aws_sdk_sqs::Client,
+    pub sqs: Arc<dyn Sqs>,
     pub queue_url: String,
     pub rules: DeliveryRules,
     pub metrics_namespace: String,
@@ -93,10 +96,11 @@ impl LambdaWorker {
             .iter()
             .any(|o| matches!(o, Outcome::Systemic { .. }));
         let receives = |attributes: &std::collections::HashMap<String, String>| {
-            attributes
-                .get("ApproximateReceiveCount")
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(1)
+            receive_count(
+                attributes
+                    .get("ApproximateReceiveCount")
+                    .map(String::as_str),
+            )
         };
         let max_receives = event
             .records
@@ -122,7 +126,7 @@ impl LambdaWorker {
             // Lambda deletes what the response does not list; only a failed batch needs our help.
             todo.delete.clear();
         }
-        if let Err(err) = apply(&self.sqs, &self.queue_url, &todo).await {
+        if let Err(err) = apply(self.sqs.as_ref(), &self.queue_url, &todo).await {
             // Without the delays the records come back after the queue's visibility timeout.
             tracing::warn!(error = %err, "could not settle the batch's visibility");
         }

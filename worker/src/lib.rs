@@ -7,7 +7,8 @@ pub mod deliver;
 pub mod lambda;
 pub mod message;
 pub mod metrics;
-pub mod pacer;
+/// The pacer lives in `common` (the replayer's `--rate` uses it too).
+pub use common::pacer;
 pub mod poller;
 pub mod serve;
 pub mod settle;

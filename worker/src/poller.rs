@@ -4,17 +4,17 @@
 use crate::deliver::{Deliverer, Outcome};
 use crate::metrics::{Counts, Metric};
 use crate::settle::{Settled, apply, plan};
-use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::MessageSystemAttributeName;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use common::config::DeliveryRules;
 use common::error::BackendError;
+use common::queue::{AwsSqs, Receive, Sqs};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
 pub struct Poller {
-    pub client: Client,
+    pub client: Arc<dyn Sqs>,
     pub queue_url: String,
     pub deliverer: Deliverer,
     pub rules: DeliveryRules,
@@ -31,20 +31,9 @@ const STOP_GRACE: Duration = Duration::from_secs(2);
 const REPORT_EVERY: Duration = Duration::from_secs(60);
 
 impl Poller {
-    /// An SQS client whose timeouts outlast a long poll of `wait_seconds` (the shared SDK
-    /// config's timeouts are sized for the API's short calls).
-    pub fn sqs_client(sdk: &aws_config::SdkConfig, wait_seconds: i32) -> Client {
-        let wait = Duration::from_secs(wait_seconds.max(0) as u64);
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .operation_attempt_timeout(wait + Duration::from_secs(5))
-            .operation_timeout(wait + Duration::from_secs(15))
-            .build();
-        Client::from_conf(
-            aws_sdk_sqs::config::Builder::from(sdk)
-                .timeout_config(timeouts)
-                .build(),
-        )
+    /// The SQS seam with timeouts that outlast a long poll of `wait_seconds`.
+    pub fn sqs_client(sdk: &aws_config::SdkConfig, wait_seconds: i32) -> Arc<dyn Sqs> {
+        Arc::new(AwsSqs::long_polling(sdk, wait_seconds))
     }
 
     /// Polls until `stop` is cancelled. On stop, sends already under way finish and are
@@ -117,16 +106,14 @@ impl Poller {
         stop: &CancellationToken,
         systemic_pause: i64,
     ) -> Result<Counts, BackendError> {
-        let receive = self
-            .client
-            .receive_message()
-            .queue_url(&self.queue_url)
-            .max_number_of_messages(max)
-            .wait_time_seconds(self.wait_seconds)
-            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
-            .send();
+        let ask = Receive {
+            max: usize::try_from(max).unwrap_or(1),
+            wait_seconds: self.wait_seconds,
+            hold_seconds: None,
+        };
+        let receive = self.client.receive(&self.queue_url, ask);
         tokio::pin!(receive);
-        let received = tokio::select! {
+        let messages = tokio::select! {
             received = &mut receive => received,
             // A receive abandoned now could leave what it took invisible for the whole
             // visibility timeout: give it a moment to return, and release what it brings.
@@ -134,21 +121,15 @@ impl Poller {
                 Ok(received) => received,
                 Err(_) => return Ok(Counts::new()),
             },
-        }
-        .map_err(|e| BackendError::sdk("sqs", "ReceiveMessage", e))?;
-        let messages = received.messages.unwrap_or_default();
+        }?;
         if messages.is_empty() {
             return Ok(Counts::new());
         }
         // Stop interrupts only jobs still waiting to send; those under way finish.
         let halt = stop.child_token();
         let outcomes: Vec<Outcome> = futures::future::join_all(messages.iter().map(|m| {
-            self.deliverer.deliver(
-                m.message_id().unwrap_or_default(),
-                receive_count(m),
-                m.body().unwrap_or_default(),
-                &halt,
-            )
+            self.deliverer
+                .deliver(&m.id, m.receive_count, &m.body, &halt)
         }))
         .await;
         let counts: Counts = outcomes.iter().collect();
@@ -156,12 +137,10 @@ impl Poller {
         let settled = messages
             .iter()
             .zip(&outcomes)
-            .filter_map(|(message, outcome)| {
-                Some(Settled {
-                    receipt_handle: message.receipt_handle()?,
-                    receives: receive_count(message),
-                    outcome,
-                })
+            .map(|(message, outcome)| Settled {
+                receipt_handle: &message.receipt_handle,
+                receives: message.receive_count,
+                outcome,
             });
         let todo = plan(
             settled,
@@ -169,19 +148,10 @@ impl Poller {
             self.deliverer.clock.now(),
             systemic.then_some(systemic_pause),
         );
-        apply(&self.client, &self.queue_url, &todo).await?;
+        apply(self.client.as_ref(), &self.queue_url, &todo).await?;
         tracing::debug!(?counts, "batch done");
         Ok(counts)
     }
-}
-
-/// The message's `ApproximateReceiveCount`: 1 on the first receive.
-fn receive_count(message: &aws_sdk_sqs::types::Message) -> u32 {
-    message
-        .attributes()
-        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1)
 }
 
 fn error_backoff() -> backon::ExponentialBackoff {

@@ -40,7 +40,7 @@ pub async fn run() -> Result<(), StartupError> {
     if in_lambda() {
         let worker = LambdaWorker {
             deliverer,
-            sqs: aws_sdk_sqs::Client::new(&sdk),
+            sqs: Arc::new(common::queue::AwsSqs::new(&sdk)),
             queue_url: settings.queue_url,
             rules: settings.delivery,
             metrics_namespace: settings.metrics_namespace,

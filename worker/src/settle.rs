@@ -4,12 +4,9 @@
 
 use crate::backoff::{MAX_VISIBILITY_SECONDS, retry_delay};
 use crate::deliver::Outcome;
-use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
-};
 use common::config::DeliveryRules;
 use common::error::BackendError;
+use common::queue::{BATCH, Sqs};
 
 /// One received message and what became of it.
 #[derive(Debug)]
@@ -67,63 +64,30 @@ pub fn plan<'a>(
 /// Carries out a plan with one `DeleteMessageBatch` and one `ChangeMessageVisibilityBatch` per
 /// 10 messages. A failure here loses nothing: an undeleted message comes back after its
 /// visibility timeout and is skipped as already delivered.
-pub async fn apply(client: &Client, queue_url: &str, plan: &Plan) -> Result<(), BackendError> {
-    for chunk in plan.delete.chunks(10) {
-        let entries = chunk
+pub async fn apply(sqs: &dyn Sqs, queue_url: &str, plan: &Plan) -> Result<(), BackendError> {
+    for chunk in plan.delete.chunks(BATCH) {
+        for failed in sqs
+            .delete(queue_url, chunk)
+            .await?
             .iter()
-            .enumerate()
-            .map(|(i, handle)| {
-                DeleteMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(handle)
-                    .build()
-                    .map_err(|e| BackendError::new("sqs", "DeleteMessageBatch", e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let out = client
-            .delete_message_batch()
-            .queue_url(queue_url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| BackendError::sdk("sqs", "DeleteMessageBatch", e))?;
-        for failed in out.failed() {
-            tracing::warn!(
-                entry = failed.id(),
-                code = failed.code(),
-                "could not delete a finished job"
-            );
+            .filter_map(|r| r.as_ref().err())
+        {
+            tracing::warn!(error = %failed, "could not delete a finished job");
         }
     }
-    for chunk in plan.delay.chunks(10) {
-        let entries = chunk
+    for chunk in plan.delay.chunks(BATCH) {
+        let entries: Vec<(String, i32)> = chunk
             .iter()
-            .enumerate()
-            .map(|(i, (handle, seconds))| {
-                ChangeMessageVisibilityBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(handle)
-                    .visibility_timeout(*seconds as i32)
-                    .build()
-                    .map_err(|e| {
-                        BackendError::new("sqs", "ChangeMessageVisibilityBatch", e.to_string())
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let out = client
-            .change_message_visibility_batch()
-            .queue_url(queue_url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| BackendError::sdk("sqs", "ChangeMessageVisibilityBatch", e))?;
-        for failed in out.failed() {
+            .map(|(handle, seconds)| (handle.clone(), i32::try_from(*seconds).unwrap_or(i32::MAX)))
+            .collect();
+        for failed in sqs
+            .set_visibility(queue_url, &entries)
+            .await?
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+        {
             // The message keeps the queue's default visibility timeout: retried later than planned.
-            tracing::warn!(
-                entry = failed.id(),
-                code = failed.code(),
-                "could not delay a job"
-            );
+            tracing::warn!(error = %failed, "could not delay a job");
         }
     }
     Ok(())
