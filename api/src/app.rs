@@ -52,7 +52,7 @@ async fn access_log(request: Request, next: Next) -> Response {
     span.in_scope(|| {
         tracing::info!(
             status,
-            elapsed_ms = started.elapsed().as_millis() as u64,
+            elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             "response"
         );
     });

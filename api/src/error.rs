@@ -115,7 +115,9 @@ impl ApiError {
 
     fn retry_after(&self) -> Option<u64> {
         match self {
-            ApiError::RateLimited(limit) => limit.retry_after.map(|s| s.max(1) as u64),
+            ApiError::RateLimited(limit) => limit
+                .retry_after
+                .map(|s| u64::try_from(s).unwrap_or(0).max(1)),
             ApiError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER),
             _ => None,
         }

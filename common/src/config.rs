@@ -119,9 +119,9 @@ impl Settings {
             )?,
             max_attempts: env.number(
                 "OTP_MAX_ATTEMPTS",
-                i64::from(defaults.max_attempts),
+                defaults.max_attempts,
                 bounds::MAX_ATTEMPTS,
-            )? as u32,
+            )?,
             resend_cooldown_seconds: env.number(
                 "OTP_RESEND_COOLDOWN_SECONDS",
                 defaults.resend_cooldown_seconds,
@@ -129,19 +129,19 @@ impl Settings {
             )?,
             max_sends_per_hour: env.number(
                 "OTP_MAX_SENDS_PER_HOUR",
-                i64::from(defaults.max_sends_per_hour),
+                defaults.max_sends_per_hour,
                 bounds::SENDS_PER_DESTINATION_PER_HOUR,
-            )? as u32,
+            )?,
             max_sends_per_otp: env.number(
                 "OTP_MAX_SENDS_PER_OTP",
-                i64::from(defaults.max_sends_per_otp),
+                defaults.max_sends_per_otp,
                 bounds::SENDS_PER_OTP,
-            )? as u32,
+            )?,
             max_sends_per_ip_per_hour: env.number(
                 "OTP_MAX_SENDS_PER_IP_PER_HOUR",
-                i64::from(defaults.max_sends_per_ip_per_hour),
+                defaults.max_sends_per_ip_per_hour,
                 bounds::SENDS_PER_IP_PER_HOUR,
-            )? as u32,
+            )?,
         };
         let queue_url = env.text("OTP_QUEUE_URL").ok_or_else(|| ConfigError {
             var: "OTP_QUEUE_URL",
@@ -196,7 +196,7 @@ impl Settings {
             metrics_namespace: env
                 .text("OTP_METRICS_NAMESPACE")
                 .unwrap_or_else(|| "OtpRelay".to_owned()),
-            batches_in_flight: env.number("OTP_BATCHES_IN_FLIGHT", 1, 1..=10)? as usize,
+            batches_in_flight: env.number("OTP_BATCHES_IN_FLIGHT", 1, 1..=10)?,
         })
     }
 }
@@ -225,17 +225,25 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
         }
     }
 
-    fn number(
+    /// A whole number within `range`, as the type the setting is used as: the range is what makes
+    /// the conversion lossless, so a value outside it is refused rather than cast.
+    fn number<T>(
         &self,
         var: &'static str,
-        default: i64,
+        default: T,
         range: RangeInclusive<i64>,
-    ) -> Result<i64, ConfigError> {
+    ) -> Result<T, ConfigError>
+    where
+        T: TryFrom<i64> + std::fmt::Display,
+    {
         let Some(raw) = self.text(var) else {
             return Ok(default);
         };
-        match raw.parse::<i64>() {
-            Ok(value) if range.contains(&value) => Ok(value),
+        match raw
+            .parse::<i64>()
+            .map(|v| (range.contains(&v), T::try_from(v)))
+        {
+            Ok((true, Ok(value))) => Ok(value),
             _ => Err(ConfigError {
                 var,
                 problem: format!(

@@ -417,12 +417,7 @@ mod tests {
         let refused: SdkError<DescribeAlarmsError, HttpResponse> =
             SdkError::dispatch_failure(ConnectorError::io(Box::new(io)));
         let backend = BackendError::sdk("sqs", "ReceiveMessage", refused);
-        let err = Error::from_backend(
-            "sqs",
-            "sqs:ReceiveMessage",
-            Target::Queue(&queue),
-            &backend,
-        );
+        let err = Error::from_backend("sqs", "sqs:ReceiveMessage", Target::Queue(&queue), &backend);
         assert!(matches!(err, Error::Unreachable { .. }), "{err}");
         assert!(err.to_string().contains("AWS_ENDPOINT_URL"), "{err}");
     }

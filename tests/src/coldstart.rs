@@ -151,7 +151,9 @@ impl Jobs {
                 .sqs
                 .receive_message()
                 .queue_url(&self.queue_url)
-                .max_number_of_messages((count - records.len()).min(10) as i32)
+                .max_number_of_messages(
+                    i32::try_from((count - records.len()).min(10)).unwrap_or(10),
+                )
                 .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
                 .send()
                 .await

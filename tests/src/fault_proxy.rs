@@ -214,7 +214,8 @@ fn draw() -> f64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
-            .as_nanos() as u64,
+            .subsec_nanos()
+            .into(),
     );
     (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }

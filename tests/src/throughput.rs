@@ -118,7 +118,7 @@ pub fn wrk(address: SocketAddr, script: &Path, script_args: &[&str], load: Load)
     assert!(output.status.success(), "wrk failed: {text}");
     let mut run = parse_wrk(&text);
     if run.requests > 0 {
-        run.cpu_per_request = cpu / run.requests as u32;
+        run.cpu_per_request = cpu / u32::try_from(run.requests).unwrap_or(u32::MAX);
     }
     run
 }

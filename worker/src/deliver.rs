@@ -188,7 +188,9 @@ impl Deliverer {
         if now >= record.expires_at {
             return self.drop_expired(&job).await;
         }
-        let lifetime_left = std::time::Duration::from_secs((record.expires_at - now) as u64);
+        // Positive: `now < expires_at` was checked just above.
+        let lifetime_left =
+            std::time::Duration::from_secs(u64::try_from(record.expires_at - now).unwrap_or(0));
         let sent = tokio::time::timeout(lifetime_left, self.sender.send(&to, &text))
             .await
             .unwrap_or_else(|_| {

@@ -72,7 +72,7 @@ impl Poller {
                         pause_seconds = pause,
                         "provider cannot send: pausing, then probing with one job"
                     );
-                    sleep_unless_stopped(Duration::from_secs(pause as u64), stop).await;
+                    sleep_unless_stopped(seconds(pause), stop).await;
                     pause = (pause * 2).min(self.rules.retry_cap_seconds);
                     batch_size = 1;
                 }
@@ -86,7 +86,7 @@ impl Poller {
                 }
                 Err(err) => {
                     let wait = errors.next().unwrap_or(Duration::from_secs(30));
-                    tracing::error!(error = %err, pause_ms = wait.as_millis() as u64, "receiving jobs failed");
+                    tracing::error!(error = %err, pause_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "receiving jobs failed");
                     sleep_unless_stopped(wait, stop).await;
                 }
             }
@@ -161,6 +161,11 @@ fn error_backoff() -> backon::ExponentialBackoff {
         .without_max_times()
         .with_jitter()
         .build()
+}
+
+/// A span of whole seconds from the settings (never negative: they are range-checked).
+fn seconds(n: i64) -> Duration {
+    Duration::from_secs(u64::try_from(n).unwrap_or(0))
 }
 
 async fn sleep_unless_stopped(duration: Duration, stop: &CancellationToken) {

@@ -50,7 +50,8 @@ pub fn plan<'a>(
             // hands out the oldest visible message) takes another job: probing spreads over the
             // queue instead of walking one job to the DLQ.
             Outcome::Systemic { .. } => systemic_pause.map_or(0, |pause| {
-                pause * 2 + (common::crypto::random_u64() % (pause.max(0) as u64 + 1)) as i64
+                let spread = common::crypto::random_u64() % (u64::try_from(pause).unwrap_or(0) + 1);
+                pause * 2 + i64::try_from(spread).unwrap_or(0)
             }),
             Outcome::Interrupted => systemic_pause.unwrap_or(0),
             _ => 0,

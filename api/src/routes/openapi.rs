@@ -24,7 +24,7 @@ pub async fn openapi(State(service): State<Arc<OtpService>>) -> impl IntoRespons
 /// The description of a service with this code length. The committed document states the
 /// default; a service configured otherwise describes the codes it really accepts, so clients
 /// and validators built from it agree with verify.
-pub fn document(code_length: OtpCodeLength) -> Cow<'static, str> {
+pub(super) fn document(code_length: OtpCodeLength) -> Cow<'static, str> {
     if code_length == OtpCodeLength::default() {
         return Cow::Borrowed(OPENAPI_JSON);
     }

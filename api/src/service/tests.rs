@@ -83,7 +83,11 @@ fn wrong(code: &OtpCode) -> OtpCode {
     let digits = code.expose();
     let last = digits.as_bytes()[digits.len() - 1] - b'0';
     let changed = format!("{}{}", &digits[..digits.len() - 1], (last + 1) % 10);
-    OtpCode::parse(&changed, OtpCodeLength::new(digits.len() as u8).unwrap()).unwrap()
+    OtpCode::parse(
+        &changed,
+        OtpCodeLength::new(u8::try_from(digits.len()).unwrap()).unwrap(),
+    )
+    .unwrap()
 }
 
 impl Harness {

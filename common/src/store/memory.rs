@@ -113,7 +113,8 @@ impl Tables {
 
     fn count_send(&mut self, guards: &SendGuards, delta: i64) {
         let bucket = guards.hour_bucket();
-        let bump = |n: &mut u32| *n = (i64::from(*n) + delta).max(0) as u32;
+        let bump =
+            |n: &mut u32| *n = u32::try_from((i64::from(*n) + delta).max(0)).unwrap_or(u32::MAX);
         bump(
             self.destination_hours
                 .entry((guards.destination_key.clone(), bucket))

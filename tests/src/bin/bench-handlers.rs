@@ -29,7 +29,7 @@ fn median(runs: &[Run]) -> &Run {
 
 #[allow(clippy::print_stdout)] // the report is the program's output
 fn main() {
-    let server_threads = knob::or("BENCH_SERVER_THREADS", 2) as usize;
+    let server_threads: usize = knob::or("BENCH_SERVER_THREADS", 2);
     let load = Load {
         seconds: knob::or("BENCH_SECONDS", 10),
         threads: knob::or("BENCH_WRK_THREADS", 1),

@@ -213,7 +213,9 @@ async fn local_queues_table_alarms_and_secret_have_the_templates_values() {
         );
         assert_eq!(
             got.evaluation_periods(),
-            want["EvaluationPeriods"].as_i64().map(|n| n as i32),
+            want["EvaluationPeriods"]
+                .as_i64()
+                .map(|n| i32::try_from(n).unwrap()),
             "{id}"
         );
         assert_eq!(got.alarm_actions(), std::slice::from_ref(topic), "{id}");

@@ -536,7 +536,7 @@ fn queues_event_source_and_secret_fit_what_the_code_relies_on() {
     // The generated secret is letters and digits, a multiple of 4 long: base64 of 48 bytes,
     // which is what the functions decode (the Runtime API tests start them on such a secret).
     let generate = &props("ServiceSecret")["GenerateSecretString"];
-    let length = number(&generate["PasswordLength"]) as usize;
+    let length = usize::try_from(generate["PasswordLength"].as_u64().unwrap()).unwrap();
     assert!(length.is_multiple_of(4) && length / 4 * 3 >= 32);
     assert_eq!(generate["ExcludePunctuation"], true);
     assert_eq!(generate["IncludeSpace"], false);

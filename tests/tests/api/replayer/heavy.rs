@@ -309,7 +309,7 @@ async fn a_replay_killed_halfway_and_run_again_loses_nothing_and_duplicates_only
         .await
         .ok()
         .json();
-    assert_eq!(rerun["replayed"].as_u64().unwrap() as usize, in_dlq.len());
+    assert_eq!(rerun["replayed"].as_u64().unwrap(), in_dlq.len() as u64);
     assert_eq!(app.queue_depth(&app.dlq_url).await, 0);
     let back = jobs_in(&app, &app.queue_url).await;
     assert_eq!(back.keys().cloned().collect::<BTreeSet<_>>(), all);
