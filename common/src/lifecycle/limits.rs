@@ -9,6 +9,8 @@
 //! [`SendGuards::violations`] is the rule; the in-memory store calls it, and the DynamoDB
 //! adapter's `limit_items` expresses it as one condition per counter.
 
+use super::status::OtpStatus;
+use crate::record::OtpRecord;
 use serde::Serialize;
 
 const HOUR: i64 = 3600;
@@ -117,6 +119,51 @@ impl SendGuards {
     }
 }
 
+/// Why a resend is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResendRefusal {
+    /// A limit says no (the per-OTP send cap, or a send rate limit).
+    Limited(RateLimited),
+    /// The record changed since it was read: verified, locked, expired, or another resend won.
+    Changed,
+}
+
+/// The per-OTP send cap, step 1 of [`resend_refusal`].
+pub fn sends_exhausted(read: &OtpRecord, max_sends: u32) -> Option<RateLimited> {
+    (read.sends >= max_sends).then_some(RateLimited {
+        scope: LimitScope::OtpSends,
+        retry_after: None,
+    })
+}
+
+/// The resend rule, in the order both stores decide it:
+/// 1. the per-OTP send cap, on the record as the caller read it: it needs no write to check,
+///    and never lifts by waiting, so it is the honest answer even if the record moved since;
+/// 2. the record unchanged since that read (same send count, still pending): the DynamoDB
+///    adapter's condition `attribute_exists(#slot) AND attempts < max_attempts AND expires_at >
+///    :now AND sends = :seen` says the same;
+/// 3. the send rate limits ([`SendGuards::violations`]), the longest wait reported.
+///
+/// `current` is the record as stored now (`None`: gone).
+pub fn resend_refusal(
+    read: &OtpRecord,
+    current: Option<&OtpRecord>,
+    max_sends: u32,
+    guards: &SendGuards,
+    limits: impl IntoIterator<Item = RateLimited>,
+) -> Option<ResendRefusal> {
+    if let Some(cap) = sends_exhausted(read, max_sends) {
+        return Some(ResendRefusal::Limited(cap));
+    }
+    let unchanged = current.is_some_and(|current| {
+        current.sends == read.sends && current.status(guards.now) == OtpStatus::Pending
+    });
+    if !unchanged {
+        return Some(ResendRefusal::Changed);
+    }
+    SendGuards::worst(limits).map(ResendRefusal::Limited)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +238,62 @@ mod tests {
                 LimitScope::IpHourly
             ]
         );
+    }
+
+    fn record(now: i64) -> OtpRecord {
+        use crate::domain::{Channel, OtpId};
+        OtpRecord::issued(crate::record::Issue {
+            id: OtpId::new_random(),
+            channel: Channel::Email,
+            masked_destination: "j***@example.com".into(),
+            destination_key: "dk".into(),
+            locale: "en".into(),
+            code_slot: "live_right".into(),
+            sealed: "sealed".into(),
+            created_at: now,
+            expires_at: now + 600,
+            max_attempts: 5,
+        })
+    }
+
+    #[test]
+    fn a_resend_is_refused_by_the_cap_then_a_changed_record_then_the_longest_limit() {
+        let now = 7200 + 100;
+        let g = guards(now);
+        let hourly = g.hourly(LimitScope::DestinationHourly);
+        let mut read = record(now);
+        read.sends = 3;
+        let mut moved = read.clone();
+        moved.sends = 4;
+
+        // The cap holds even when the record moved since, and waiting never lifts it.
+        let cap = resend_refusal(&read, Some(&moved), 3, &g, [hourly]);
+        assert_eq!(
+            cap,
+            Some(ResendRefusal::Limited(RateLimited {
+                scope: LimitScope::OtpSends,
+                retry_after: None
+            }))
+        );
+        // A changed or vanished record beats the counters: the client must re-read, not wait.
+        assert_eq!(
+            resend_refusal(&read, Some(&moved), 5, &g, [hourly]),
+            Some(ResendRefusal::Changed)
+        );
+        assert_eq!(
+            resend_refusal(&read, None, 5, &g, []),
+            Some(ResendRefusal::Changed)
+        );
+        let mut verified = read.clone();
+        verified.code_slot = None;
+        assert_eq!(
+            resend_refusal(&read, Some(&verified), 5, &g, []),
+            Some(ResendRefusal::Changed)
+        );
+        assert_eq!(
+            resend_refusal(&read, Some(&read), 5, &g, [hourly]),
+            Some(ResendRefusal::Limited(hourly))
+        );
+        assert_eq!(resend_refusal(&read, Some(&read), 5, &g, []), None);
     }
 }

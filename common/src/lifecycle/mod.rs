@@ -9,7 +9,7 @@
 //! |---|---|
 //! | a record's status (pending, verified, locked, expired); what a guess does | [`status`] |
 //! | whether a job may be claimed, delivered or replayed, and why not ([`SkipReason`]) | [`delivery`] |
-//! | which send rate limits a send would exceed | [`limits`] |
+//! | which send rate limits a send would exceed; why a resend is refused | [`limits`] |
 //! | how long to wait before retrying a job, from its receive count | [`backoff`] |
 
 pub mod backoff;
@@ -21,5 +21,7 @@ pub use delivery::{
     Claim, DeliveryResult, LeaseHolder, SkipReason, claim_allowed, claim_refusal, delivery_state,
     replay_precheck, replay_skip, skip_reason,
 };
-pub use limits::{LimitScope, RateLimited, SeenCounts, SendGuards};
+pub use limits::{
+    LimitScope, RateLimited, ResendRefusal, SeenCounts, SendGuards, resend_refusal, sends_exhausted,
+};
 pub use status::{OtpStatus, VerifyOutcome, guess_is_counted, verify_outcome};

@@ -13,7 +13,9 @@ use super::{
 use crate::domain::{Channel, OtpId};
 use crate::error::BackendError;
 use crate::job::DeliveryJob;
-use crate::lifecycle::{VerifyOutcome, claim_refusal, delivery_state, verify_outcome};
+use crate::lifecycle::{
+    VerifyOutcome, claim_refusal, delivery_state, sends_exhausted, verify_outcome,
+};
 use crate::record::{DeliveryState, OtpRecord};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -363,11 +365,10 @@ impl OtpStore for DynamoStore {
         guards: &SendGuards,
         max_sends: u32,
     ) -> Result<u32, ResendError> {
-        if record.sends >= max_sends {
-            return Err(ResendError::RateLimited(RateLimited {
-                scope: LimitScope::OtpSends,
-                retry_after: None,
-            }));
+        // `lifecycle::resend_refusal`: the cap first, on the record as read (no write needed);
+        // then the condition below (unchanged and pending), then the counters' conditions.
+        if let Some(cap) = sends_exhausted(record, max_sends) {
+            return Err(ResendError::RateLimited(cap));
         }
         let slot = record.code_slot.as_deref().ok_or(ResendError::Changed)?;
         let bump = update(&self.table, key(format!("otp#{}", record.id)))

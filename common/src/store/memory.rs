@@ -2,15 +2,15 @@
 //! conditions first and then applies all of its writes under one lock, like a transaction.
 
 use super::{
-    Claim, CreateError, DeliveryResult, IdempotencyRecord, LeaseHolder, LimitScope, OtpStore,
-    RateLimited, ResendError, SendGuards,
+    Claim, CreateError, DeliveryResult, IdempotencyRecord, LeaseHolder, OtpStore, RateLimited,
+    ResendError, SendGuards,
 };
 use crate::domain::OtpId;
 use crate::error::BackendError;
 use crate::job::DeliveryJob;
 use crate::lifecycle::{
-    OtpStatus, SeenCounts, VerifyOutcome, claim_allowed, claim_refusal, delivery_state,
-    guess_is_counted, verify_outcome,
+    ResendRefusal, SeenCounts, VerifyOutcome, claim_allowed, claim_refusal, delivery_state,
+    guess_is_counted, resend_refusal, verify_outcome,
 };
 use crate::record::{DeliveryState, OtpRecord};
 use std::collections::HashMap;
@@ -217,20 +217,10 @@ impl OtpStore for MemoryStore {
     ) -> Result<u32, ResendError> {
         let mut t = self.enter("add_send")?;
         let limits = t.limit_violations(guards);
-        let Some(current) = t.records.get(&record.id) else {
-            return Err(ResendError::Changed);
-        };
-        if current.sends != record.sends || current.status(guards.now) != OtpStatus::Pending {
-            return Err(ResendError::Changed);
-        }
-        if current.sends >= max_sends {
-            return Err(ResendError::RateLimited(RateLimited {
-                scope: LimitScope::OtpSends,
-                retry_after: None,
-            }));
-        }
-        if let Some(limit) = SendGuards::worst(limits) {
-            return Err(ResendError::RateLimited(limit));
+        match resend_refusal(record, t.records.get(&record.id), max_sends, guards, limits) {
+            Some(ResendRefusal::Changed) => return Err(ResendError::Changed),
+            Some(ResendRefusal::Limited(limit)) => return Err(ResendError::RateLimited(limit)),
+            None => {}
         }
         t.count_send(guards, 1);
         let current = t.records.get_mut(&record.id).ok_or(ResendError::Changed)?;
