@@ -4,11 +4,8 @@ use aws_sdk_sqs::error::DisplayErrorContext;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InfraError {
-    /// The template is not valid YAML.
-    #[error("infra/template.yaml is not valid YAML: {0}")]
-    Yaml(String),
-    /// The template lacks or misspells something the local stack reads from it (the drift test,
-    /// infra/tests/drift.rs, says which).
+    /// The template is not valid YAML, or lacks or misspells something the local stack reads
+    /// from it (the drift test, infra/tests/drift.rs, says which).
     #[error("infra/template.yaml: {0}")]
     Template(String),
     /// A parameter value breaks the parameter's constraints, as CloudFormation would refuse it.

@@ -22,9 +22,10 @@ impl Template {
     }
 
     pub fn parse(text: &str) -> Result<Self, InfraError> {
-        let yaml: serde_norway::Value =
-            serde_norway::from_str(text).map_err(|e| InfraError::Yaml(e.to_string()))?;
-        let json = serde_json::to_value(yaml).map_err(|e| InfraError::Yaml(e.to_string()))?;
+        let invalid =
+            |e: &dyn std::fmt::Display| InfraError::Template(format!("not valid YAML: {e}"));
+        let yaml: serde_norway::Value = serde_norway::from_str(text).map_err(|e| invalid(&e))?;
+        let json = serde_json::to_value(yaml).map_err(|e| invalid(&e))?;
         match long_forms(json) {
             Value::Object(root) => Ok(Self { root }),
             _ => Err(InfraError::Template("the template is not a mapping".into())),
