@@ -30,19 +30,7 @@ async fn run(stack: &str) -> Result<String, infra::InfraError> {
     let template = infra::Template::bundled()?;
     let overrides = infra::local::overrides_from_env(&template, |v| std::env::var(v).ok());
     let sdk = common::aws::load(common::aws::Budget::Background).await;
-    let local = infra::provision(&sdk, &template, stack, &overrides)
-        .await
-        .map_err(|err| match err {
-            // Name the variable the user set, not only the template's parameter.
-            infra::InfraError::Parameter { name, problem } => {
-                let name = match template.variable_for_parameter(&name) {
-                    Some(variable) => format!("{name} (from {variable})"),
-                    None => name,
-                };
-                infra::InfraError::Parameter { name, problem }
-            }
-            other => other,
-        })?;
+    let local = infra::provision(&sdk, &template, stack, &overrides).await?;
     if let Some(sender) = local
         .environment
         .get("OTP_EMAIL_FROM")
