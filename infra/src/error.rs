@@ -24,16 +24,15 @@ pub enum InfraError {
     },
 }
 
-impl InfraError {
-    /// For `map_err`: an SDK call on `resource` failed.
-    pub(crate) fn aws<E: std::error::Error + Send + Sync + 'static>(
-        resource: &str,
-        operation: &'static str,
-    ) -> impl FnOnce(E) -> Self {
-        move |err| Self::Aws {
-            resource: resource.to_owned(),
-            operation,
-            source: Box::new(err),
-        }
-    }
+/// The `result` of an SDK call for `resource`, its error naming the operation.
+pub(crate) fn aws<T, E: std::error::Error + Send + Sync + 'static>(
+    resource: &str,
+    operation: &'static str,
+    result: Result<T, E>,
+) -> Result<T, InfraError> {
+    result.map_err(|err| InfraError::Aws {
+        resource: resource.to_owned(),
+        operation,
+        source: Box::new(err),
+    })
 }

@@ -8,7 +8,7 @@
 //! they leave out: the drift test (infra/tests/drift.rs) fails when the template gains or changes
 //! anything it does not declare, so local and deployed cannot drift apart.
 
-use crate::error::InfraError;
+use crate::error::{InfraError, aws};
 use crate::template::{Template, scalar};
 use aws_sdk_cloudwatch::types as cw;
 use aws_sdk_dynamodb::types as ddb;
@@ -177,20 +177,21 @@ pub async fn provision(
 /// Outside the stack, a deployment needs a verified SES identity for the sender (docs/deploy.md
 /// says how); locally, creating it is all it takes (moto verifies at once).
 pub async fn verify_sender(sdk: &aws_config::SdkConfig, address: &str) -> Result<(), InfraError> {
-    match aws_sdk_sesv2::Client::new(sdk)
+    let ses = aws_sdk_sesv2::Client::new(sdk);
+    match ses
         .create_email_identity()
         .email_identity(address)
         .send()
         .await
     {
+        // Already there, from an earlier run.
         Err(e)
-            if !e
-                .as_service_error()
-                .is_some_and(|s| s.is_already_exists_exception()) =>
+            if e.as_service_error()
+                .is_some_and(|e| e.is_already_exists_exception()) =>
         {
-            Err(InfraError::aws(address, "sesv2:CreateEmailIdentity")(e))
+            Ok(())
         }
-        _ => Ok(()),
+        created => aws(address, "sesv2:CreateEmailIdentity", created).map(drop),
     }
 }
 
@@ -294,7 +295,7 @@ impl Provisioner<'_> {
             .unwrap_or_else(|| self.stack.to_owned());
         let invalid =
             |e: aws_sdk_dynamodb::error::BuildError| InfraError::Template(format!("{id}: {e}"));
-        let created = (self.dynamodb.create_table().table_name(&name))
+        let request = (self.dynamodb.create_table().table_name(&name))
             .set_attribute_definitions(self.each(id, "/AttributeDefinitions", |at| {
                 (ddb::AttributeDefinition::builder())
                     .set_attribute_name(self.get(id, &format!("{at}/AttributeName"))?)
@@ -314,32 +315,26 @@ impl Provisioner<'_> {
                 (ddb::SseSpecification::builder())
                     .set_enabled(self.get(id, "/SSESpecification/SSEEnabled")?)
                     .build(),
-            )
-            .send()
-            .await
-            .map_err(InfraError::aws(id, "dynamodb:CreateTable"))?;
-        (self.dynamodb.update_time_to_live().table_name(&name))
+            );
+        let created = aws(id, "dynamodb:CreateTable", request.send().await)?;
+        let request = (self.dynamodb.update_time_to_live().table_name(&name))
             .time_to_live_specification(
                 ddb::TimeToLiveSpecification::builder()
                     .set_attribute_name(self.get(id, "/TimeToLiveSpecification/AttributeName")?)
                     .set_enabled(self.get(id, "/TimeToLiveSpecification/Enabled")?)
                     .build()
                     .map_err(invalid)?,
-            )
-            .send()
-            .await
-            .map_err(InfraError::aws(id, "dynamodb:UpdateTimeToLive"))?;
+            );
+        aws(id, "dynamodb:UpdateTimeToLive", request.send().await)?;
         let pitr = "/PointInTimeRecoverySpecification/PointInTimeRecoveryEnabled";
-        (self.dynamodb.update_continuous_backups().table_name(&name))
+        let request = (self.dynamodb.update_continuous_backups().table_name(&name))
             .point_in_time_recovery_specification(
                 ddb::PointInTimeRecoverySpecification::builder()
                     .set_point_in_time_recovery_enabled(self.get(id, pitr)?)
                     .build()
                     .map_err(invalid)?,
-            )
-            .send()
-            .await
-            .map_err(InfraError::aws(id, "dynamodb:UpdateContinuousBackups"))?;
+            );
+        aws(id, "dynamodb:UpdateContinuousBackups", request.send().await)?;
         let arn = created.table_description.and_then(|d| d.table_arn);
         self.created(id, name, &[("Arn", arn.unwrap_or_default())]);
         Ok(())
@@ -359,12 +354,10 @@ impl Provisioner<'_> {
             "redrivePermission": self.get::<String>(dlq, "/RedriveAllowPolicy/redrivePermission")?,
             "sourceQueueArns": [self.resources[jobs].attributes["Arn"]],
         });
-        (self.sqs.set_queue_attributes())
+        let request = (self.sqs.set_queue_attributes())
             .queue_url(&self.resources[dlq].reference)
-            .attributes(QueueAttributeName::RedriveAllowPolicy, allow.to_string())
-            .send()
-            .await
-            .map_err(InfraError::aws(dlq, "sqs:SetQueueAttributes"))?;
+            .attributes(QueueAttributeName::RedriveAllowPolicy, allow.to_string());
+        aws(dlq, "sqs:SetQueueAttributes", request.send().await)?;
         Ok(())
     }
 
@@ -384,15 +377,12 @@ impl Provisioner<'_> {
         if let Some(redrive) = redrive {
             request = request.attributes(QueueAttributeName::RedrivePolicy, redrive.to_string());
         }
-        let url = (request.send().await)
-            .map_err(InfraError::aws(id, "sqs:CreateQueue"))?
+        let url = aws(id, "sqs:CreateQueue", request.send().await)?
             .queue_url
             .unwrap_or_default();
-        let arn = (self.sqs.get_queue_attributes().queue_url(&url))
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .map_err(InfraError::aws(id, "sqs:GetQueueAttributes"))?
+        let request = (self.sqs.get_queue_attributes().queue_url(&url))
+            .attribute_names(QueueAttributeName::QueueArn);
+        let arn = aws(id, "sqs:GetQueueAttributes", request.send().await)?
             .attributes
             .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
             .unwrap_or_default();
@@ -405,22 +395,18 @@ impl Provisioner<'_> {
     async fn secret(&mut self) -> Result<(), InfraError> {
         let id = "ServiceSecret";
         let setting = |name: &str| format!("/GenerateSecretString/{name}");
-        let password = (self.secrets.get_random_password())
+        let request = (self.secrets.get_random_password())
             .set_password_length(self.get(id, &setting("PasswordLength"))?)
             .set_exclude_punctuation(self.get(id, &setting("ExcludePunctuation"))?)
             .set_include_space(self.get(id, &setting("IncludeSpace"))?)
-            .set_require_each_included_type(self.get(id, &setting("RequireEachIncludedType"))?)
-            .send()
-            .await
-            .map_err(InfraError::aws(id, "secretsmanager:GetRandomPassword"))?
-            .random_password;
-        let arn = (self.secrets.create_secret())
+            .set_require_each_included_type(self.get(id, &setting("RequireEachIncludedType"))?);
+        let password =
+            aws(id, "secretsmanager:GetRandomPassword", request.send().await)?.random_password;
+        let request = (self.secrets.create_secret())
             .name(format!("{}-{id}", self.stack))
             .set_description(self.get(id, "/Description")?)
-            .set_secret_string(password)
-            .send()
-            .await
-            .map_err(InfraError::aws(id, "secretsmanager:CreateSecret"))?
+            .set_secret_string(password);
+        let arn = aws(id, "secretsmanager:CreateSecret", request.send().await)?
             .arn
             .unwrap_or_default();
         self.created(id, arn, &[]);
@@ -430,11 +416,9 @@ impl Provisioner<'_> {
     async fn topic(&mut self) -> Result<(), InfraError> {
         let id = "AlarmTopic";
         let display = self.get::<String>(id, "/DisplayName")?;
-        let arn = (self.sns.create_topic().name(format!("{}-{id}", self.stack)))
-            .set_attributes(display.map(|d| [("DisplayName".to_owned(), d)].into()))
-            .send()
-            .await
-            .map_err(InfraError::aws(id, "sns:CreateTopic"))?
+        let request = (self.sns.create_topic().name(format!("{}-{id}", self.stack)))
+            .set_attributes(display.map(|d| [("DisplayName".to_owned(), d)].into()));
+        let arn = aws(id, "sns:CreateTopic", request.send().await)?
             .topic_arn
             .unwrap_or_default();
         self.created(id, arn, &[]);
@@ -480,7 +464,7 @@ impl Provisioner<'_> {
                 text(a)?.ok_or_else(|| InfraError::Template(format!("{id}: {a} is not local")))
             })
         };
-        (self.cloudwatch.put_metric_alarm())
+        let request = (self.cloudwatch.put_metric_alarm())
             .alarm_name(format!("{}-{id}", self.stack))
             .set_alarm_description(text("/AlarmDescription")?)
             .set_namespace(text("/Namespace")?)
@@ -494,10 +478,8 @@ impl Provisioner<'_> {
             .set_comparison_operator(self.get(id, "/ComparisonOperator")?)
             .set_treat_missing_data(text("/TreatMissingData")?)
             .set_alarm_actions(topics("/AlarmActions")?)
-            .set_ok_actions(topics("/OKActions")?)
-            .send()
-            .await
-            .map_err(InfraError::aws(id, "cloudwatch:PutMetricAlarm"))?;
+            .set_ok_actions(topics("/OKActions")?);
+        aws(id, "cloudwatch:PutMetricAlarm", request.send().await)?;
         self.created(id, format!("{}-{id}", self.stack), &[]);
         Ok(())
     }
