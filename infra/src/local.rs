@@ -344,12 +344,38 @@ impl Provisioner<'_> {
     /// DLQ's permission to take redrives from the job queue only (it needs the job queue's ARN).
     async fn queues(&mut self) -> Result<(), InfraError> {
         let (dlq, jobs) = ("DeadLetterQueue", "JobQueue");
-        self.queue(dlq, None).await?;
-        let redrive = json!({
-            "deadLetterTargetArn": self.get::<String>(jobs, "/RedrivePolicy/deadLetterTargetArn")?,
-            "maxReceiveCount": self.get::<u32>(jobs, "/RedrivePolicy/maxReceiveCount")?,
-        });
-        self.queue(jobs, Some(redrive)).await?;
+        for id in [dlq, jobs] {
+            let name = (self.get::<String>(id, "/QueueName")?)
+                .ok_or_else(|| InfraError::Template(format!("{id}: no QueueName")))?;
+            let mut request = self.sqs.create_queue().queue_name(&name);
+            for attribute in [
+                "SqsManagedSseEnabled",
+                "VisibilityTimeout",
+                "MessageRetentionPeriod",
+            ] {
+                if let Some(value) = self.get::<String>(id, &format!("/{attribute}"))? {
+                    request = request.attributes(attribute.into(), value);
+                }
+            }
+            if id == jobs {
+                let redrive = json!({
+                    "deadLetterTargetArn": self.resources[dlq].attributes["Arn"],
+                    "maxReceiveCount": self.get::<u32>(jobs, "/RedrivePolicy/maxReceiveCount")?,
+                });
+                request =
+                    request.attributes(QueueAttributeName::RedrivePolicy, redrive.to_string());
+            }
+            let url = aws(id, "sqs:CreateQueue", request.send().await)?
+                .queue_url
+                .unwrap_or_default();
+            let request = (self.sqs.get_queue_attributes().queue_url(&url))
+                .attribute_names(QueueAttributeName::QueueArn);
+            let arn = aws(id, "sqs:GetQueueAttributes", request.send().await)?
+                .attributes
+                .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+                .unwrap_or_default();
+            self.created(id, url, &[("Arn", arn), ("QueueName", name)]);
+        }
         let allow = json!({
             "redrivePermission": self.get::<String>(dlq, "/RedriveAllowPolicy/redrivePermission")?,
             "sourceQueueArns": [self.resources[jobs].attributes["Arn"]],
@@ -358,35 +384,6 @@ impl Provisioner<'_> {
             .queue_url(&self.resources[dlq].reference)
             .attributes(QueueAttributeName::RedriveAllowPolicy, allow.to_string());
         aws(dlq, "sqs:SetQueueAttributes", request.send().await)?;
-        Ok(())
-    }
-
-    async fn queue(&mut self, id: &str, redrive: Option<Value>) -> Result<(), InfraError> {
-        let name = (self.get::<String>(id, "/QueueName")?)
-            .ok_or_else(|| InfraError::Template(format!("{id}: no QueueName")))?;
-        let mut request = self.sqs.create_queue().queue_name(&name);
-        for attribute in [
-            "SqsManagedSseEnabled",
-            "VisibilityTimeout",
-            "MessageRetentionPeriod",
-        ] {
-            if let Some(value) = self.get::<String>(id, &format!("/{attribute}"))? {
-                request = request.attributes(attribute.into(), value);
-            }
-        }
-        if let Some(redrive) = redrive {
-            request = request.attributes(QueueAttributeName::RedrivePolicy, redrive.to_string());
-        }
-        let url = aws(id, "sqs:CreateQueue", request.send().await)?
-            .queue_url
-            .unwrap_or_default();
-        let request = (self.sqs.get_queue_attributes().queue_url(&url))
-            .attribute_names(QueueAttributeName::QueueArn);
-        let arn = aws(id, "sqs:GetQueueAttributes", request.send().await)?
-            .attributes
-            .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-            .unwrap_or_default();
-        self.created(id, url, &[("Arn", arn), ("QueueName", name)]);
         Ok(())
     }
 
