@@ -2,9 +2,9 @@
 //! alarms, created by plain SDK calls wherever the standard environment points (moto for
 //! `make dev`, the tests and the benchmarks).
 //!
-//! Values come from `template.yaml` where they are literals or parameters (attributes,
-//! thresholds, secret settings); the wiring between resources (names, ARNs, the redrive) is
-//! written here. [`resources`] declares, property by property, what these calls mirror and what
+//! Values come from `template.yaml`: literals and `!Ref`/`!GetAtt`/`!Sub` resolved against the
+//! parameters and the resources created so far (names, alarm dimensions and actions); the redrive
+//! wiring between the two queues and the secret's and topic's names are written here. [`resources`] declares, property by property, what these calls mirror and what
 //! they leave out: the drift test (infra/tests/drift.rs) fails when the template gains or changes
 //! anything it does not declare, so local and deployed cannot drift apart.
 
