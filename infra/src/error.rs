@@ -4,11 +4,8 @@ use aws_sdk_sqs::error::DisplayErrorContext;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InfraError {
-    /// The template is not valid YAML.
-    #[error("infra/template.yaml is not valid YAML: {0}")]
-    Yaml(String),
-    /// The template lacks or misspells something the local stack reads from it (the drift test,
-    /// infra/tests/drift.rs, says which).
+    /// The template is not valid YAML, or lacks or misspells something the local stack reads
+    /// from it (the drift test, infra/tests/drift.rs, says which).
     #[error("infra/template.yaml: {0}")]
     Template(String),
     /// A parameter value breaks the parameter's constraints, as CloudFormation would refuse it.
@@ -27,16 +24,15 @@ pub enum InfraError {
     },
 }
 
-impl InfraError {
-    /// For `map_err`: an SDK call on `resource` failed.
-    pub(crate) fn aws<E: std::error::Error + Send + Sync + 'static>(
-        resource: &str,
-        operation: &'static str,
-    ) -> impl FnOnce(E) -> Self {
-        move |err| Self::Aws {
-            resource: resource.to_owned(),
-            operation,
-            source: Box::new(err),
-        }
-    }
+/// The `result` of an SDK call for `resource`, its error naming the operation.
+pub(crate) fn aws<T, E: std::error::Error + Send + Sync + 'static>(
+    resource: &str,
+    operation: &'static str,
+    result: Result<T, E>,
+) -> Result<T, InfraError> {
+    result.map_err(|err| InfraError::Aws {
+        resource: resource.to_owned(),
+        operation,
+        source: Box::new(err),
+    })
 }

@@ -2,13 +2,13 @@
 //! alarms, created by plain SDK calls wherever the standard environment points (moto for
 //! `make dev`, the tests and the benchmarks).
 //!
-//! Values come from `template.yaml` where they are literals or parameters (attributes,
-//! thresholds, secret settings); the wiring between resources (names, ARNs, the redrive) is
-//! written here. [`resources`] declares, property by property, what these calls mirror and what
+//! Values come from `template.yaml`: literals and `!Ref`/`!GetAtt`/`!Sub` resolved against the
+//! parameters and the resources created so far (names, alarm dimensions and actions); the redrive
+//! wiring between the two queues and the secret's and topic's names are written here. [`resources`] declares, property by property, what these calls mirror and what
 //! they leave out: the drift test (infra/tests/drift.rs) fails when the template gains or changes
 //! anything it does not declare, so local and deployed cannot drift apart.
 
-use crate::error::InfraError;
+use crate::error::{InfraError, aws};
 use crate::template::{Template, scalar};
 use aws_sdk_cloudwatch::types as cw;
 use aws_sdk_dynamodb::types as ddb;
@@ -89,14 +89,6 @@ pub fn resources() -> Value {
     })
 }
 
-/// The alarms [`provision`] creates.
-const ALARMS: [&str; 4] = [
-    "JobQueueDepthAlarm",
-    "JobQueueOldestJobAlarm",
-    "DeadLetterQueueAlarm",
-    "WorkerSystemicFailureAlarm",
-];
-
 /// A created resource: what `!Ref` gives, and its `!GetAtt` attributes (`Arn`, `QueueName`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Physical {
@@ -157,9 +149,11 @@ pub async fn provision(
     local.queues().await?;
     local.secret().await?;
     local.topic().await?;
-    local.alarms().await?;
-    for id in ALARMS {
-        local.created(id, format!("{stack_name}-{id}"), &[]);
+    // The alarms [`resources`] mirrors (it gives the others a reason instead).
+    for (id, declared) in resources().as_object().into_iter().flatten() {
+        if declared["Type"] == "AWS::CloudWatch::Alarm" {
+            local.alarm(id).await?;
+        }
     }
     let environment = template
         .global_environment()
@@ -183,20 +177,21 @@ pub async fn provision(
 /// Outside the stack, a deployment needs a verified SES identity for the sender (docs/deploy.md
 /// says how); locally, creating it is all it takes (moto verifies at once).
 pub async fn verify_sender(sdk: &aws_config::SdkConfig, address: &str) -> Result<(), InfraError> {
-    match aws_sdk_sesv2::Client::new(sdk)
+    let ses = aws_sdk_sesv2::Client::new(sdk);
+    match ses
         .create_email_identity()
         .email_identity(address)
         .send()
         .await
     {
+        // Already there, from an earlier run.
         Err(e)
-            if !e
-                .as_service_error()
-                .is_some_and(|s| s.is_already_exists_exception()) =>
+            if e.as_service_error()
+                .is_some_and(|e| e.is_already_exists_exception()) =>
         {
-            Err(InfraError::aws(address, "sesv2:CreateEmailIdentity")(e))
+            Ok(())
         }
-        _ => Ok(()),
+        created => aws(address, "sesv2:CreateEmailIdentity", created).map(drop),
     }
 }
 
@@ -213,45 +208,74 @@ struct Provisioner<'a> {
 }
 
 impl Provisioner<'_> {
-    /// A literal, or `!Ref` to a parameter or to a resource already created.
-    fn value(&self, value: &Value) -> Option<String> {
-        match value.get("Ref").and_then(Value::as_str) {
-            Some(name) => (self.parameters.get(name))
+    /// What `${name}` or `!Ref name` gives: a parameter, the stack name or a created resource.
+    fn lookup(&self, name: &str) -> Option<String> {
+        match name {
+            "AWS::StackName" => Some(self.stack.to_owned()),
+            _ => (self.parameters.get(name))
                 .or_else(|| Some(&self.resources.get(name)?.reference))
                 .cloned(),
-            None => scalar(value),
         }
     }
 
-    /// The template's value at `pointer` in resource `id`'s properties, if it has one.
-    fn read(&self, id: &str, pointer: &str) -> Option<String> {
-        let properties = self.template.resource(id)?.get("Properties")?;
-        self.value(properties.pointer(pointer)?)
+    /// A literal, `!Ref`, `!GetAtt` or `!Sub` resolved against the parameters and the resources
+    /// created so far; `None` when it names something not local (a function, the HTTP API).
+    fn value(&self, value: &Value) -> Option<String> {
+        if let Some(name) = value.get("Ref").and_then(Value::as_str) {
+            return self.lookup(name);
+        }
+        if let Some([id, name]) = value
+            .get("Fn::GetAtt")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+        {
+            let physical = self.resources.get(id.as_str()?)?;
+            return physical.attributes.get(name.as_str()?).cloned();
+        }
+        let Some(mut rest) = value.get("Fn::Sub").and_then(Value::as_str) else {
+            return scalar(value);
+        };
+        let mut text = String::new();
+        while let Some((before, after)) = rest.split_once("${") {
+            let (name, after) = after.split_once('}')?;
+            text = text + before + &self.lookup(name)?;
+            rest = after;
+        }
+        Some(text + rest)
     }
 
-    fn need(&self, id: &str, pointer: &str) -> Result<String, InfraError> {
-        self.read(id, pointer)
-            .ok_or_else(|| InfraError::Template(format!("{id}: no value at {pointer}")))
+    /// The template's value at `pointer` in resource `id`'s properties, as written.
+    fn at(&self, id: &str, pointer: &str) -> Option<&Value> {
+        self.template
+            .resource(id)?
+            .get("Properties")?
+            .pointer(pointer)
     }
 
-    fn number<T: std::str::FromStr>(
-        &self,
-        id: &str,
-        pointer: &str,
-    ) -> Result<Option<T>, InfraError> {
-        let Some(text) = self.read(id, pointer) else {
+    /// The template's value at `pointer` in resource `id`'s properties, resolved and parsed (a
+    /// number, a flag, an SDK enum or a string), if it has one.
+    fn get<T: std::str::FromStr>(&self, id: &str, pointer: &str) -> Result<Option<T>, InfraError> {
+        let Some(text) = self.at(id, pointer).and_then(|v| self.value(v)) else {
             return Ok(None);
         };
-        let invalid = |_| InfraError::Template(format!("{id}: {pointer} is not a number"));
+        let invalid = |_| InfraError::Template(format!("{id}: {pointer} is not valid: {text}"));
         text.parse().map(Some).map_err(invalid)
     }
 
-    fn flag(&self, id: &str, pointer: &str) -> Option<bool> {
-        self.read(id, pointer).map(|text| text == "true")
-    }
-
-    fn attribute(&self, id: &str, name: &str) -> String {
-        self.resources[id].attributes[name].clone()
+    /// `item` of the pointer to each element of the array at `pointer`, if there is one.
+    fn each<T>(
+        &self,
+        id: &str,
+        pointer: &str,
+        item: impl Fn(&str) -> Result<T, InfraError>,
+    ) -> Result<Option<Vec<T>>, InfraError> {
+        let Some(items) = self.at(id, pointer).and_then(Value::as_array) else {
+            return Ok(None);
+        };
+        (0..items.len())
+            .map(|i| item(&format!("{pointer}/{i}")))
+            .collect::<Result<_, _>>()
+            .map(Some)
     }
 
     fn created(&mut self, id: &str, reference: String, attributes: &[(&str, String)]) {
@@ -265,59 +289,52 @@ impl Provisioner<'_> {
     }
 
     async fn table(&mut self) -> Result<(), InfraError> {
-        let (id, name) = ("Table", self.stack.to_owned());
+        let id = "Table";
+        let name = self
+            .get::<String>(id, "/TableName")?
+            .unwrap_or_else(|| self.stack.to_owned());
         let invalid =
             |e: aws_sdk_dynamodb::error::BuildError| InfraError::Template(format!("{id}: {e}"));
-        let created = (self.dynamodb.create_table().table_name(&name))
-            .attribute_definitions(
-                ddb::AttributeDefinition::builder()
-                    .attribute_name(self.need(id, "/AttributeDefinitions/0/AttributeName")?)
-                    .attribute_type(
-                        self.need(id, "/AttributeDefinitions/0/AttributeType")?
-                            .as_str()
-                            .into(),
-                    )
+        let request = (self.dynamodb.create_table().table_name(&name))
+            .set_attribute_definitions(self.each(id, "/AttributeDefinitions", |at| {
+                (ddb::AttributeDefinition::builder())
+                    .set_attribute_name(self.get(id, &format!("{at}/AttributeName"))?)
+                    .set_attribute_type(self.get(id, &format!("{at}/AttributeType"))?)
                     .build()
-                    .map_err(invalid)?,
-            )
-            .key_schema(
-                ddb::KeySchemaElement::builder()
-                    .attribute_name(self.need(id, "/KeySchema/0/AttributeName")?)
-                    .key_type(self.need(id, "/KeySchema/0/KeyType")?.as_str().into())
+                    .map_err(invalid)
+            })?)
+            .set_key_schema(self.each(id, "/KeySchema", |at| {
+                (ddb::KeySchemaElement::builder())
+                    .set_attribute_name(self.get(id, &format!("{at}/AttributeName"))?)
+                    .set_key_type(self.get(id, &format!("{at}/KeyType"))?)
                     .build()
-                    .map_err(invalid)?,
-            )
-            .set_billing_mode(self.read(id, "/BillingMode").map(|m| m.as_str().into()))
+                    .map_err(invalid)
+            })?)
+            .set_billing_mode(self.get(id, "/BillingMode")?)
             .sse_specification(
                 (ddb::SseSpecification::builder())
-                    .set_enabled(self.flag(id, "/SSESpecification/SSEEnabled"))
+                    .set_enabled(self.get(id, "/SSESpecification/SSEEnabled")?)
                     .build(),
-            )
-            .send()
-            .await
-            .map_err(InfraError::aws(id, "dynamodb:CreateTable"))?;
-        (self.dynamodb.update_time_to_live().table_name(&name))
+            );
+        let created = aws(id, "dynamodb:CreateTable", request.send().await)?;
+        let request = (self.dynamodb.update_time_to_live().table_name(&name))
             .time_to_live_specification(
                 ddb::TimeToLiveSpecification::builder()
-                    .attribute_name(self.need(id, "/TimeToLiveSpecification/AttributeName")?)
-                    .enabled(self.flag(id, "/TimeToLiveSpecification/Enabled") == Some(true))
+                    .set_attribute_name(self.get(id, "/TimeToLiveSpecification/AttributeName")?)
+                    .set_enabled(self.get(id, "/TimeToLiveSpecification/Enabled")?)
                     .build()
                     .map_err(invalid)?,
-            )
-            .send()
-            .await
-            .map_err(InfraError::aws(id, "dynamodb:UpdateTimeToLive"))?;
+            );
+        aws(id, "dynamodb:UpdateTimeToLive", request.send().await)?;
         let pitr = "/PointInTimeRecoverySpecification/PointInTimeRecoveryEnabled";
-        (self.dynamodb.update_continuous_backups().table_name(&name))
+        let request = (self.dynamodb.update_continuous_backups().table_name(&name))
             .point_in_time_recovery_specification(
                 ddb::PointInTimeRecoverySpecification::builder()
-                    .point_in_time_recovery_enabled(self.flag(id, pitr) == Some(true))
+                    .set_point_in_time_recovery_enabled(self.get(id, pitr)?)
                     .build()
                     .map_err(invalid)?,
-            )
-            .send()
-            .await
-            .map_err(InfraError::aws(id, "dynamodb:UpdateContinuousBackups"))?;
+            );
+        aws(id, "dynamodb:UpdateContinuousBackups", request.send().await)?;
         let arn = created.table_description.and_then(|d| d.table_arn);
         self.created(id, name, &[("Arn", arn.unwrap_or_default())]);
         Ok(())
@@ -326,62 +343,47 @@ impl Provisioner<'_> {
     /// The DLQ, then the job queue redriving into it after `maxReceiveCount` receives, then the
     /// DLQ's permission to take redrives from the job queue only (it needs the job queue's ARN).
     async fn queues(&mut self) -> Result<(), InfraError> {
-        let dlq = "DeadLetterQueue";
-        self.queue(dlq, format!("{}-jobs-dlq", self.stack), None)
-            .await?;
-        let redrive = json!({
-            "deadLetterTargetArn": self.attribute(dlq, "Arn"),
-            "maxReceiveCount": self.number::<u32>("JobQueue", "/RedrivePolicy/maxReceiveCount")?,
-        });
-        let jobs = format!("{}-jobs", self.stack);
-        self.queue("JobQueue", jobs, Some(redrive)).await?;
-        let allow = json!({
-            "redrivePermission": self.need(dlq, "/RedriveAllowPolicy/redrivePermission")?,
-            "sourceQueueArns": [self.attribute("JobQueue", "Arn")],
-        });
-        (self
-            .sqs
-            .set_queue_attributes()
-            .queue_url(&self.resources[dlq].reference))
-        .attributes(QueueAttributeName::RedriveAllowPolicy, allow.to_string())
-        .send()
-        .await
-        .map_err(InfraError::aws(dlq, "sqs:SetQueueAttributes"))?;
-        Ok(())
-    }
-
-    async fn queue(
-        &mut self,
-        id: &str,
-        name: String,
-        redrive: Option<Value>,
-    ) -> Result<(), InfraError> {
-        let mut request = self.sqs.create_queue().queue_name(&name);
-        for attribute in [
-            "SqsManagedSseEnabled",
-            "VisibilityTimeout",
-            "MessageRetentionPeriod",
-        ] {
-            if let Some(value) = self.read(id, &format!("/{attribute}")) {
-                request = request.attributes(attribute.into(), value);
+        let (dlq, jobs) = ("DeadLetterQueue", "JobQueue");
+        for id in [dlq, jobs] {
+            let name = (self.get::<String>(id, "/QueueName")?)
+                .ok_or_else(|| InfraError::Template(format!("{id}: no QueueName")))?;
+            let mut request = self.sqs.create_queue().queue_name(&name);
+            for attribute in [
+                "SqsManagedSseEnabled",
+                "VisibilityTimeout",
+                "MessageRetentionPeriod",
+            ] {
+                if let Some(value) = self.get::<String>(id, &format!("/{attribute}"))? {
+                    request = request.attributes(attribute.into(), value);
+                }
             }
+            if id == jobs {
+                let redrive = json!({
+                    "deadLetterTargetArn": self.resources[dlq].attributes["Arn"],
+                    "maxReceiveCount": self.get::<u32>(jobs, "/RedrivePolicy/maxReceiveCount")?,
+                });
+                request =
+                    request.attributes(QueueAttributeName::RedrivePolicy, redrive.to_string());
+            }
+            let url = aws(id, "sqs:CreateQueue", request.send().await)?
+                .queue_url
+                .unwrap_or_default();
+            let request = (self.sqs.get_queue_attributes().queue_url(&url))
+                .attribute_names(QueueAttributeName::QueueArn);
+            let arn = aws(id, "sqs:GetQueueAttributes", request.send().await)?
+                .attributes
+                .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+                .unwrap_or_default();
+            self.created(id, url, &[("Arn", arn), ("QueueName", name)]);
         }
-        if let Some(redrive) = redrive {
-            request = request.attributes(QueueAttributeName::RedrivePolicy, redrive.to_string());
-        }
-        let url = (request.send().await)
-            .map_err(InfraError::aws(id, "sqs:CreateQueue"))?
-            .queue_url
-            .unwrap_or_default();
-        let arn = (self.sqs.get_queue_attributes().queue_url(&url))
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .map_err(InfraError::aws(id, "sqs:GetQueueAttributes"))?
-            .attributes
-            .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-            .unwrap_or_default();
-        self.created(id, url, &[("Arn", arn), ("QueueName", name)]);
+        let allow = json!({
+            "redrivePermission": self.get::<String>(dlq, "/RedriveAllowPolicy/redrivePermission")?,
+            "sourceQueueArns": [self.resources[jobs].attributes["Arn"]],
+        });
+        let request = (self.sqs.set_queue_attributes())
+            .queue_url(&self.resources[dlq].reference)
+            .attributes(QueueAttributeName::RedriveAllowPolicy, allow.to_string());
+        aws(dlq, "sqs:SetQueueAttributes", request.send().await)?;
         Ok(())
     }
 
@@ -390,22 +392,18 @@ impl Provisioner<'_> {
     async fn secret(&mut self) -> Result<(), InfraError> {
         let id = "ServiceSecret";
         let setting = |name: &str| format!("/GenerateSecretString/{name}");
-        let password = (self.secrets.get_random_password())
-            .set_password_length(self.number(id, &setting("PasswordLength"))?)
-            .set_exclude_punctuation(self.flag(id, &setting("ExcludePunctuation")))
-            .set_include_space(self.flag(id, &setting("IncludeSpace")))
-            .set_require_each_included_type(self.flag(id, &setting("RequireEachIncludedType")))
-            .send()
-            .await
-            .map_err(InfraError::aws(id, "secretsmanager:GetRandomPassword"))?
-            .random_password;
-        let arn = (self.secrets.create_secret())
+        let request = (self.secrets.get_random_password())
+            .set_password_length(self.get(id, &setting("PasswordLength"))?)
+            .set_exclude_punctuation(self.get(id, &setting("ExcludePunctuation"))?)
+            .set_include_space(self.get(id, &setting("IncludeSpace"))?)
+            .set_require_each_included_type(self.get(id, &setting("RequireEachIncludedType"))?);
+        let password =
+            aws(id, "secretsmanager:GetRandomPassword", request.send().await)?.random_password;
+        let request = (self.secrets.create_secret())
             .name(format!("{}-{id}", self.stack))
-            .set_description(self.read(id, "/Description"))
-            .set_secret_string(password)
-            .send()
-            .await
-            .map_err(InfraError::aws(id, "secretsmanager:CreateSecret"))?
+            .set_description(self.get(id, "/Description")?)
+            .set_secret_string(password);
+        let arn = aws(id, "secretsmanager:CreateSecret", request.send().await)?
             .arn
             .unwrap_or_default();
         self.created(id, arn, &[]);
@@ -414,103 +412,72 @@ impl Provisioner<'_> {
 
     async fn topic(&mut self) -> Result<(), InfraError> {
         let id = "AlarmTopic";
-        let display = self.read(id, "/DisplayName");
-        let arn = (self.sns.create_topic().name(format!("{}-{id}", self.stack)))
-            .set_attributes(display.map(|d| [("DisplayName".to_owned(), d)].into()))
-            .send()
-            .await
-            .map_err(InfraError::aws(id, "sns:CreateTopic"))?
+        let display = self.get::<String>(id, "/DisplayName")?;
+        let request = (self.sns.create_topic().name(format!("{}-{id}", self.stack)))
+            .set_attributes(display.map(|d| [("DisplayName".to_owned(), d)].into()));
+        let arn = aws(id, "sns:CreateTopic", request.send().await)?
             .topic_arn
             .unwrap_or_default();
         self.created(id, arn, &[]);
         Ok(())
     }
 
-    /// Each named `<stack>-<logical id>`, as CloudFormation names them, notifying the topic.
-    async fn alarms(&self) -> Result<(), InfraError> {
-        let queue_name = |id: &str| Some(self.attribute(id, "QueueName"));
-        let single = [
-            ("JobQueueDepthAlarm", queue_name("JobQueue")),
-            ("DeadLetterQueueAlarm", queue_name("DeadLetterQueue")),
-            ("WorkerSystemicFailureAlarm", None),
-        ];
-        for (id, dimension) in single {
-            let metric = self.dimension(id, "/Dimensions/0", dimension);
-            let alarm = (self.alarm(id)?)
-                .set_namespace(self.read(id, "/Namespace"))
-                .set_metric_name(self.read(id, "/MetricName"))
-                .dimensions(metric)
-                .set_statistic(self.read(id, "/Statistic").map(|s| s.as_str().into()))
-                .set_period(self.number(id, "/Period")?);
-            alarm
-                .send()
-                .await
-                .map_err(InfraError::aws(id, "cloudwatch:PutMetricAlarm"))?;
-        }
-        // The oldest job's age as a percentage of the OTP lifetime.
-        let id = "JobQueueOldestJobAlarm";
-        let (age, percent) = ("/Metrics/0", "/Metrics/1");
-        let dimension = self.dimension(
-            id,
-            "/Metrics/0/MetricStat/Metric/Dimensions/0",
-            queue_name("JobQueue"),
-        );
-        let metric = |field: &str| self.read(id, &format!("{age}/MetricStat/Metric/{field}"));
-        let stat = cw::MetricStat::builder()
-            .metric(
-                cw::Metric::builder()
-                    .set_namespace(metric("Namespace"))
-                    .set_metric_name(metric("MetricName"))
-                    .dimensions(dimension)
-                    .build(),
-            )
-            .set_period(self.number(id, &format!("{age}/MetricStat/Period"))?)
-            .set_stat(self.read(id, &format!("{age}/MetricStat/Stat")))
-            .build();
-        let query = |at: &str| {
-            cw::MetricDataQuery::builder()
-                .set_id(self.read(id, &format!("{at}/Id")))
-                .set_label(self.read(id, &format!("{at}/Label")))
-                .set_return_data(self.flag(id, &format!("{at}/ReturnData")))
+    /// Alarm `id` as the template writes it, named `<stack>-<logical id>` as CloudFormation
+    /// names it: one metric (`Namespace`, `Dimensions`...), or a metric math `Metrics` list.
+    async fn alarm(&mut self, id: &str) -> Result<(), InfraError> {
+        let text = |at: &str| self.get::<String>(id, at);
+        let dimensions = |at: &str| {
+            self.each(id, &format!("{at}/Dimensions"), |d| {
+                Ok((cw::Dimension::builder())
+                    .set_name(text(&format!("{d}/Name"))?)
+                    .set_value(text(&format!("{d}/Value"))?)
+                    .build())
+            })
         };
-        let expression = format!("100 * age / {}", self.parameters["TtlSeconds"]);
-        (self.alarm(id)?)
-            .metrics(query(age).metric_stat(stat).build())
-            .metrics(query(percent).expression(expression).build())
-            .send()
-            .await
-            .map_err(InfraError::aws(id, "cloudwatch:PutMetricAlarm"))?;
-        Ok(())
-    }
-
-    /// What every alarm shares: name, description, comparison and actions.
-    fn alarm(
-        &self,
-        id: &str,
-    ) -> Result<
-        aws_sdk_cloudwatch::operation::put_metric_alarm::builders::PutMetricAlarmFluentBuilder,
-        InfraError,
-    > {
-        let topic = self.resources["AlarmTopic"].reference.clone();
-        Ok((self.cloudwatch.put_metric_alarm())
+        let metrics = self.each(id, "/Metrics", |at| {
+            let stat = format!("{at}/MetricStat");
+            let metric = format!("{stat}/Metric");
+            let metric_stat = (cw::MetricStat::builder())
+                .metric(
+                    (cw::Metric::builder())
+                        .set_namespace(text(&format!("{metric}/Namespace"))?)
+                        .set_metric_name(text(&format!("{metric}/MetricName"))?)
+                        .set_dimensions(dimensions(&metric)?)
+                        .build(),
+                )
+                .set_period(self.get(id, &format!("{stat}/Period"))?)
+                .set_stat(text(&format!("{stat}/Stat"))?)
+                .build();
+            Ok((cw::MetricDataQuery::builder())
+                .set_id(text(&format!("{at}/Id"))?)
+                .set_label(text(&format!("{at}/Label"))?)
+                .set_return_data(self.get(id, &format!("{at}/ReturnData"))?)
+                .set_expression(text(&format!("{at}/Expression"))?)
+                .set_metric_stat(self.at(id, &stat).map(|_| metric_stat))
+                .build())
+        })?;
+        let topics = |at: &str| {
+            self.each(id, at, |a| {
+                text(a)?.ok_or_else(|| InfraError::Template(format!("{id}: {a} is not local")))
+            })
+        };
+        let request = (self.cloudwatch.put_metric_alarm())
             .alarm_name(format!("{}-{id}", self.stack))
-            .set_alarm_description(self.read(id, "/AlarmDescription"))
-            .set_evaluation_periods(self.number(id, "/EvaluationPeriods")?)
-            .set_threshold(self.number(id, "/Threshold")?)
-            .set_comparison_operator(
-                self.read(id, "/ComparisonOperator")
-                    .map(|c| c.as_str().into()),
-            )
-            .set_treat_missing_data(self.read(id, "/TreatMissingData"))
-            .alarm_actions(&topic)
-            .ok_actions(topic))
-    }
-
-    /// The dimension at `pointer`, with `value` when it names a local resource.
-    fn dimension(&self, id: &str, pointer: &str, value: Option<String>) -> cw::Dimension {
-        (cw::Dimension::builder())
-            .set_name(self.read(id, &format!("{pointer}/Name")))
-            .set_value(value.or_else(|| self.read(id, &format!("{pointer}/Value"))))
-            .build()
+            .set_alarm_description(text("/AlarmDescription")?)
+            .set_namespace(text("/Namespace")?)
+            .set_metric_name(text("/MetricName")?)
+            .set_dimensions(dimensions("")?)
+            .set_statistic(self.get(id, "/Statistic")?)
+            .set_period(self.get(id, "/Period")?)
+            .set_metrics(metrics)
+            .set_evaluation_periods(self.get(id, "/EvaluationPeriods")?)
+            .set_threshold(self.get(id, "/Threshold")?)
+            .set_comparison_operator(self.get(id, "/ComparisonOperator")?)
+            .set_treat_missing_data(text("/TreatMissingData")?)
+            .set_alarm_actions(topics("/AlarmActions")?)
+            .set_ok_actions(topics("/OKActions")?);
+        aws(id, "cloudwatch:PutMetricAlarm", request.send().await)?;
+        self.created(id, format!("{}-{id}", self.stack), &[]);
+        Ok(())
     }
 }

@@ -22,9 +22,10 @@ impl Template {
     }
 
     pub fn parse(text: &str) -> Result<Self, InfraError> {
-        let yaml: serde_norway::Value =
-            serde_norway::from_str(text).map_err(|e| InfraError::Yaml(e.to_string()))?;
-        let json = serde_json::to_value(yaml).map_err(|e| InfraError::Yaml(e.to_string()))?;
+        let invalid =
+            |e: &dyn std::fmt::Display| InfraError::Template(format!("not valid YAML: {e}"));
+        let yaml: serde_norway::Value = serde_norway::from_str(text).map_err(|e| invalid(&e))?;
+        let json = serde_json::to_value(yaml).map_err(|e| invalid(&e))?;
         match long_forms(json) {
             Value::Object(root) => Ok(Self { root }),
             _ => Err(InfraError::Template("the template is not a mapping".into())),
@@ -90,28 +91,32 @@ impl Template {
     /// Every parameter at its default, or at `overrides[name]`, which must satisfy the
     /// parameter's `Type`, `MinValue`/`MaxValue`, `AllowedValues` and lengths as CloudFormation
     /// would check them (`AllowedPattern` is left to the code, which validates its settings).
+    /// A refusal names the parameter and the variable it is set from, which is what a user set.
     pub fn parameter_values(
         &self,
         overrides: &BTreeMap<String, String>,
     ) -> Result<BTreeMap<String, String>, InfraError> {
+        let refuse = |name: &str, problem: String| InfraError::Parameter {
+            name: match self.variable_for_parameter(name) {
+                Some(variable) => format!("{name} (from {variable})"),
+                None => name.to_owned(),
+            },
+            problem,
+        };
         if let Some(unknown) = overrides
             .keys()
             .find(|k| !self.parameters().contains_key(*k))
         {
-            return Err(InfraError::Parameter {
-                name: unknown.clone(),
-                problem: "the template has no such parameter".into(),
-            });
+            return Err(refuse(unknown, "the template has no such parameter".into()));
         }
-        self.parameters()
-            .iter()
-            .map(|(name, spec)| {
-                Ok((
-                    name.clone(),
-                    parameter_value(name, spec, overrides.get(name))?,
-                ))
-            })
-            .collect()
+        let checked = |(name, spec): (&String, &Value)| {
+            let given = overrides.get(name).cloned();
+            let value = given.or_else(|| spec.get("Default").and_then(scalar));
+            let value = value.ok_or_else(|| refuse(name, "no value and no default".into()))?;
+            check(spec, &value).map_err(|problem| refuse(name, problem))?;
+            Ok((name.clone(), value))
+        };
+        self.parameters().iter().map(checked).collect()
     }
 }
 
@@ -125,55 +130,37 @@ pub fn scalar(value: &Value) -> Option<String> {
     }
 }
 
-fn parameter_value(name: &str, spec: &Value, given: Option<&String>) -> Result<String, InfraError> {
-    let problem = |problem: String| InfraError::Parameter {
-        name: name.to_owned(),
-        problem,
-    };
-    let value = match given
-        .cloned()
-        .or_else(|| spec.get("Default").and_then(scalar))
-    {
-        Some(value) => value,
-        None => return Err(problem("no value given and no default".into())),
-    };
-    let number = |v: &Value| scalar(v).and_then(|s| s.trim().parse::<f64>().ok());
-    // A number is bounded by its value, a string by its length.
+/// Whether `value` satisfies `spec`: a number is bounded by its value, a string by its length.
+fn check(spec: &Value, value: &str) -> Result<(), String> {
+    let bound = |key: &str| spec.get(key).and_then(scalar)?.trim().parse::<f64>().ok();
     let (size, min, max, unit) = if spec["Type"] == "Number" {
-        let n = number(&Value::from(value.as_str()));
-        let n = n.ok_or_else(|| problem(format!("{value:?} is not a number")))?;
-        (n, "MinValue", "MaxValue", "")
+        let number = value.trim().parse::<f64>();
+        let number = number.map_err(|_| format!("{value:?} is not a number"))?;
+        (number, bound("MinValue"), bound("MaxValue"), "")
     } else {
+        let length = value.chars().count() as f64;
         (
-            value.chars().count() as f64,
-            "MinLength",
-            "MaxLength",
+            length,
+            bound("MinLength"),
+            bound("MaxLength"),
             " characters",
         )
     };
-    let allowed = spec.get("AllowedValues").and_then(Value::as_array);
-    if let Some(allowed) = allowed.filter(|allowed| {
-        !allowed.iter().any(|a| match unit {
-            "" => number(a) == Some(size),
-            _ => scalar(a).as_deref() == Some(value.as_str()),
-        })
-    }) {
-        return Err(problem(format!(
+    if let Some(allowed) = spec.get("AllowedValues").and_then(Value::as_array)
+        && !allowed.iter().filter_map(scalar).any(|a| a == value)
+    {
+        return Err(format!(
             "{value:?} is not one of {}",
             Value::from(allowed.clone())
-        )));
+        ));
     }
-    if let Some(min) = spec.get(min).and_then(number).filter(|min| size < *min) {
-        return Err(problem(format!(
-            "{value} is below the minimum, {min}{unit}"
-        )));
+    if let Some(min) = min.filter(|min| size < *min) {
+        return Err(format!("{value} is below the minimum, {min}{unit}"));
     }
-    if let Some(max) = spec.get(max).and_then(number).filter(|max| size > *max) {
-        return Err(problem(format!(
-            "{value} is above the maximum, {max}{unit}"
-        )));
+    if let Some(max) = max.filter(|max| size > *max) {
+        return Err(format!("{value} is above the maximum, {max}{unit}"));
     }
-    Ok(value)
+    Ok(())
 }
 
 /// `{"!Ref": x}` (how a tagged YAML value serializes) -> `{"Ref": x}`, `{"!Sub": x}` ->

@@ -30,37 +30,16 @@ async fn run(stack: &str) -> Result<String, infra::InfraError> {
     let template = infra::Template::bundled()?;
     let overrides = infra::local::overrides_from_env(&template, |v| std::env::var(v).ok());
     let sdk = common::aws::load(common::aws::Budget::Background).await;
-    let local = infra::provision(&sdk, &template, stack, &overrides)
-        .await
-        .map_err(|err| match err {
-            // Name the variable the user set, not only the template's parameter.
-            infra::InfraError::Parameter { name, problem } => {
-                let name = match template.variable_for_parameter(&name) {
-                    Some(variable) => format!("{name} (from {variable})"),
-                    None => name,
-                };
-                infra::InfraError::Parameter { name, problem }
-            }
-            other => other,
-        })?;
-    if let Some(sender) = local
-        .environment
-        .get("OTP_EMAIL_FROM")
-        .filter(|s| !s.is_empty())
-    {
+    let local = infra::provision(&sdk, &template, stack, &overrides).await?;
+    let sender = local.environment.get("OTP_EMAIL_FROM");
+    if let Some(sender) = sender.filter(|s| !s.is_empty()) {
         infra::local::verify_sender(&sdk, sender).await?;
     }
-    let mut lines = Vec::new();
-    for (name, value) in &local.environment {
-        lines.push(format!("export {name}={}", quote(value)));
-    }
-    for (name, value) in &local.outputs {
-        lines.push(format!("export STACK_{name}={}", quote(value)));
-    }
-    Ok(lines.join("\n"))
-}
-
-/// Single-quoted for the shell.
-fn quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', r"'\''"))
+    // The value single-quoted for the shell.
+    let export =
+        |name: &str, value: &String| format!("export {name}='{}'", value.replace('\'', r"'\''"));
+    let environment = (local.environment.iter()).map(|(name, value)| export(name, value));
+    let outputs =
+        (local.outputs.iter()).map(|(name, value)| export(&format!("STACK_{name}"), value));
+    Ok(environment.chain(outputs).collect::<Vec<_>>().join("\n"))
 }
