@@ -93,8 +93,14 @@ pub enum Command {
 pub struct HoldArgs {
     /// Seconds the DLQ messages this run has read stay hidden while it works. Messages of a
     /// run that is killed reappear after this long; nothing is lost.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i32).range(1..=43_200))]
-    pub visibility_timeout: i32,
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=43_200))]
+    pub visibility_timeout: u32,
+}
+
+impl HoldArgs {
+    pub fn duration(self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.visibility_timeout.into())
+    }
 }
 
 #[derive(Debug, Args)]

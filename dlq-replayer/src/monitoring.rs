@@ -3,8 +3,10 @@
 
 use crate::error::{Error, Target};
 use aws_sdk_cloudwatch::Client;
+use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricAlarm, Statistic};
+use common::error::BackendError;
 use serde::Serialize;
 
 /// One alarm on one of the queues.
@@ -67,6 +69,19 @@ pub fn watched_queue(alarm: &MetricAlarm, names: &[&str]) -> Option<(String, Str
     })
 }
 
+fn failed<E, R>(action: &'static str, err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let operation = action.trim_start_matches("cloudwatch:");
+    Error::from_backend(
+        action,
+        Target::Alarms,
+        &BackendError::sdk("cloudwatch", operation, err),
+    )
+}
+
 #[async_trait::async_trait]
 impl Monitoring for CloudWatch {
     async fn alarms_on(&self, queue_names: &[&str]) -> Result<Vec<Alarm>, Error> {
@@ -80,14 +95,7 @@ impl Monitoring for CloudWatch {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(|e| {
-                    Error::from_sdk(
-                        "cloudwatch",
-                        "cloudwatch:DescribeAlarms",
-                        Target::Alarms,
-                        &e,
-                    )
-                })?;
+                .map_err(|e| failed("cloudwatch:DescribeAlarms", e))?;
             for alarm in page.metric_alarms() {
                 if let Some((metric, queue)) = watched_queue(alarm, queue_names) {
                     alarms.push(Alarm {
@@ -131,14 +139,7 @@ impl Monitoring for CloudWatch {
             .statistics(Statistic::Maximum)
             .send()
             .await
-            .map_err(|e| {
-                Error::from_sdk(
-                    "cloudwatch",
-                    "cloudwatch:GetMetricStatistics",
-                    Target::Alarms,
-                    &e,
-                )
-            })?;
+            .map_err(|e| failed("cloudwatch:GetMetricStatistics", e))?;
         Ok(out
             .datapoints()
             .iter()

@@ -81,7 +81,7 @@ mod tests {
         assert_eq!(ok["error"], Value::Null);
         assert_eq!(ok["replayed"], 3);
         assert_eq!(ok["command"], "replay");
-        let failed = document("replay", None, Some(&Error::NoJobQueue));
+        let failed = document("replay", None, Some(&crate::context::no_job_queue()));
         assert_eq!(failed["ok"], false);
         assert_eq!(failed["error"]["kind"], "no_job_queue");
         assert!(

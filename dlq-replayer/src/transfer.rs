@@ -11,13 +11,13 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::output::Done;
 use crate::progress::Progress;
-use crate::queues::{AttributeValue, Message, Outgoing, send_chunks};
-use crate::replay::WAIT_SECONDS;
+use crate::queues::{AttributeValue, BATCH, Message, Outgoing, send_chunks};
 use crate::sweep::Sweep;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Line {
@@ -46,12 +46,7 @@ fn partial_path(out: &Path) -> PathBuf {
     out.with_file_name(name)
 }
 
-pub async fn export(
-    ctx: &Context,
-    out: &Path,
-    force: bool,
-    hold_seconds: i32,
-) -> Result<Done, Error> {
+pub async fn export(ctx: &Context, out: &Path, force: bool, hold: Duration) -> Result<Done, Error> {
     if out.exists() && !force {
         return Err(Error::OutputExists {
             path: out.to_owned(),
@@ -62,37 +57,27 @@ pub async fn export(
     let partial = partial_path(out);
     let file = std::fs::File::create(&partial).map_err(|e| Error::file(&partial, e))?;
     let mut writer = std::io::BufWriter::new(file);
-    let mut progress = Progress::new("export", Some(stats.visible));
-    let mut sweep = Sweep::new(&ctx.queues, &dlq, hold_seconds, WAIT_SECONDS);
+    let mut sweep = Sweep::new(ctx, &dlq, hold, "export", Some(stats.visible));
     let (mut count, mut bytes) = (0u64, 0u64);
     let written = async {
-        while !ctx.stop.is_cancelled() {
-            let Some(batch) = sweep.next(crate::queues::BATCH).await? else {
-                break;
-            };
+        let failed = |e| Error::file(&partial, e);
+        while let Some(batch) = sweep.next(BATCH).await? {
             for message in &batch {
                 let mut line = serde_json::to_vec(&Line::from(message))
-                    .map_err(|e| Error::file(&partial, std::io::Error::other(e)))?;
+                    .map_err(|e| failed(std::io::Error::other(e)))?;
                 line.push(b'\n');
-                writer
-                    .write_all(&line)
-                    .map_err(|e| Error::file(&partial, e))?;
+                writer.write_all(&line).map_err(failed)?;
                 count += 1;
                 bytes += line.len() as u64;
             }
-            progress.update(count, &format!("written {count}"));
+            sweep.progress(count, &format!("written {count}"));
         }
-        writer.flush().map_err(|e| Error::file(&partial, e))?;
-        writer
-            .get_ref()
-            .sync_all()
-            .map_err(|e| Error::file(&partial, e))
+        writer.flush().map_err(failed)?;
+        writer.get_ref().sync_all().map_err(failed)
     }
     .await;
-    progress.finish();
     // The DLQ is left as it was, whatever happened to the file.
-    let released = sweep.release().await;
-    let finished = written.and(released).and_then(|()| {
+    let finished = sweep.finish(written).await.and_then(|()| {
         if ctx.stop.is_cancelled() {
             Err(Error::Interrupted)
         } else if count == 0 {
@@ -251,7 +236,7 @@ pub async fn import(ctx: &Context, input: &Path, execute: bool) -> Result<Done, 
     let mut not_imported: Vec<usize> = Vec::new();
     let mut errors = Vec::new();
     let mut failure = None;
-    for chunk in send_chunks(&outgoing, crate::queues::BATCH) {
+    for chunk in send_chunks(&outgoing, BATCH) {
         if ctx.stop.is_cancelled() {
             not_imported.extend(chunk.start + 1..=outgoing.len());
             failure = Some(Error::Interrupted);
@@ -335,7 +320,9 @@ mod tests {
             f.malformed("ünïcødé \u{1F600} \t tab and \"quotes\"\n"),
         ];
         let out = temp_path("export.jsonl");
-        let done = export(&f.ctx, &out, false, 60).await.unwrap();
+        let done = export(&f.ctx, &out, false, Duration::from_secs(60))
+            .await
+            .unwrap();
         assert_eq!(done.json["exported"], 2);
         assert_eq!(
             f.queues.bodies(&f.dlq).len(),
@@ -347,7 +334,7 @@ mod tests {
 
         // A second export refuses to overwrite the first.
         assert!(matches!(
-            export(&f.ctx, &out, false, 60).await,
+            export(&f.ctx, &out, false, Duration::from_secs(60)).await,
             Err(Error::OutputExists { .. })
         ));
 
@@ -369,7 +356,9 @@ mod tests {
     async fn an_empty_dlq_leaves_no_file() {
         let f = Fixture::new();
         let out = temp_path("empty.jsonl");
-        let err = export(&f.ctx, &out, false, 60).await.unwrap_err();
+        let err = export(&f.ctx, &out, false, Duration::from_secs(60))
+            .await
+            .unwrap_err();
         assert_eq!(err.exit_code(), 3);
         assert!(!out.exists() && !partial_path(&out).exists());
     }
