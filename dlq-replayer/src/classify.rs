@@ -2,6 +2,7 @@
 //! someone. The rule is the worker's own ([`common::lifecycle::delivery`]): a job the worker
 //! would only skip or drop is not worth a replay.
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use common::domain::Channel;
 use common::job::{DeliveryJob, JobError};
 pub use common::lifecycle::SkipReason;
@@ -50,10 +51,19 @@ pub fn parse(body: &str) -> Result<DeliveryJob, Malformed> {
 
 /// Which jobs a command works on: `--channel`, `--older-than`, `--newer-than`. A job's age is
 /// the time since the API enqueued it (`enqueued_at`), which a replay does not reset.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::Args)]
 pub struct Selection {
+    /// Only jobs of this channel.
+    #[arg(long, value_parser = PossibleValuesParser::new(["email", "sms"])
+        .map(|c| if c == "sms" { Channel::Sms } else { Channel::Email }))]
     pub channel: Option<Channel>,
+
+    /// Only jobs requested at least this long ago (90s, 30m, 2h, 1d, 1h30m).
+    #[arg(long, value_name = "DURATION", value_parser = crate::span::parse)]
     pub older_than: Option<i64>,
+
+    /// Only jobs requested less than this long ago.
+    #[arg(long, value_name = "DURATION", value_parser = crate::span::parse)]
     pub newer_than: Option<i64>,
 }
 

@@ -73,22 +73,7 @@ pub async fn dispatch(ctx: &Context, command: &Command) -> Result<Done, Error> {
     match command {
         Command::Status => status::run(ctx).await,
         Command::Peek(args) => peek::run(ctx, args.limit, args.hold.duration()).await,
-        Command::Replay(args) => {
-            let plan = replay::Plan {
-                execute: args.execute,
-                limit: args.limit,
-                rate: args.rate,
-                selection: classify::Selection {
-                    channel: args.channel.map(Into::into),
-                    older_than: args.older_than.map(span::Span::seconds),
-                    newer_than: args.newer_than.map(span::Span::seconds),
-                },
-                include_expired: args.include_expired,
-                keep_skipped: args.keep_skipped,
-                hold: args.hold.duration(),
-            };
-            replay::run(ctx, &plan).await
-        }
+        Command::Replay(args) => replay::run(ctx, args).await,
         Command::Export(args) => {
             transfer::export(ctx, &args.out, args.force, args.hold.duration()).await
         }

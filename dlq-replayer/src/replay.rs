@@ -7,7 +7,7 @@
 //! on the job queue; a crash between the two leaves at most that one send's jobs in both
 //! queues (the worker delivers each code once anyway: the record remembers the delivered send).
 
-use crate::classify::{Selection, SkipReason};
+use crate::classify::SkipReason;
 use crate::context::{Context, Pair};
 use crate::error::Error;
 use crate::inspect::inspect;
@@ -21,16 +21,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-#[derive(Debug, Clone, Default)]
-pub struct Plan {
-    pub execute: bool,
-    pub limit: Option<u64>,
-    pub rate: Option<Rate>,
-    pub selection: Selection,
-    pub include_expired: bool,
-    pub keep_skipped: bool,
-    pub hold: Duration,
-}
+/// A replay as asked on the command line.
+pub type Plan = crate::cli::ReplayArgs;
 
 /// What one message turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +42,7 @@ pub async fn run(ctx: &Context, plan: &Plan) -> Result<Done, Error> {
     // A batch's messages stay held while it waits for the pacer: the hold must outlast that.
     let hold = plan
         .hold
+        .duration()
         .max(2 * Rate::longest_wait(plan.rate) + Duration::from_secs(30));
     let mut s = Summary {
         execute: plan.execute,
@@ -401,13 +394,16 @@ async fn decide(ctx: &Context, plan: &Plan, batch: &[Message]) -> Result<Vec<Dec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classify::Selection;
     use crate::testkit::Fixture;
     use common::domain::Channel;
 
     fn plan(execute: bool) -> Plan {
         Plan {
             execute,
-            hold: Duration::from_secs(60),
+            hold: crate::cli::HoldArgs {
+                visibility_timeout: 60,
+            },
             ..Plan::default()
         }
     }
