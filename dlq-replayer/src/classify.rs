@@ -80,8 +80,8 @@ impl Selection {
         match (self.older_than, self.newer_than) {
             (Some(older), Some(newer)) if older >= newer => Err(format!(
                 "--older-than {} and --newer-than {} select nothing: a job cannot be both",
-                crate::span::short(older),
-                crate::span::short(newer)
+                crate::span::short(older.unsigned_abs()),
+                crate::span::short(newer.unsigned_abs())
             )),
             _ => Ok(()),
         }
@@ -91,38 +91,17 @@ impl Selection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::domain::OtpId;
     use common::lifecycle::{replay_precheck as precheck, replay_skip as verdict};
-    use common::record::{DeliveryState, Issue, OtpRecord};
+    use common::record::{DeliveryState, OtpRecord};
 
     const NOW: i64 = 10_000;
 
     fn job() -> DeliveryJob {
-        DeliveryJob {
-            v: 1,
-            otp_id: OtpId::new_random(),
-            send: 1,
-            channel: Channel::Email,
-            slot: "live_abc".into(),
-            to: "j***@example.com".into(),
-            expires_at: NOW + 300,
-            enqueued_at: NOW - 300,
-        }
+        common::test_support::job(Channel::Email, NOW - 300, NOW + 300)
     }
 
     fn record(job: &DeliveryJob) -> OtpRecord {
-        OtpRecord::issued(Issue {
-            id: job.otp_id,
-            channel: job.channel,
-            masked_destination: job.to.clone(),
-            destination_key: "dk".into(),
-            locale: "en".into(),
-            code_slot: job.slot.clone(),
-            sealed: "sealed".into(),
-            created_at: job.enqueued_at,
-            expires_at: job.expires_at,
-            max_attempts: 5,
-        })
+        common::test_support::record(job, "sealed")
     }
 
     #[test]

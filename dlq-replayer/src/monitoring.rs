@@ -8,6 +8,7 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricAlarm, Statistic};
 use common::error::BackendError;
 use serde::Serialize;
+use std::time::Duration;
 
 /// One alarm on one of the queues.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,7 +30,7 @@ pub trait Monitoring: Send + Sync + std::fmt::Debug {
 
     /// The latest `ApproximateAgeOfOldestMessage` of a queue, in seconds, if CloudWatch has
     /// one from the last 15 minutes (SQS publishes it every minute while the queue is active).
-    async fn oldest_age(&self, queue_name: &str) -> Result<Option<i64>, Error>;
+    async fn oldest_age(&self, queue_name: &str) -> Result<Option<Duration>, Error>;
 }
 
 #[derive(Debug, Clone)]
@@ -120,7 +121,7 @@ impl Monitoring for CloudWatch {
         Ok(alarms)
     }
 
-    async fn oldest_age(&self, queue_name: &str) -> Result<Option<i64>, Error> {
+    async fn oldest_age(&self, queue_name: &str) -> Result<Option<Duration>, Error> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let out = self
             .client
@@ -145,7 +146,7 @@ impl Monitoring for CloudWatch {
             .iter()
             .filter_map(|p| Some((p.timestamp()?.secs(), p.maximum()?)))
             .max_by_key(|(at, _)| *at)
-            .map(|(_, age)| age.round() as i64))
+            .and_then(|(_, age)| Duration::try_from_secs_f64(age.round()).ok()))
     }
 }
 

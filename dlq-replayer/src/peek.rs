@@ -170,9 +170,9 @@ fn cells(r: &Row) -> [String; 10] {
     let dash = || "-".to_owned();
     let expires = r.expires_in_seconds.map_or_else(dash, |s| {
         if s > 0 {
-            format!("in {}", short(s))
+            format!("in {}", short(s.unsigned_abs()))
         } else {
-            format!("{} ago", short(s))
+            format!("{} ago", short(s.unsigned_abs()))
         }
     });
     let verdict = match &r.reason {
@@ -186,7 +186,7 @@ fn cells(r: &Row) -> [String; 10] {
         r.channel.map_or_else(dash, str::to_owned),
         r.to.clone().unwrap_or_else(dash),
         r.receive_count.to_string(),
-        r.age_seconds.map_or_else(dash, short),
+        r.age_seconds.map_or_else(dash, |a| short(a.unsigned_abs())),
         expires,
         r.status.map_or_else(dash, str::to_owned),
         r.delivery.map_or_else(dash, str::to_owned),

@@ -19,7 +19,9 @@ impl Rate {
 
     /// How many jobs one send may carry.
     pub fn burst(rate: Option<Self>) -> usize {
-        rate.map_or(BATCH, |r| (r.0.floor() as usize).clamp(1, BATCH))
+        rate.map_or(BATCH, |r| {
+            (1..=BATCH).rev().find(|&n| n as f64 <= r.0).unwrap_or(1)
+        })
     }
 
     /// The longest wait for the pacer before a full send.

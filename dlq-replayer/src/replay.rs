@@ -520,7 +520,7 @@ mod tests {
         assert_eq!(f.queues.bodies(&f.job_queue).len(), 7);
         assert_eq!(
             f.queues.bodies(&f.dlq).len(),
-            26 - 7 - done.json["removed_from_dlq"].as_u64().unwrap() as usize
+            26 - 7 - usize::try_from(done.json["removed_from_dlq"].as_u64().unwrap()).unwrap()
         );
         assert_eq!(f.queues.hidden(&f.dlq), 0);
         // A dry run with a limit counts exactly as far too.

@@ -15,8 +15,7 @@ pub fn parse(raw: &str) -> Result<i64, String> {
 
 /// The two largest units of a number of seconds: `45s`, `12m 5s`, `3h 20m`, `2d 4h`
 /// (humantime's own format shows every unit).
-pub fn short(seconds: i64) -> String {
-    let s = seconds.unsigned_abs();
+pub fn short(s: u64) -> String {
     let (big, small) = match s {
         0..60 => return format!("{s}s"),
         60..3_600 => ((s / 60, "m"), (s % 60, "s")),
@@ -72,6 +71,5 @@ mod tests {
         assert_eq!(short(725), "12m 5s");
         assert_eq!(short(3 * 3600 + 20 * 60 + 7), "3h 20m");
         assert_eq!(short(2 * 86_400 + 4 * 3600), "2d 4h");
-        assert_eq!(short(-90), "1m 30s");
     }
 }

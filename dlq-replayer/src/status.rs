@@ -9,6 +9,7 @@ use crate::queue_url::QueueRef;
 use crate::queues::QueueStats;
 use crate::span::short;
 use serde::Serialize;
+use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct QueueStatus {
@@ -19,10 +20,10 @@ pub struct QueueStatus {
     pub in_flight: u64,
     pub delayed: u64,
     /// From CloudWatch's `ApproximateAgeOfOldestMessage`; null when it has no recent data.
-    pub oldest_age_seconds: Option<i64>,
+    pub oldest_age_seconds: Option<u64>,
 }
 
-fn queue_status(queue: &QueueRef, stats: &QueueStats, oldest: Option<i64>) -> QueueStatus {
+fn queue_status(queue: &QueueRef, stats: &QueueStats, oldest: Option<Duration>) -> QueueStatus {
     QueueStatus {
         role: match queue.role {
             crate::queue_url::Role::JobQueue => "job_queue",
@@ -33,7 +34,7 @@ fn queue_status(queue: &QueueRef, stats: &QueueStats, oldest: Option<i64>) -> Qu
         visible: stats.visible,
         in_flight: stats.in_flight,
         delayed: stats.delayed,
-        oldest_age_seconds: oldest,
+        oldest_age_seconds: oldest.map(|age| age.as_secs()),
     }
 }
 
@@ -163,7 +164,7 @@ mod tests {
         .to_string()
     }
 
-    fn status(role: &'static str, name: &str, visible: u64, oldest: Option<i64>) -> QueueStatus {
+    fn status(role: &'static str, name: &str, visible: u64, oldest: Option<u64>) -> QueueStatus {
         QueueStatus {
             role,
             name: name.into(),
