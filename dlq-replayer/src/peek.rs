@@ -125,7 +125,7 @@ impl std::fmt::Display for Summary {
         writeln!(
             t,
             "{}: {} jobs visible, {} in flight; showing {} (all visible again)",
-            self.dlq_url.rsplit('/').next().unwrap_or_default(),
+            crate::output::queue_name(&self.dlq_url),
             self.visible,
             self.in_flight,
             self.shown

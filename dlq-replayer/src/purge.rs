@@ -6,7 +6,7 @@
 use crate::classify;
 use crate::context::Context;
 use crate::error::Error;
-use crate::output::Done;
+use crate::output::{DRY_RUN, Done, queue_name};
 use crate::queues::BATCH;
 use crate::sweep::Sweep;
 use serde::Serialize;
@@ -105,12 +105,9 @@ impl std::fmt::Display for Summary {
         } else {
             "messages"
         };
-        let dlq = self.dlq_url.rsplit('/').next().unwrap_or_default();
+        let dlq = queue_name(&self.dlq_url);
         if !self.execute {
-            write!(
-                t,
-                "dry run (nothing changed; add --execute to do it): would remove"
-            )?;
+            write!(t, "{DRY_RUN}: would remove")?;
         } else {
             write!(t, "removed")?;
         }

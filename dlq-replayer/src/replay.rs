@@ -11,7 +11,7 @@ use crate::classify::SkipReason;
 use crate::context::{Context, Pair};
 use crate::error::Error;
 use crate::inspect::inspect;
-use crate::output::Done;
+use crate::output::{DRY_RUN, Done, queue_name};
 use crate::queues::{BATCH, Message, send_chunks};
 use crate::rate::Rate;
 use crate::sweep::Sweep;
@@ -169,12 +169,9 @@ impl Summary {
     }
 }
 
-fn name(url: &str) -> &str {
-    url.rsplit('/').next().unwrap_or(url)
-}
-
 impl std::fmt::Display for Summary {
     fn fmt(&self, t: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dry_run = format!("{DRY_RUN}:");
         let (put, skip) = if self.execute {
             ("put back", "skipped")
         } else {
@@ -183,13 +180,9 @@ impl std::fmt::Display for Summary {
         writeln!(
             t,
             "{} {} → {}: {} examined in {:.1} s",
-            if self.execute {
-                "replayed"
-            } else {
-                "dry run (nothing changed; add --execute to do it):"
-            },
-            name(&self.dlq_url),
-            name(&self.queue_url),
+            if self.execute { "replayed" } else { &dry_run },
+            queue_name(&self.dlq_url),
+            queue_name(&self.queue_url),
             self.examined,
             self.seconds
         )?;

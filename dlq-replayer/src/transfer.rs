@@ -9,7 +9,7 @@
 
 use crate::context::Context;
 use crate::error::Error;
-use crate::output::Done;
+use crate::output::{DRY_RUN, Done, queue_name};
 use crate::progress::Progress;
 use crate::queues::{AttributeValue, BATCH, Message, Outgoing, send_chunks};
 use crate::sweep::Sweep;
@@ -99,10 +99,6 @@ pub async fn export(ctx: &Context, out: &Path, force: bool, hold: Duration) -> R
     Ok(Done::of(&summary, None))
 }
 
-fn name(url: &str) -> &str {
-    url.rsplit('/').next().unwrap_or(url)
-}
-
 /// What `export` wrote.
 #[derive(Debug, Clone, Serialize)]
 pub struct Exported {
@@ -118,7 +114,7 @@ impl std::fmt::Display for Exported {
             t,
             "exported {} messages from {} to {} ({} bytes); the DLQ is unchanged",
             self.exported,
-            name(&self.dlq_url),
+            queue_name(&self.dlq_url),
             self.file,
             self.bytes
         )
@@ -142,11 +138,11 @@ pub struct Imported {
 
 impl std::fmt::Display for Imported {
     fn fmt(&self, t: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (file, dlq) = (&self.file, name(&self.dlq_url));
+        let (file, dlq) = (&self.file, queue_name(&self.dlq_url));
         if !self.execute {
             return writeln!(
                 t,
-                "dry run (nothing changed; add --execute to do it): {} messages in {file} would go into {dlq}",
+                "{DRY_RUN}: {} messages in {file} would go into {dlq}",
                 self.messages
             );
         }
@@ -178,7 +174,7 @@ pub fn read(path: &Path) -> Result<Vec<Line>, Error> {
         let line: Line = serde_json::from_str(&text).map_err(|e| Error::BadExportLine {
             path: path.to_owned(),
             line: n + 1,
-            problem: format!("not an exported message ({})", e.classify_name()),
+            problem: format!("not an exported message ({})", problem(&e)),
         })?;
         lines.push(line);
     }
@@ -192,19 +188,14 @@ pub fn read(path: &Path) -> Result<Vec<Line>, Error> {
     Ok(lines)
 }
 
-trait ClassifyName {
-    fn classify_name(&self) -> &'static str;
-}
-
-impl ClassifyName for serde_json::Error {
-    /// The kind of problem, without serde's message (which can quote the line's content).
-    fn classify_name(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "unreadable",
-            serde_json::error::Category::Syntax => "not JSON",
-            serde_json::error::Category::Data => "fields missing or of the wrong type",
-            serde_json::error::Category::Eof => "cut short",
-        }
+/// The kind of problem, without serde's message (which can quote the line's content).
+fn problem(e: &serde_json::Error) -> &'static str {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Io => "unreadable",
+        Category::Syntax => "not JSON",
+        Category::Data => "fields missing or of the wrong type",
+        Category::Eof => "cut short",
     }
 }
 
@@ -232,35 +223,31 @@ pub async fn import(ctx: &Context, input: &Path, execute: bool) -> Result<Done, 
         })
         .collect();
     let mut progress = Progress::new("import", Some(total));
-    let mut imported = 0u64;
-    let mut not_imported: Vec<usize> = Vec::new();
-    let mut errors = Vec::new();
-    let mut failure = None;
+    let (mut not_imported, mut errors, mut failure) = (Vec::new(), Vec::new(), None);
     for chunk in send_chunks(&outgoing, BATCH) {
-        if ctx.stop.is_cancelled() {
-            not_imported.extend(chunk.start + 1..=outgoing.len());
-            failure = Some(Error::Interrupted);
-            break;
-        }
-        match ctx.queues.send(&dlq, &outgoing[chunk.clone()]).await {
-            Ok(results) => {
-                for (i, result) in chunk.zip(results) {
-                    match result {
-                        Ok(()) => imported += 1,
-                        Err(e) => {
-                            not_imported.push(i + 1);
-                            errors.push(format!("line {}: {e}", i + 1));
-                        }
-                    }
-                }
-            }
+        let sent = if ctx.stop.is_cancelled() {
+            Err(Error::Interrupted)
+        } else {
+            ctx.queues.send(&dlq, &outgoing[chunk.clone()]).await
+        };
+        let results = match sent {
+            Ok(results) => results,
             Err(err) => {
                 not_imported.extend(chunk.start + 1..=outgoing.len());
                 failure = Some(err);
                 break;
             }
+        };
+        for (i, result) in chunk.zip(results) {
+            match result {
+                Ok(()) => summary.imported += 1,
+                Err(e) => {
+                    not_imported.push(i + 1);
+                    errors.push(format!("line {}: {e}", i + 1));
+                }
+            }
         }
-        progress.update(imported, &format!("imported {imported}"));
+        progress.update(summary.imported, &format!("imported {}", summary.imported));
     }
     progress.finish();
     let failure = failure.or_else(|| {
@@ -271,7 +258,6 @@ pub async fn import(ctx: &Context, input: &Path, execute: bool) -> Result<Done, 
             detail: errors.first().cloned().unwrap_or_default(),
         })
     });
-    summary.imported = imported;
     summary.not_imported_lines = Some(not_imported);
     summary.errors = Some(errors);
     Ok(Done::of(&summary, failure))
