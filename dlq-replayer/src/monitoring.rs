@@ -87,16 +87,11 @@ where
 impl Monitoring for CloudWatch {
     async fn alarms_on(&self, queue_names: &[&str]) -> Result<Vec<Alarm>, Error> {
         let mut alarms = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .describe_alarms()
-                .max_records(100)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| failed("cloudwatch:DescribeAlarms", e))?;
+        let mut pages = (self.client.describe_alarms().max_records(100))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| failed("cloudwatch:DescribeAlarms", e))?;
             for alarm in page.metric_alarms() {
                 if let Some((metric, queue)) = watched_queue(alarm, queue_names) {
                     alarms.push(Alarm {
@@ -111,10 +106,6 @@ impl Monitoring for CloudWatch {
                         reason: alarm.state_reason().map(str::to_owned),
                     });
                 }
-            }
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => break,
             }
         }
         alarms.sort_by(|a, b| (&a.queue, &a.name).cmp(&(&b.queue, &b.name)));
