@@ -2,7 +2,7 @@
 //!
 //! SQS has no "list": a message is read by receiving it, which hides it for a visibility
 //! timeout. A sweep keeps every message it was handed hidden (held) until it is deleted or the
-//! sweep ends, so the next receive brings new ones; at the end, [`Sweep::release`] makes what
+//! sweep ends, so the next receive brings new ones; at the end, [`Sweep::finish`] makes what
 //! is left visible again at once. A sweep that is killed releases nothing: its messages come
 //! back by themselves after the hold, so nothing is lost, only delayed.
 //!
