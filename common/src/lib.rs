@@ -25,6 +25,6 @@ pub mod shutdown;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod tenant;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
-pub mod tenant;
