@@ -61,16 +61,7 @@ mod tests {
     use super::*;
 
     fn job() -> DeliveryJob {
-        DeliveryJob {
-            v: JOB_VERSION,
-            otp_id: OtpId::new_random(),
-            send: 1,
-            channel: Channel::Sms,
-            slot: "live_abc".into(),
-            to: "+4477******21".into(),
-            expires_at: 2_000,
-            enqueued_at: 1_400,
-        }
+        crate::test_support::job(Channel::Sms, 1_400, 2_000)
     }
 
     #[test]

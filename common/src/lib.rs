@@ -26,3 +26,5 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod tenant;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;

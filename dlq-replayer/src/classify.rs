@@ -2,10 +2,10 @@
 //! someone. The rule is the worker's own ([`common::lifecycle::delivery`]): a job the worker
 //! would only skip or drop is not worth a replay.
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use common::domain::Channel;
 use common::job::{DeliveryJob, JobError};
 pub use common::lifecycle::SkipReason;
-use common::record::OtpRecord;
 use serde::Serialize;
 
 /// Why a body is not a job the worker can deliver. Deliberately coarse: the parser's own
@@ -49,37 +49,21 @@ pub fn parse(body: &str) -> Result<DeliveryJob, Malformed> {
     })
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Replay,
-    Skip(SkipReason),
-}
-
-/// The verdict that needs no record (see [`common::lifecycle::replay_precheck`]). `None`: read
-/// the record.
-pub fn precheck(job: &DeliveryJob, now: i64, include_expired: bool) -> Option<SkipReason> {
-    common::lifecycle::replay_precheck(job, now, include_expired)
-}
-
-/// The verdict given the job's record as read now (see [`common::lifecycle::replay_skip`]).
-pub fn verdict(
-    job: &DeliveryJob,
-    record: Option<&OtpRecord>,
-    now: i64,
-    include_expired: bool,
-) -> Verdict {
-    match common::lifecycle::replay_skip(job, record, now, include_expired) {
-        Some(reason) => Verdict::Skip(reason),
-        None => Verdict::Replay,
-    }
-}
-
 /// Which jobs a command works on: `--channel`, `--older-than`, `--newer-than`. A job's age is
 /// the time since the API enqueued it (`enqueued_at`), which a replay does not reset.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::Args)]
 pub struct Selection {
+    /// Only jobs of this channel.
+    #[arg(long, value_parser = PossibleValuesParser::new(["email", "sms"])
+        .map(|c| if c == "sms" { Channel::Sms } else { Channel::Email }))]
     pub channel: Option<Channel>,
+
+    /// Only jobs requested at least this long ago (90s, 30m, 2h, 1d, 1h30m).
+    #[arg(long, value_name = "DURATION", value_parser = crate::span::parse)]
     pub older_than: Option<i64>,
+
+    /// Only jobs requested less than this long ago.
+    #[arg(long, value_name = "DURATION", value_parser = crate::span::parse)]
     pub newer_than: Option<i64>,
 }
 
@@ -96,8 +80,8 @@ impl Selection {
         match (self.older_than, self.newer_than) {
             (Some(older), Some(newer)) if older >= newer => Err(format!(
                 "--older-than {} and --newer-than {} select nothing: a job cannot be both",
-                crate::span::short(older),
-                crate::span::short(newer)
+                crate::span::short(older.unsigned_abs()),
+                crate::span::short(newer.unsigned_abs())
             )),
             _ => Ok(()),
         }
@@ -107,83 +91,51 @@ impl Selection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::domain::OtpId;
-    use common::record::{DeliveryState, Issue};
+    use common::lifecycle::{replay_precheck as precheck, replay_skip as verdict};
+    use common::record::{DeliveryState, OtpRecord};
 
     const NOW: i64 = 10_000;
 
     fn job() -> DeliveryJob {
-        DeliveryJob {
-            v: 1,
-            otp_id: OtpId::new_random(),
-            send: 1,
-            channel: Channel::Email,
-            slot: "live_abc".into(),
-            to: "j***@example.com".into(),
-            expires_at: NOW + 300,
-            enqueued_at: NOW - 300,
-        }
+        common::test_support::job(Channel::Email, NOW - 300, NOW + 300)
     }
 
     fn record(job: &DeliveryJob) -> OtpRecord {
-        OtpRecord::issued(Issue {
-            id: job.otp_id,
-            channel: job.channel,
-            masked_destination: job.to.clone(),
-            destination_key: "dk".into(),
-            locale: "en".into(),
-            code_slot: job.slot.clone(),
-            sealed: "sealed".into(),
-            created_at: job.enqueued_at,
-            expires_at: job.expires_at,
-            max_attempts: 5,
-        })
+        common::test_support::record(job, "sealed")
     }
 
     #[test]
     fn a_pending_undelivered_job_is_replayed() {
         let job = job();
         let mut r = record(&job);
-        assert_eq!(verdict(&job, Some(&r), NOW, false), Verdict::Replay);
+        assert_eq!(verdict(&job, Some(&r), NOW, false), None);
         // A later send is queued but not delivered: this job carries the same code, still useful.
         r.sends = 2;
-        assert_eq!(verdict(&job, Some(&r), NOW, false), Verdict::Replay);
+        assert_eq!(verdict(&job, Some(&r), NOW, false), None);
     }
 
     #[test]
     fn jobs_the_worker_would_only_skip_or_drop_are_skipped_with_their_reason() {
         let job = job();
         let skip = |r: Option<&OtpRecord>, now| verdict(&job, r, now, false);
-        assert_eq!(skip(None, NOW), Verdict::Skip(SkipReason::Gone));
+        assert_eq!(skip(None, NOW), Some(SkipReason::Gone));
         let fresh = record(&job);
-        assert_eq!(
-            skip(Some(&fresh), NOW + 300),
-            Verdict::Skip(SkipReason::Expired)
-        );
+        assert_eq!(skip(Some(&fresh), NOW + 300), Some(SkipReason::Expired));
         let mut verified = fresh.clone();
         verified.code_slot = None;
-        assert_eq!(
-            skip(Some(&verified), NOW),
-            Verdict::Skip(SkipReason::Verified)
-        );
+        assert_eq!(skip(Some(&verified), NOW), Some(SkipReason::Verified));
         let mut locked = fresh.clone();
         locked.attempts = 5;
-        assert_eq!(skip(Some(&locked), NOW), Verdict::Skip(SkipReason::Locked));
+        assert_eq!(skip(Some(&locked), NOW), Some(SkipReason::Locked));
         let mut delivered = fresh.clone();
         delivered.delivered_send = 2;
         delivered.delivery = DeliveryState::Sent;
-        assert_eq!(
-            skip(Some(&delivered), NOW),
-            Verdict::Skip(SkipReason::Delivered)
-        );
+        assert_eq!(skip(Some(&delivered), NOW), Some(SkipReason::Delivered));
         let mut rejected = fresh.clone();
         rejected.delivered_send = 1;
         rejected.delivery = DeliveryState::Failed;
         rejected.failure_reason = Some("MessageRejected".into());
-        assert_eq!(
-            skip(Some(&rejected), NOW),
-            Verdict::Skip(SkipReason::Rejected)
-        );
+        assert_eq!(skip(Some(&rejected), NOW), Some(SkipReason::Rejected));
     }
 
     #[test]
@@ -194,7 +146,7 @@ mod tests {
         r.delivered_send = 2;
         assert_eq!(
             verdict(&job, Some(&r), NOW, false),
-            Verdict::Skip(SkipReason::Verified)
+            Some(SkipReason::Verified)
         );
         // An expired job needs no read at all.
         assert_eq!(precheck(&job, NOW + 300, false), Some(SkipReason::Expired));
@@ -207,16 +159,13 @@ mod tests {
         let r = record(&job);
         let later = NOW + 1_000;
         assert_eq!(precheck(&job, later, true), None);
-        assert_eq!(verdict(&job, Some(&r), later, true), Verdict::Replay);
-        assert_eq!(
-            verdict(&job, None, later, true),
-            Verdict::Skip(SkipReason::Gone)
-        );
+        assert_eq!(verdict(&job, Some(&r), later, true), None);
+        assert_eq!(verdict(&job, None, later, true), Some(SkipReason::Gone));
         let mut verified = r.clone();
         verified.code_slot = None;
         assert_eq!(
             verdict(&job, Some(&verified), later, true),
-            Verdict::Skip(SkipReason::Verified)
+            Some(SkipReason::Verified)
         );
     }
 

@@ -1,9 +1,9 @@
 //! The command line, as clap reads it. `--help` is built from these doc comments.
 
+use crate::classify::Selection;
 use crate::queue_url::QueueUrl;
 use crate::rate::Rate;
-use crate::span::Span;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// Inspect and replay otp-relay's dead-letter queue (DLQ) of delivery jobs.
@@ -89,12 +89,18 @@ pub enum Command {
 }
 
 /// How long a command keeps the messages it has read hidden from everyone else.
-#[derive(Debug, Clone, Copy, Args)]
+#[derive(Debug, Clone, Copy, Default, Args)]
 pub struct HoldArgs {
     /// Seconds the DLQ messages this run has read stay hidden while it works. Messages of a
     /// run that is killed reappear after this long; nothing is lost.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i32).range(1..=43_200))]
-    pub visibility_timeout: i32,
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=43_200))]
+    pub visibility_timeout: u32,
+}
+
+impl HoldArgs {
+    pub fn duration(self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.visibility_timeout.into())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -106,22 +112,7 @@ pub struct PeekArgs {
     pub hold: HoldArgs,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ChannelArg {
-    Email,
-    Sms,
-}
-
-impl From<ChannelArg> for common::domain::Channel {
-    fn from(value: ChannelArg) -> Self {
-        match value {
-            ChannelArg::Email => common::domain::Channel::Email,
-            ChannelArg::Sms => common::domain::Channel::Sms,
-        }
-    }
-}
-
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct ReplayArgs {
     /// Put back at most N jobs (exactly N if the DLQ holds that many live ones).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -132,17 +123,8 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "PER_SEC")]
     pub rate: Option<Rate>,
 
-    /// Only jobs of this channel.
-    #[arg(long, value_enum)]
-    pub channel: Option<ChannelArg>,
-
-    /// Only jobs requested at least this long ago (90s, 30m, 2h, 1d, 1h30m).
-    #[arg(long, value_name = "DURATION")]
-    pub older_than: Option<Span>,
-
-    /// Only jobs requested less than this long ago.
-    #[arg(long, value_name = "DURATION")]
-    pub newer_than: Option<Span>,
+    #[command(flatten)]
+    pub selection: Selection,
 
     /// Put back expired jobs too (the worker then marks them dropped instead of sending).
     #[arg(long)]

@@ -79,7 +79,7 @@ impl Context {
                 role: Role::JobQueue,
                 url,
             })
-            .ok_or(Error::NoJobQueue)
+            .ok_or_else(no_job_queue)
     }
 
     /// `--dlq-url` / `OTP_DLQ_URL`, else the queue the job queue's redrive policy names.
@@ -90,15 +90,19 @@ impl Context {
                 url: url.clone(),
             });
         }
-        let job_queue = self.job_queue().map_err(|_| Error::NoQueues)?;
+        let job_queue = self.job_queue().map_err(|_| queues(
+            "no_queues",
+            "no DLQ given: pass --dlq-url or set OTP_DLQ_URL, or give the job queue (--queue-url / OTP_QUEUE_URL) whose redrive policy names it".to_owned(),
+        ))?;
         let stats = self.queues.stats(&job_queue).await?;
-        let redrive = stats.redrive.ok_or_else(|| Error::NoDeadLetterQueue {
-            queue: job_queue.url.to_string(),
-        })?;
-        let arn = QueueArn::parse(&redrive.target_arn).ok_or_else(|| Error::BadRedrivePolicy {
-            queue: job_queue.url.to_string(),
-            target: redrive.target_arn.clone(),
-        })?;
+        let redrive = stats.redrive.ok_or_else(|| queues(
+            "no_dead_letter_queue",
+            format!("no DLQ given, and the job queue {} has no redrive policy naming one: pass --dlq-url or set OTP_DLQ_URL", job_queue.url),
+        ))?;
+        let arn = QueueArn::parse(&redrive.target_arn).ok_or_else(|| queues(
+            "bad_redrive_policy",
+            format!("the redrive policy of {} names {:?}, which is not an SQS queue ARN: pass --dlq-url or set OTP_DLQ_URL", job_queue.url, redrive.target_arn),
+        ))?;
         Ok(QueueRef {
             role: Role::Dlq,
             url: self.queues.url_of(&arn, &job_queue).await?,
@@ -109,25 +113,34 @@ impl Context {
     pub async fn pair(&self) -> Result<Pair, Error> {
         let job_queue = self.job_queue()?;
         let dlq = self.dlq().await?;
+        // Replay would read from and write to the same queue: every job would go round forever.
+        let same = || {
+            queues(
+                "same_queue",
+                format!(
+                    "refusing to replay {} into itself: --dlq-url / OTP_DLQ_URL and --queue-url / OTP_QUEUE_URL name the same queue",
+                    dlq.url
+                ),
+            )
+        };
         if dlq.url == job_queue.url {
-            return Err(Error::SameQueue {
-                url: dlq.url.to_string(),
-            });
+            return Err(same());
         }
         let dlq_stats = self.queues.stats(&dlq).await?;
         let job_stats = self.queues.stats(&job_queue).await?;
         if dlq_stats.arn.is_some() && dlq_stats.arn == job_stats.arn {
-            return Err(Error::SameQueue {
-                url: dlq.url.to_string(),
-            });
+            return Err(same());
         }
         if let (Some(redrive), Some(job_arn)) = (&dlq_stats.redrive, &job_stats.arn)
             && &redrive.target_arn == job_arn
         {
-            return Err(Error::Swapped {
-                queue: job_queue.url.to_string(),
-                dlq: dlq.url.to_string(),
-            });
+            return Err(queues(
+                "queues_swapped",
+                format!(
+                    "{} redrives into {}, so the two look swapped: --queue-url / OTP_QUEUE_URL takes the job queue, --dlq-url / OTP_DLQ_URL its dead-letter queue",
+                    dlq.url, job_queue.url
+                ),
+            ));
         }
         let mut notes = Vec::new();
         match (&job_stats.redrive, &dlq_stats.arn) {
@@ -167,6 +180,18 @@ impl Context {
     }
 }
 
+fn queues(kind: &'static str, message: String) -> Error {
+    Error::Queues { kind, message }
+}
+
+/// The command needs the job queue and none was given.
+pub fn no_job_queue() -> Error {
+    queues(
+        "no_job_queue",
+        "no job queue given: pass --queue-url or set OTP_QUEUE_URL (the variable the service itself uses)".to_owned(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,7 +221,7 @@ mod tests {
     async fn replay_refuses_one_queue_as_both_and_swapped_queues() {
         let mut ctx = context(&TestQueues::default(), Arc::default(), Arc::default());
         ctx.dlq_url = ctx.queue_url.clone();
-        assert!(matches!(ctx.pair().await, Err(Error::SameQueue { .. })));
+        assert_eq!(ctx.pair().await.unwrap_err().kind(), "same_queue");
 
         let queues = TestQueues::default();
         // Given the other way round: the "DLQ" redrives into the "job queue".
@@ -205,6 +230,6 @@ mod tests {
             &queue_ref(Role::JobQueue, "jobs"),
         );
         let ctx = context(&queues, Arc::default(), Arc::default());
-        assert!(matches!(ctx.pair().await, Err(Error::Swapped { .. })));
+        assert_eq!(ctx.pair().await.unwrap_err().kind(), "queues_swapped");
     }
 }

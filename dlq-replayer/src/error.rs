@@ -2,47 +2,16 @@
 //! an operator in the middle of an incident: they name the flag, variable or permission to fix.
 
 use crate::queue_url::QueueRef;
-use common::aws_errors::kind_of_code;
 use common::error::{BackendError, ErrorKind};
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The command needs the job queue and none was given.
-    #[error(
-        "no job queue given: pass --queue-url or set OTP_QUEUE_URL (the variable the service itself uses)"
-    )]
-    NoJobQueue,
-
-    /// Neither queue was given, so the DLQ cannot be found.
-    #[error(
-        "no DLQ given: pass --dlq-url or set OTP_DLQ_URL, or give the job queue (--queue-url / OTP_QUEUE_URL) whose redrive policy names it"
-    )]
-    NoQueues,
-
-    /// No DLQ URL was given and the job queue does not name one.
-    #[error(
-        "no DLQ given, and the job queue {queue} has no redrive policy naming one: pass --dlq-url or set OTP_DLQ_URL"
-    )]
-    NoDeadLetterQueue { queue: String },
-
-    /// The redrive policy's target is not something we can look up.
-    #[error(
-        "the redrive policy of {queue} names {target:?}, which is not an SQS queue ARN: pass --dlq-url or set OTP_DLQ_URL"
-    )]
-    BadRedrivePolicy { queue: String, target: String },
-
-    /// Replay would read from and write to the same queue: every job would go round forever.
-    #[error(
-        "refusing to replay {url} into itself: --dlq-url / OTP_DLQ_URL and --queue-url / OTP_QUEUE_URL name the same queue"
-    )]
-    SameQueue { url: String },
-
-    /// The queue given as the DLQ sends its failures to the queue given as the job queue.
-    #[error(
-        "{dlq} redrives into {queue}, so the two look swapped: --queue-url / OTP_QUEUE_URL takes the job queue, --dlq-url / OTP_DLQ_URL its dead-letter queue"
-    )]
-    Swapped { queue: String, dlq: String },
+    /// The queues given, or found through a redrive policy, cannot be used as asked (none
+    /// given, the same queue twice, swapped...). `kind` tells scripts which; the message names
+    /// the flag or variable to fix.
+    #[error("{message}")]
+    Queues { kind: &'static str, message: String },
 
     /// SQS says the queue does not exist (in this account and region).
     #[error(
@@ -177,12 +146,7 @@ impl Error {
     /// A stable name for scripts reading `--json`.
     pub fn kind(&self) -> &'static str {
         match self {
-            Error::NoJobQueue => "no_job_queue",
-            Error::NoQueues => "no_queues",
-            Error::NoDeadLetterQueue { .. } => "no_dead_letter_queue",
-            Error::BadRedrivePolicy { .. } => "bad_redrive_policy",
-            Error::SameQueue { .. } => "same_queue",
-            Error::Swapped { .. } => "queues_swapped",
+            Error::Queues { kind, .. } => kind,
             Error::QueueNotFound { .. } => "queue_not_found",
             Error::TableNotFound { .. } => "table_not_found",
             Error::AccessDenied { .. } => "access_denied",
@@ -200,18 +164,16 @@ impl Error {
         }
     }
 
-    /// A failed AWS call, by its kind ([`common::aws_errors`]). `action` is the IAM action the
-    /// call needs (`sqs:ReceiveMessage`), which is also what a denied call must be granted.
-    /// `detail` is AWS's `Code: message`, or the transport error chain.
-    pub fn from_aws(
-        service: &'static str,
-        action: &'static str,
-        target: Target<'_>,
-        kind: ErrorKind,
-        code: Option<&str>,
-        detail: String,
-    ) -> Self {
-        match (kind, target) {
+    /// A failed AWS call through one of `common`'s adapters, by its kind and AWS error code
+    /// ([`common::aws_errors`]). `action` is the IAM action the call needs
+    /// (`sqs:ReceiveMessage`), which is also what a denied call must be granted.
+    pub fn from_backend(action: &'static str, target: Target<'_>, err: &BackendError) -> Self {
+        let detail = match &err.code {
+            Some(code) => format!("{code}: {}", err.message),
+            None => err.message.clone(),
+        };
+        let (service, resource) = (err.service, target.resource());
+        match (err.kind, target) {
             (ErrorKind::NotFound, Target::Queue(queue)) => Error::QueueNotFound {
                 queue: queue.to_string(),
                 flag: queue.role.flag(),
@@ -221,17 +183,17 @@ impl Error {
             },
             (ErrorKind::KeyUnusable, _) => Error::AccessDenied {
                 action: "kms:GenerateDataKey and kms:Decrypt".to_owned(),
-                resource: format!("the KMS key of {}", target.resource()),
+                resource: format!("the KMS key of {resource}"),
                 detail,
             },
             (ErrorKind::AccessDenied, _) => Error::AccessDenied {
                 action: action.to_owned(),
-                resource: target.resource(),
+                resource,
                 detail,
             },
             (ErrorKind::Credentials, _) => Error::Credentials { detail },
             // No code: AWS never answered. With one, AWS did, and its code says more.
-            (ErrorKind::Unavailable, _) if code.is_none() => Error::Unreachable {
+            (ErrorKind::Unavailable, _) if err.code.is_none() => Error::Unreachable {
                 service,
                 action,
                 detail,
@@ -239,70 +201,15 @@ impl Error {
             _ => Error::Aws {
                 service,
                 action,
-                resource: target.resource(),
+                resource,
                 detail,
             },
         }
     }
 
-    /// An AWS service error, from its code and message.
-    pub fn from_aws_code(
-        service: &'static str,
-        action: &'static str,
-        target: Target<'_>,
-        code: Option<&str>,
-        message: Option<&str>,
-    ) -> Self {
-        let kind = code.map_or(ErrorKind::Other, |c| kind_of_code(service, c));
-        let detail = format!(
-            "{}: {}",
-            code.unwrap_or("Unknown"),
-            message.unwrap_or("no message")
-        );
-        Self::from_aws(service, action, target, kind, code, detail)
-    }
-
-    /// Any failed SDK call.
-    pub fn from_sdk<E, R>(
-        service: &'static str,
-        action: &'static str,
-        target: Target<'_>,
-        err: &aws_sdk_cloudwatch::error::SdkError<E, R>,
-    ) -> Self
-    where
-        E: aws_sdk_cloudwatch::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        let (kind, code) = common::aws_errors::classify(service, err);
-        let detail = common::error::describe_sdk_error(err);
-        Self::from_aws(service, action, target, kind, code.as_deref(), detail)
-    }
-
-    /// A failed call through one of `common`'s adapters: its kind and AWS error code say
-    /// whether the resource is missing or the credentials may not use it.
-    pub fn from_backend(
-        service: &'static str,
-        action: &'static str,
-        target: Target<'_>,
-        err: &BackendError,
-    ) -> Self {
-        let detail = match &err.code {
-            Some(code) => format!("{code}: {}", err.message),
-            None => err.message.clone(),
-        };
-        Self::from_aws(
-            service,
-            action,
-            target,
-            err.kind,
-            err.code.as_deref(),
-            detail,
-        )
-    }
-
     /// A failed read of an OTP record.
     pub fn from_store(table: &str, err: &BackendError) -> Self {
-        Self::from_backend("dynamodb", "dynamodb:GetItem", Target::Table(table), err)
+        Self::from_backend("dynamodb:GetItem", Target::Table(table), err)
     }
 
     pub fn file(path: &std::path::Path, source: std::io::Error) -> Self {
@@ -318,6 +225,11 @@ mod tests {
     use super::*;
     use crate::queue_url::Role;
 
+    fn sqs(action: &'static str, queue: &QueueRef, code: &str, message: &str) -> Error {
+        let err = BackendError::from_code("sqs", "Call", code, message);
+        Error::from_backend(action, Target::Queue(queue), &err)
+    }
+
     fn dlq() -> QueueRef {
         QueueRef {
             role: Role::Dlq,
@@ -330,24 +242,17 @@ mod tests {
     #[test]
     fn a_denied_call_names_the_permission_and_the_queue() {
         let queue = dlq();
-        let err = Error::from_aws_code(
-            "sqs",
+        let err = sqs(
             "sqs:ReceiveMessage",
-            Target::Queue(&queue),
-            Some("AccessDenied"),
-            Some("not authorized"),
+            &queue,
+            "AccessDenied",
+            "not authorized",
         );
         let text = err.to_string();
         assert!(text.contains("sqs:ReceiveMessage"), "{text}");
         assert!(text.contains("jobs-dlq"), "{text}");
         assert_eq!(err.exit_code(), 1);
-        let kms = Error::from_aws_code(
-            "sqs",
-            "sqs:SendMessage",
-            Target::Queue(&queue),
-            Some("KMS.AccessDeniedException"),
-            None,
-        );
+        let kms = sqs("sqs:SendMessage", &queue, "KMS.AccessDeniedException", "");
         assert!(kms.to_string().contains("kms:GenerateDataKey"), "{kms}");
     }
 
@@ -358,13 +263,7 @@ mod tests {
             "AWS.SimpleQueueService.NonExistentQueue",
             "QueueDoesNotExist",
         ] {
-            let err = Error::from_aws_code(
-                "sqs",
-                "sqs:GetQueueAttributes",
-                Target::Queue(&queue),
-                Some(code),
-                None,
-            );
+            let err = sqs("sqs:GetQueueAttributes", &queue, code, "");
             let text = err.to_string();
             assert!(
                 text.contains("--dlq-url / OTP_DLQ_URL") && text.contains("does not exist"),
@@ -417,7 +316,7 @@ mod tests {
         let refused: SdkError<DescribeAlarmsError, HttpResponse> =
             SdkError::dispatch_failure(ConnectorError::io(Box::new(io)));
         let backend = BackendError::sdk("sqs", "ReceiveMessage", refused);
-        let err = Error::from_backend("sqs", "sqs:ReceiveMessage", Target::Queue(&queue), &backend);
+        let err = Error::from_backend("sqs:ReceiveMessage", Target::Queue(&queue), &backend);
         assert!(matches!(err, Error::Unreachable { .. }), "{err}");
         assert!(err.to_string().contains("AWS_ENDPOINT_URL"), "{err}");
     }
@@ -431,7 +330,10 @@ mod tests {
         };
         assert_eq!(empty.exit_code(), 3);
         assert_eq!(Error::Interrupted.exit_code(), 130);
-        assert_eq!(Error::NoJobQueue.exit_code(), 1);
-        assert_eq!(Error::NoJobQueue.kind(), "no_job_queue");
+        let setup = Error::Queues {
+            kind: "no_job_queue",
+            message: String::new(),
+        };
+        assert_eq!((setup.exit_code(), setup.kind()), (1, "no_job_queue"));
     }
 }

@@ -72,35 +72,14 @@ pub fn command_name(command: &Command) -> &'static str {
 pub async fn dispatch(ctx: &Context, command: &Command) -> Result<Done, Error> {
     match command {
         Command::Status => status::run(ctx).await,
-        Command::Peek(args) => peek::run(ctx, args.limit, args.hold.visibility_timeout).await,
-        Command::Replay(args) => {
-            let plan = replay::Plan {
-                execute: args.execute,
-                limit: args.limit,
-                rate: args.rate,
-                selection: classify::Selection {
-                    channel: args.channel.map(Into::into),
-                    older_than: args.older_than.map(span::Span::seconds),
-                    newer_than: args.newer_than.map(span::Span::seconds),
-                },
-                include_expired: args.include_expired,
-                keep_skipped: args.keep_skipped,
-                hold_seconds: args.hold.visibility_timeout,
-            };
-            replay::run(ctx, &plan).await
-        }
+        Command::Peek(args) => peek::run(ctx, args.limit, args.hold.duration()).await,
+        Command::Replay(args) => replay::run(ctx, args).await,
         Command::Export(args) => {
-            transfer::export(ctx, &args.out, args.force, args.hold.visibility_timeout).await
+            transfer::export(ctx, &args.out, args.force, args.hold.duration()).await
         }
         Command::Import(args) => transfer::import(ctx, &args.input, args.execute).await,
         Command::Purge(args) => {
-            purge::run(
-                ctx,
-                args.expired_only,
-                args.execute,
-                args.hold.visibility_timeout,
-            )
-            .await
+            purge::run(ctx, args.expired_only, args.execute, args.hold.duration()).await
         }
     }
 }

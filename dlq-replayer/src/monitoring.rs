@@ -3,9 +3,12 @@
 
 use crate::error::{Error, Target};
 use aws_sdk_cloudwatch::Client;
+use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricAlarm, Statistic};
+use common::error::BackendError;
 use serde::Serialize;
+use std::time::Duration;
 
 /// One alarm on one of the queues.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,7 +30,7 @@ pub trait Monitoring: Send + Sync + std::fmt::Debug {
 
     /// The latest `ApproximateAgeOfOldestMessage` of a queue, in seconds, if CloudWatch has
     /// one from the last 15 minutes (SQS publishes it every minute while the queue is active).
-    async fn oldest_age(&self, queue_name: &str) -> Result<Option<i64>, Error>;
+    async fn oldest_age(&self, queue_name: &str) -> Result<Option<Duration>, Error>;
 }
 
 #[derive(Debug, Clone)]
@@ -67,27 +70,28 @@ pub fn watched_queue(alarm: &MetricAlarm, names: &[&str]) -> Option<(String, Str
     })
 }
 
+fn failed<E, R>(action: &'static str, err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let operation = action.trim_start_matches("cloudwatch:");
+    Error::from_backend(
+        action,
+        Target::Alarms,
+        &BackendError::sdk("cloudwatch", operation, err),
+    )
+}
+
 #[async_trait::async_trait]
 impl Monitoring for CloudWatch {
     async fn alarms_on(&self, queue_names: &[&str]) -> Result<Vec<Alarm>, Error> {
         let mut alarms = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .describe_alarms()
-                .max_records(100)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| {
-                    Error::from_sdk(
-                        "cloudwatch",
-                        "cloudwatch:DescribeAlarms",
-                        Target::Alarms,
-                        &e,
-                    )
-                })?;
+        let mut pages = (self.client.describe_alarms().max_records(100))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| failed("cloudwatch:DescribeAlarms", e))?;
             for alarm in page.metric_alarms() {
                 if let Some((metric, queue)) = watched_queue(alarm, queue_names) {
                     alarms.push(Alarm {
@@ -103,16 +107,12 @@ impl Monitoring for CloudWatch {
                     });
                 }
             }
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => break,
-            }
         }
         alarms.sort_by(|a, b| (&a.queue, &a.name).cmp(&(&b.queue, &b.name)));
         Ok(alarms)
     }
 
-    async fn oldest_age(&self, queue_name: &str) -> Result<Option<i64>, Error> {
+    async fn oldest_age(&self, queue_name: &str) -> Result<Option<Duration>, Error> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let out = self
             .client
@@ -131,20 +131,13 @@ impl Monitoring for CloudWatch {
             .statistics(Statistic::Maximum)
             .send()
             .await
-            .map_err(|e| {
-                Error::from_sdk(
-                    "cloudwatch",
-                    "cloudwatch:GetMetricStatistics",
-                    Target::Alarms,
-                    &e,
-                )
-            })?;
+            .map_err(|e| failed("cloudwatch:GetMetricStatistics", e))?;
         Ok(out
             .datapoints()
             .iter()
             .filter_map(|p| Some((p.timestamp()?.secs(), p.maximum()?)))
             .max_by_key(|(at, _)| *at)
-            .map(|(_, age)| age.round() as i64))
+            .and_then(|(_, age)| Duration::try_from_secs_f64(age.round()).ok()))
     }
 }
 

@@ -5,6 +5,14 @@ use crate::error::Error;
 use serde_json::{Value, json};
 use std::io::Write;
 
+/// How a summary starts when nothing was changed.
+pub const DRY_RUN: &str = "dry run (nothing changed; add --execute to do it)";
+
+/// A queue's name, from its URL: what the text summaries show.
+pub fn queue_name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or(url)
+}
+
 /// A finished command: its summary (as JSON fields and as text) and, if not everything asked
 /// was done, why. A command that could not start at all returns its [`Error`] instead.
 #[derive(Debug)]
@@ -81,7 +89,7 @@ mod tests {
         assert_eq!(ok["error"], Value::Null);
         assert_eq!(ok["replayed"], 3);
         assert_eq!(ok["command"], "replay");
-        let failed = document("replay", None, Some(&Error::NoJobQueue));
+        let failed = document("replay", None, Some(&crate::context::no_job_queue()));
         assert_eq!(failed["ok"], false);
         assert_eq!(failed["error"]["kind"], "no_job_queue");
         assert!(

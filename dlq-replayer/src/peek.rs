@@ -3,16 +3,15 @@
 //! records are even looked up. Nothing shown can be a code: a job holds none, a record's code
 //! is sealed (and never opened here), and a body that is not a job is described, not quoted.
 
-use crate::classify::{self, Verdict};
 use crate::context::Context;
 use crate::error::Error;
 use crate::inspect::{Inspected, inspect};
 use crate::output::Done;
 use crate::queues::{BATCH, Message};
-use crate::replay::WAIT_SECONDS;
 use crate::span::short;
 use crate::sweep::Sweep;
 use serde::Serialize;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Row {
@@ -52,10 +51,9 @@ pub fn row(message: &Message, item: &Inspected, now: i64) -> Row {
         }
     };
     let record = item.record.clone().flatten();
-    let (verdict, reason) = match classify::verdict(job, record.as_ref(), now, false) {
-        Verdict::Replay => ("replay", None),
-        Verdict::Skip(reason) => ("skip", Some(reason.name().to_owned())),
-    };
+    let skip = common::lifecycle::replay_skip(job, record.as_ref(), now, false);
+    let verdict = if skip.is_some() { "skip" } else { "replay" };
+    let reason = skip.map(|reason| reason.name().to_owned());
     Row {
         message_id: message.id.clone(),
         receive_count: message.receive_count,
@@ -73,25 +71,23 @@ pub fn row(message: &Message, item: &Inspected, now: i64) -> Row {
     }
 }
 
-pub async fn run(ctx: &Context, limit: u64, hold_seconds: i32) -> Result<Done, Error> {
+pub async fn run(ctx: &Context, limit: u64, hold: Duration) -> Result<Done, Error> {
     let dlq = ctx.dlq().await?;
     let stats = ctx.queues.stats(&dlq).await?;
-    let mut sweep = Sweep::new(&ctx.queues, &dlq, hold_seconds, WAIT_SECONDS);
+    let mut sweep = Sweep::new(ctx, &dlq, hold, "peek", None);
     let mut messages: Vec<Message> = Vec::new();
     let collected = async {
-        while (messages.len() as u64) < limit && !ctx.stop.is_cancelled() {
-            let want = (limit - messages.len() as u64).min(BATCH as u64) as usize;
+        while let Some(room) = limit.checked_sub(messages.len() as u64).filter(|&r| r > 0) {
+            let want = usize::try_from(room).unwrap_or(BATCH).min(BATCH);
             match sweep.next(want).await? {
                 Some(batch) => messages.extend(batch),
                 None => break,
             }
         }
-        Ok::<(), Error>(())
+        Ok(())
     }
     .await;
-    let released = sweep.release().await;
-    collected?;
-    released?;
+    sweep.finish(collected).await?;
     if messages.is_empty() {
         return Err(Context::empty(&dlq, &stats, "peek at"));
     }
@@ -129,7 +125,7 @@ impl std::fmt::Display for Summary {
         writeln!(
             t,
             "{}: {} jobs visible, {} in flight; showing {} (all visible again)",
-            self.dlq_url.rsplit('/').next().unwrap_or_default(),
+            crate::output::queue_name(&self.dlq_url),
             self.visible,
             self.in_flight,
             self.shown
@@ -174,9 +170,9 @@ fn cells(r: &Row) -> [String; 10] {
     let dash = || "-".to_owned();
     let expires = r.expires_in_seconds.map_or_else(dash, |s| {
         if s > 0 {
-            format!("in {}", short(s))
+            format!("in {}", short(s.unsigned_abs()))
         } else {
-            format!("{} ago", short(s))
+            format!("{} ago", short(s.unsigned_abs()))
         }
     });
     let verdict = match &r.reason {
@@ -190,7 +186,7 @@ fn cells(r: &Row) -> [String; 10] {
         r.channel.map_or_else(dash, str::to_owned),
         r.to.clone().unwrap_or_else(dash),
         r.receive_count.to_string(),
-        r.age_seconds.map_or_else(dash, short),
+        r.age_seconds.map_or_else(dash, |a| short(a.unsigned_abs())),
         expires,
         r.status.map_or_else(dash, str::to_owned),
         r.delivery.map_or_else(dash, str::to_owned),
@@ -212,7 +208,7 @@ mod tests {
         f.expired().await;
         f.verified().await;
         f.malformed("code 123456 for jane@example.com");
-        let done = run(&f.ctx, 10, 60).await.unwrap();
+        let done = run(&f.ctx, 10, Duration::from_secs(60)).await.unwrap();
         assert!(done.error.is_none());
         assert_eq!(f.queues.bodies(&f.dlq).len(), 4);
         assert_eq!(f.queues.hidden(&f.dlq), 0, "visibility restored");
@@ -246,7 +242,7 @@ mod tests {
         for _ in 0..15 {
             f.live(Channel::Sms).await;
         }
-        let done = run(&f.ctx, 12, 60).await.unwrap();
+        let done = run(&f.ctx, 12, Duration::from_secs(60)).await.unwrap();
         assert_eq!(done.json["shown"], 12);
         assert_eq!(f.queues.hidden(&f.dlq), 0);
     }

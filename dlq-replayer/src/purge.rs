@@ -6,43 +6,33 @@
 use crate::classify;
 use crate::context::Context;
 use crate::error::Error;
-use crate::output::Done;
-use crate::progress::Progress;
-use crate::replay::WAIT_SECONDS;
+use crate::output::{DRY_RUN, Done, queue_name};
+use crate::queues::BATCH;
 use crate::sweep::Sweep;
 use serde::Serialize;
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub examined: u64,
-    /// Removed (in a dry run: would be).
-    pub removed: u64,
-    pub kept_live: u64,
-    pub kept_malformed: u64,
-    pub failed: u64,
-}
+use std::time::Duration;
 
 pub async fn run(
     ctx: &Context,
     expired_only: bool,
     execute: bool,
-    hold_seconds: i32,
+    hold: Duration,
 ) -> Result<Done, Error> {
     let dlq = ctx.dlq().await?;
     let stats = ctx.queues.stats(&dlq).await?;
-    let mut progress = Progress::new("purge", Some(stats.visible));
-    let mut sweep = Sweep::new(&ctx.queues, &dlq, hold_seconds, WAIT_SECONDS);
-    let mut counts = Counts::default();
-    let mut errors: Vec<String> = Vec::new();
+    let mut sweep = Sweep::new(ctx, &dlq, hold, "purge", Some(stats.visible));
+    let mut s = Summary {
+        execute,
+        dlq_url: dlq.url.to_string(),
+        expired_only,
+        ..Summary::default()
+    };
     let swept = async {
-        while !ctx.stop.is_cancelled() {
-            let Some(batch) = sweep.next(crate::queues::BATCH).await? else {
-                break;
-            };
+        while let Some(batch) = sweep.next(BATCH).await? {
             let now = ctx.clock.now();
             let mut doomed = Vec::new();
             for message in &batch {
-                counts.examined += 1;
+                s.examined += 1;
                 let job = classify::parse(&message.body);
                 let remove = match &job {
                     Ok(job) => !expired_only || now >= job.expires_at,
@@ -50,72 +40,58 @@ pub async fn run(
                 };
                 match (remove, job.is_ok()) {
                     (true, _) => doomed.push(message.id.as_str()),
-                    (false, true) => counts.kept_live += 1,
-                    (false, false) => counts.kept_malformed += 1,
+                    (false, true) => s.kept.live += 1,
+                    (false, false) => s.kept.malformed += 1,
                 }
             }
             if execute {
                 for result in sweep.delete(&doomed).await? {
                     match result {
-                        Ok(()) => counts.removed += 1,
+                        Ok(()) => s.removed += 1,
                         Err(e) => {
-                            counts.failed += 1;
-                            errors.push(e);
+                            s.kept.failed += 1;
+                            s.errors.push(e);
                         }
                     }
                 }
             } else {
-                counts.removed += doomed.len() as u64;
+                s.removed += doomed.len() as u64;
             }
             let verb = if execute { "removed" } else { "would remove" };
-            progress.update(counts.examined, &format!("{verb} {}", counts.removed));
+            sweep.progress(s.examined, &format!("{verb} {}", s.removed));
         }
-        Ok::<(), Error>(())
+        Ok(())
     }
     .await;
-    progress.finish();
-    let released = sweep.release().await;
-    let error = match swept.and(released) {
+    let error = match sweep.finish(swept).await {
         Err(err) => Some(err),
         Ok(()) if ctx.stop.is_cancelled() => Some(Error::Interrupted),
-        Ok(()) if counts.examined == 0 => Some(Context::empty(&dlq, &stats, "purge")),
-        Ok(()) if counts.failed > 0 => Some(Error::Incomplete {
-            failed: counts.failed,
-            asked: counts.removed + counts.failed,
+        Ok(()) if s.examined == 0 => Some(Context::empty(&dlq, &stats, "purge")),
+        Ok(()) if s.kept.failed > 0 => Some(Error::Incomplete {
+            failed: s.kept.failed,
+            asked: s.removed + s.kept.failed,
             verb: "removed",
-            detail: errors.first().cloned().unwrap_or_default(),
+            detail: s.errors.first().cloned().unwrap_or_default(),
         }),
         Ok(()) => None,
     };
-    let summary = Summary {
-        execute,
-        dlq_url: dlq.url.to_string(),
-        expired_only,
-        examined: counts.examined,
-        removed: counts.removed,
-        kept: Kept {
-            live: counts.kept_live,
-            malformed: counts.kept_malformed,
-            failed: counts.failed,
-        },
-        errors,
-    };
-    Ok(Done::of(&summary, error))
+    Ok(Done::of(&s, error))
 }
 
 /// What a purge removed (or would remove) and kept.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     pub execute: bool,
     pub dlq_url: String,
     pub expired_only: bool,
     pub examined: u64,
+    /// Removed (in a dry run: would be).
     pub removed: u64,
     pub kept: Kept,
     pub errors: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Kept {
     pub live: u64,
     pub malformed: u64,
@@ -129,12 +105,9 @@ impl std::fmt::Display for Summary {
         } else {
             "messages"
         };
-        let dlq = self.dlq_url.rsplit('/').next().unwrap_or_default();
+        let dlq = queue_name(&self.dlq_url);
         if !self.execute {
-            write!(
-                t,
-                "dry run (nothing changed; add --execute to do it): would remove"
-            )?;
+            write!(t, "{DRY_RUN}: would remove")?;
         } else {
             write!(t, "removed")?;
         }
@@ -170,14 +143,18 @@ mod tests {
         f.expired().await;
         f.expired().await;
         let malformed = f.malformed("nope");
-        let dry = run(&f.ctx, true, false, 60).await.unwrap();
+        let dry = run(&f.ctx, true, false, Duration::from_secs(60))
+            .await
+            .unwrap();
         assert_eq!(dry.json["removed"], 2);
         assert_eq!(
             f.queues.bodies(&f.dlq).len(),
             4,
             "a dry run removes nothing"
         );
-        let done = run(&f.ctx, true, true, 60).await.unwrap();
+        let done = run(&f.ctx, true, true, Duration::from_secs(60))
+            .await
+            .unwrap();
         assert!(done.error.is_none());
         assert_eq!(done.json["removed"], 2);
         assert_eq!(f.queues.bodies(&f.dlq), [live, malformed]);
@@ -189,7 +166,9 @@ mod tests {
         let f = Fixture::new();
         f.live(Channel::Sms).await;
         f.malformed("nope");
-        let done = run(&f.ctx, false, true, 60).await.unwrap();
+        let done = run(&f.ctx, false, true, Duration::from_secs(60))
+            .await
+            .unwrap();
         assert_eq!(done.json["removed"], 2);
         assert!(f.queues.bodies(&f.dlq).is_empty());
     }

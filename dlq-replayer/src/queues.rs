@@ -14,16 +14,13 @@ use std::sync::Arc;
 pub struct Queues(pub Arc<dyn Sqs>);
 
 fn failed<'a>(action: &'static str, queue: &'a QueueRef) -> impl Fn(BackendError) -> Error + 'a {
-    move |e| Error::from_backend("sqs", action, Target::Queue(queue), &e)
+    move |e| Error::from_backend(action, Target::Queue(queue), &e)
 }
 
 impl Queues {
     pub async fn stats(&self, queue: &QueueRef) -> Result<QueueStats, Error> {
-        let url = queue.url.as_str();
-        self.0
-            .stats(url)
-            .await
-            .map_err(failed("sqs:GetQueueAttributes", queue))
+        let stats = self.0.stats(queue.url.as_str()).await;
+        stats.map_err(failed("sqs:GetQueueAttributes", queue))
     }
 
     /// The URL of the queue a redrive policy names, asked for by `asked_by`'s policy.
@@ -49,37 +46,31 @@ impl Queues {
         })
     }
 
-    /// Up to `max` messages, hidden from everyone else for `hold_seconds`; waits up to
-    /// `wait_seconds` for one to arrive. Empty: nothing visible is left.
+    /// Up to `max` messages, hidden from everyone else for `hold`; waits up to `wait` for one
+    /// to arrive. Empty: nothing visible is left.
     pub async fn receive(
         &self,
         queue: &QueueRef,
         max: usize,
-        hold_seconds: i32,
-        wait_seconds: i32,
+        hold: i32,
+        wait: i32,
     ) -> Result<Vec<Message>, Error> {
         let ask = Receive {
             max: max.clamp(1, BATCH),
-            wait_seconds,
-            hold_seconds: Some(hold_seconds),
+            wait_seconds: wait,
+            hold_seconds: Some(hold),
         };
-        let url = queue.url.as_str();
-        self.0
-            .receive(url, ask)
-            .await
-            .map_err(failed("sqs:ReceiveMessage", queue))
+        let received = self.0.receive(queue.url.as_str(), ask).await;
+        received.map_err(failed("sqs:ReceiveMessage", queue))
     }
 
     pub async fn send(
         &self,
         queue: &QueueRef,
-        messages: &[Outgoing],
+        all: &[Outgoing],
     ) -> Result<Vec<EntryResult>, Error> {
-        let url = queue.url.as_str();
-        self.0
-            .send(url, messages)
-            .await
-            .map_err(failed("sqs:SendMessage", queue))
+        let sent = self.0.send(queue.url.as_str(), all).await;
+        sent.map_err(failed("sqs:SendMessage", queue))
     }
 
     pub async fn delete(
@@ -87,11 +78,8 @@ impl Queues {
         queue: &QueueRef,
         handles: &[String],
     ) -> Result<Vec<EntryResult>, Error> {
-        let url = queue.url.as_str();
-        self.0
-            .delete(url, handles)
-            .await
-            .map_err(failed("sqs:DeleteMessage", queue))
+        let deleted = self.0.delete(queue.url.as_str(), handles).await;
+        deleted.map_err(failed("sqs:DeleteMessage", queue))
     }
 
     /// Makes received messages visible again at once.
@@ -101,10 +89,7 @@ impl Queues {
         handles: &[String],
     ) -> Result<Vec<EntryResult>, Error> {
         let entries: Vec<(String, i32)> = handles.iter().map(|h| (h.clone(), 0)).collect();
-        let url = queue.url.as_str();
-        self.0
-            .set_visibility(url, &entries)
-            .await
-            .map_err(failed("sqs:ChangeMessageVisibility", queue))
+        let shown = self.0.set_visibility(queue.url.as_str(), &entries).await;
+        shown.map_err(failed("sqs:ChangeMessageVisibility", queue))
     }
 }

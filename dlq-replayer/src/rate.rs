@@ -13,13 +13,11 @@ use std::time::Duration;
 pub struct Rate(f64);
 
 impl Rate {
-    pub fn per_second(self) -> f64 {
-        self.0
-    }
-
     /// How many jobs one send may carry.
     pub fn burst(rate: Option<Self>) -> usize {
-        rate.map_or(BATCH, |r| (r.0.floor() as usize).clamp(1, BATCH))
+        rate.map_or(BATCH, |r| {
+            (1..=BATCH).rev().find(|&n| n as f64 <= r.0).unwrap_or(1)
+        })
     }
 
     /// The longest wait for the pacer before a full send.
@@ -53,8 +51,8 @@ mod tests {
 
     #[test]
     fn rates_outside_the_range_are_refused() {
-        assert_eq!("50".parse::<Rate>().unwrap().per_second(), 50.0);
-        assert_eq!("0.5".parse::<Rate>().unwrap().per_second(), 0.5);
+        assert_eq!("50".parse::<Rate>().unwrap().0, 50.0);
+        assert_eq!("0.5".parse::<Rate>().unwrap().0, 0.5);
         for bad in ["0", "-1", "abc", "", "20000", "NaN"] {
             assert!(bad.parse::<Rate>().is_err(), "{bad}");
         }

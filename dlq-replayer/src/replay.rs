@@ -7,77 +7,22 @@
 //! on the job queue; a crash between the two leaves at most that one send's jobs in both
 //! queues (the worker delivers each code once anyway: the record remembers the delivered send).
 
-use crate::classify::{self, Selection, SkipReason, Verdict};
+use crate::classify::SkipReason;
 use crate::context::{Context, Pair};
 use crate::error::Error;
 use crate::inspect::inspect;
-use crate::output::Done;
-use crate::progress::Progress;
-use crate::queues::{Message, send_chunks};
+use crate::output::{DRY_RUN, Done, queue_name};
+use crate::queues::{BATCH, Message, send_chunks};
 use crate::rate::Rate;
 use crate::sweep::Sweep;
+use common::lifecycle::{replay_precheck, replay_skip};
 use common::pacer::Pacer;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
-/// How long a receive waits: an empty long poll is how SQS says "nothing visible is left".
-pub const WAIT_SECONDS: i32 = 1;
-
-#[derive(Debug, Clone, Default)]
-pub struct Plan {
-    pub execute: bool,
-    pub limit: Option<u64>,
-    pub rate: Option<Rate>,
-    pub selection: Selection,
-    pub include_expired: bool,
-    pub keep_skipped: bool,
-    pub hold_seconds: i32,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    /// DLQ messages looked at.
-    pub examined: u64,
-    /// Put back on the job queue (in a dry run: would be).
-    pub replayed: u64,
-    /// Not worth replaying, by reason.
-    pub skipped: BTreeMap<SkipReason, u64>,
-    /// Skipped jobs deleted from the DLQ.
-    pub removed: u64,
-    /// Bodies that are not jobs: always left in the DLQ.
-    pub malformed: u64,
-    /// Jobs outside `--channel` / `--older-than` / `--newer-than`: left in the DLQ.
-    pub not_selected: u64,
-    /// Live jobs left in the DLQ because `--limit` was reached.
-    pub beyond_limit: u64,
-    /// Live jobs SQS would not take: still in the DLQ.
-    pub failed: u64,
-    /// Put back, but the DLQ would not delete them: now in both queues.
-    pub not_removed: u64,
-    /// Live jobs left in the DLQ because a signal stopped the run before their send.
-    pub interrupted: u64,
-}
-
-impl Counts {
-    pub fn skipped_total(&self) -> u64 {
-        self.skipped.values().sum()
-    }
-
-    /// `put back 300, skipped 40`, for the progress line.
-    fn status(&self, execute: bool) -> String {
-        let verb = if execute {
-            "put back"
-        } else {
-            "would put back"
-        };
-        format!(
-            "{verb} {}, skipped {}, kept {}",
-            self.replayed,
-            self.skipped_total(),
-            self.malformed + self.not_selected + self.beyond_limit + self.failed + self.interrupted
-        )
-    }
-}
+/// A replay as asked on the command line.
+pub type Plan = crate::cli::ReplayArgs;
 
 /// What one message turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,76 +40,90 @@ pub async fn run(ctx: &Context, plan: &Plan) -> Result<Done, Error> {
     let pair = ctx.pair().await?;
     let started = std::time::Instant::now();
     // A batch's messages stay held while it waits for the pacer: the hold must outlast that.
-    let longest_wait = i32::try_from(Rate::longest_wait(plan.rate).as_secs()).unwrap_or(43_200);
-    let hold = plan.hold_seconds.max(2 * longest_wait + 30);
-    let mut run = Run {
-        ctx,
-        pair: &pair,
-        plan,
-        sweep: Sweep::new(&ctx.queues, &pair.dlq, hold, WAIT_SECONDS),
-        pacer: plan.rate.map(Rate::pacer),
-        counts: Counts::default(),
-        errors: Vec::new(),
-        progress: Progress::new("replay", Some(pair.dlq_stats.visible)),
-    };
-    let outcome = run.sweep_all().await;
-    run.progress.finish();
-    // Whatever happened, what is still held becomes visible again now, not after the hold.
-    let outcome = outcome.and(run.sweep.release().await);
-    let Run { counts, errors, .. } = run;
-    let error = match outcome {
-        Err(err) => Some(err),
-        Ok(()) if ctx.stop.is_cancelled() => Some(Error::Interrupted),
-        Ok(()) if counts.examined == 0 => {
-            Some(Context::empty(&pair.dlq, &pair.dlq_stats, "replay"))
-        }
-        Ok(()) if counts.failed > 0 || counts.not_removed > 0 => Some(incomplete(&counts, &errors)),
-        Ok(()) => None,
-    };
-    let summary = Summary {
+    let hold = plan
+        .hold
+        .duration()
+        .max(2 * Rate::longest_wait(plan.rate) + Duration::from_secs(30));
+    let mut s = Summary {
         execute: plan.execute,
         keep_skipped: plan.keep_skipped,
         dlq_url: pair.dlq.url.to_string(),
         queue_url: pair.job_queue.url.to_string(),
-        examined: counts.examined,
-        replayed: counts.replayed,
-        skipped_total: counts.skipped_total(),
-        removed_from_dlq: counts.removed,
-        kept_in_dlq: Kept {
-            malformed: counts.malformed,
-            not_selected: counts.not_selected,
-            beyond_limit: counts.beyond_limit,
-            failed: counts.failed,
-            interrupted: counts.interrupted,
-            skipped: if plan.execute {
-                counts.skipped_total() - counts.removed
-            } else {
-                0
-            },
-        },
-        not_removed: counts.not_removed,
-        skipped: counts.skipped,
-        errors,
         notes: pair.notes.clone(),
-        seconds: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+        ..Summary::default()
     };
-    Ok(Done::of(&summary, error))
+    let mut run = Run {
+        ctx,
+        pair: &pair,
+        plan,
+        pacer: plan.rate.map(Rate::pacer),
+    };
+    let mut sweep = Sweep::new(ctx, &pair.dlq, hold, "replay", Some(pair.dlq_stats.visible));
+    let outcome = async {
+        loop {
+            let room = plan.limit.map(|limit| limit.saturating_sub(s.replayed));
+            if room == Some(0) {
+                return Ok(());
+            }
+            let want = room.map_or(BATCH, |r| usize::try_from(r).unwrap_or(BATCH).min(BATCH));
+            let Some(batch) = sweep.next(want).await? else {
+                return Ok(());
+            };
+            run.batch(&mut sweep, &batch, &mut s).await?;
+            sweep.progress(s.examined, &s.status());
+        }
+    }
+    .await;
+    let outcome = sweep.finish(outcome).await;
+    s.skipped_total = s.skipped.values().sum();
+    if plan.execute {
+        s.kept_in_dlq.skipped = s.skipped_total - s.removed_from_dlq;
+    }
+    s.seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
+    let k = &s.kept_in_dlq;
+    let error = match outcome {
+        Err(err) => Some(err),
+        Ok(()) if ctx.stop.is_cancelled() => Some(Error::Interrupted),
+        Ok(()) if s.examined == 0 => Some(Context::empty(&pair.dlq, &pair.dlq_stats, "replay")),
+        Ok(()) if k.failed > 0 => Some(Error::Incomplete {
+            failed: k.failed,
+            asked: s.replayed + k.failed,
+            verb: "put back",
+            detail: format!("SQS refused them ({})", s.first_error()),
+        }),
+        Ok(()) if s.not_removed > 0 => Some(Error::Incomplete {
+            failed: s.not_removed,
+            asked: s.replayed,
+            verb: "removed from the DLQ after being put back",
+            detail: format!(
+                "{}; they are now in both queues, and the worker delivers each code once",
+                s.first_error()
+            ),
+        }),
+        Ok(()) => None,
+    };
+    Ok(Done::of(&s, error))
 }
 
 /// What a replay did (or, in a dry run, would do).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     pub execute: bool,
     #[serde(skip)]
     pub keep_skipped: bool,
     pub dlq_url: String,
     pub queue_url: String,
+    /// DLQ messages looked at.
     pub examined: u64,
+    /// Put back on the job queue (in a dry run: would be).
     pub replayed: u64,
+    /// Not worth replaying, by reason.
     pub skipped: BTreeMap<SkipReason, u64>,
     pub skipped_total: u64,
+    /// Skipped jobs deleted from the DLQ.
     pub removed_from_dlq: u64,
     pub kept_in_dlq: Kept,
+    /// Put back, but the DLQ would not delete them: now in both queues.
     pub not_removed: u64,
     pub errors: Vec<String>,
     pub notes: Vec<String>,
@@ -172,23 +131,47 @@ pub struct Summary {
 }
 
 /// Why jobs are still in the DLQ.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Kept {
+    /// Bodies that are not jobs: always left in the DLQ.
     pub malformed: u64,
+    /// Jobs outside `--channel` / `--older-than` / `--newer-than`.
     pub not_selected: u64,
+    /// Live jobs left because `--limit` was reached.
     pub beyond_limit: u64,
+    /// Live jobs SQS would not take.
     pub failed: u64,
+    /// Live jobs left because a signal stopped the run before their send.
     pub interrupted: u64,
     /// Skipped and left (`--keep-skipped`, or SQS would not delete them).
     pub skipped: u64,
 }
 
-fn name(url: &str) -> &str {
-    url.rsplit('/').next().unwrap_or(url)
+impl Summary {
+    fn first_error(&self) -> &str {
+        self.errors.first().map_or("", String::as_str)
+    }
+
+    /// `put back 300, skipped 40, kept 2`, for the progress line.
+    fn status(&self) -> String {
+        let k = &self.kept_in_dlq;
+        format!(
+            "{} {}, skipped {}, kept {}",
+            if self.execute {
+                "put back"
+            } else {
+                "would put back"
+            },
+            self.replayed,
+            self.skipped.values().sum::<u64>(),
+            k.malformed + k.not_selected + k.beyond_limit + k.failed + k.interrupted
+        )
+    }
 }
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, t: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dry_run = format!("{DRY_RUN}:");
         let (put, skip) = if self.execute {
             ("put back", "skipped")
         } else {
@@ -197,13 +180,9 @@ impl std::fmt::Display for Summary {
         writeln!(
             t,
             "{} {} → {}: {} examined in {:.1} s",
-            if self.execute {
-                "replayed"
-            } else {
-                "dry run (nothing changed; add --execute to do it):"
-            },
-            name(&self.dlq_url),
-            name(&self.queue_url),
+            if self.execute { "replayed" } else { &dry_run },
+            queue_name(&self.dlq_url),
+            queue_name(&self.queue_url),
             self.examined,
             self.seconds
         )?;
@@ -270,108 +249,73 @@ impl std::fmt::Display for Summary {
     }
 }
 
-fn incomplete(counts: &Counts, errors: &[String]) -> Error {
-    let asked = counts.replayed + counts.failed;
-    let first = errors.first().cloned().unwrap_or_default();
-    if counts.failed > 0 {
-        Error::Incomplete {
-            failed: counts.failed,
-            asked,
-            verb: "put back",
-            detail: format!("SQS refused them ({first})"),
-        }
-    } else {
-        Error::Incomplete {
-            failed: counts.not_removed,
-            asked,
-            verb: "removed from the DLQ after being put back",
-            detail: format!(
-                "{first}; they are now in both queues, and the worker delivers each code once"
-            ),
-        }
-    }
-}
-
 /// One replay under way.
 #[derive(Debug)]
 struct Run<'a> {
     ctx: &'a Context,
     pair: &'a Pair,
     plan: &'a Plan,
-    sweep: Sweep<'a>,
     pacer: Option<Pacer>,
-    counts: Counts,
-    errors: Vec<String>,
-    progress: Progress,
 }
 
 impl Run<'_> {
-    async fn sweep_all(&mut self) -> Result<(), Error> {
-        while !self.ctx.stop.is_cancelled() {
-            let room = self
-                .plan
-                .limit
-                .map(|limit| limit.saturating_sub(self.counts.replayed));
-            if room == Some(0) {
-                break;
-            }
-            let want = room.map_or(crate::queues::BATCH, |r| {
-                r.min(crate::queues::BATCH as u64) as usize
-            });
-            let Some(batch) = self.sweep.next(want).await? else {
-                break;
-            };
-            self.counts.examined += batch.len() as u64;
-            let decisions = decide(self.ctx, self.plan, &batch).await?;
-            let mut to_send: Vec<&Message> = Vec::new();
-            let mut to_remove: Vec<&str> = Vec::new();
-            for (message, decision) in batch.iter().zip(decisions) {
-                match decision {
-                    Decision::Malformed => self.counts.malformed += 1,
-                    Decision::NotSelected => self.counts.not_selected += 1,
-                    Decision::Skip(reason) => {
-                        *self.counts.skipped.entry(reason).or_default() += 1;
-                        if self.plan.execute && !self.plan.keep_skipped {
-                            to_remove.push(&message.id);
-                        }
+    async fn batch(
+        &mut self,
+        sweep: &mut Sweep<'_>,
+        batch: &[Message],
+        s: &mut Summary,
+    ) -> Result<(), Error> {
+        s.examined += batch.len() as u64;
+        let decisions = decide(self.ctx, self.plan, batch).await?;
+        let mut to_send: Vec<&Message> = Vec::new();
+        let mut to_remove: Vec<&str> = Vec::new();
+        for (message, decision) in batch.iter().zip(decisions) {
+            match decision {
+                Decision::Malformed => s.kept_in_dlq.malformed += 1,
+                Decision::NotSelected => s.kept_in_dlq.not_selected += 1,
+                Decision::Skip(reason) => {
+                    *s.skipped.entry(reason).or_default() += 1;
+                    if self.plan.execute && !self.plan.keep_skipped {
+                        to_remove.push(&message.id);
                     }
-                    Decision::Replay => {
-                        let taken = self.counts.replayed + to_send.len() as u64;
-                        if self.plan.limit.is_some_and(|limit| taken >= limit) {
-                            self.counts.beyond_limit += 1;
-                        } else {
-                            to_send.push(message);
-                        }
+                }
+                Decision::Replay => {
+                    let taken = s.replayed + to_send.len() as u64;
+                    if self.plan.limit.is_some_and(|limit| taken >= limit) {
+                        s.kept_in_dlq.beyond_limit += 1;
+                    } else {
+                        to_send.push(message);
                     }
                 }
             }
-            if self.plan.execute {
-                self.put_back(&to_send).await?;
-                if !to_remove.is_empty() {
-                    for result in self.sweep.delete(&to_remove).await? {
-                        match result {
-                            Ok(()) => self.counts.removed += 1,
-                            Err(e) => self.errors.push(format!("removing a skipped job: {e}")),
-                        }
-                    }
-                }
-            } else {
-                self.counts.replayed += to_send.len() as u64;
+        }
+        if !self.plan.execute {
+            s.replayed += to_send.len() as u64;
+            return Ok(());
+        }
+        self.put_back(sweep, &to_send, s).await?;
+        for result in sweep.delete(&to_remove).await? {
+            match result {
+                Ok(()) => s.removed_from_dlq += 1,
+                Err(e) => s.errors.push(format!("removing a skipped job: {e}")),
             }
-            self.progress
-                .update(self.counts.examined, &self.counts.status(self.plan.execute));
         }
         Ok(())
     }
 
     /// Sends, then deletes exactly what was sent, one send at a time.
-    async fn put_back(&mut self, messages: &[&Message]) -> Result<(), Error> {
+    async fn put_back(
+        &mut self,
+        sweep: &mut Sweep<'_>,
+        messages: &[&Message],
+        s: &mut Summary,
+    ) -> Result<(), Error> {
         let outgoing: Vec<_> = messages.iter().map(|m| m.outgoing()).collect();
         for chunk in send_chunks(&outgoing, Rate::burst(self.plan.rate)) {
             tokio::select! {
                 biased;
                 () = self.ctx.stop.cancelled() => {
-                    self.counts.interrupted += (outgoing.len() - chunk.start) as u64;
+                    s.kept_in_dlq.interrupted += (outgoing.len() - chunk.start) as u64;
                     return Ok(());
                 }
                 () = pace(self.pacer.as_ref(), chunk.len()) => {}
@@ -386,24 +330,20 @@ impl Run<'_> {
                 match result {
                     Ok(()) => sent.push(message.id.as_str()),
                     Err(e) => {
-                        self.counts.failed += 1;
-                        self.errors
+                        s.kept_in_dlq.failed += 1;
+                        s.errors
                             .push(format!("putting back message {}: {e}", message.id));
                     }
                 }
             }
-            self.counts.replayed += sent.len() as u64;
-            let deleted = match self.sweep.delete(&sent).await {
-                Ok(deleted) => deleted,
-                Err(err) => {
-                    self.counts.not_removed += sent.len() as u64;
-                    return Err(err);
-                }
-            };
+            s.replayed += sent.len() as u64;
+            let deleted = sweep.delete(&sent).await.inspect_err(|_| {
+                s.not_removed += sent.len() as u64;
+            })?;
             for (id, result) in sent.iter().zip(deleted) {
                 if let Err(e) = result {
-                    self.counts.not_removed += 1;
-                    self.errors
+                    s.not_removed += 1;
+                    s.errors
                         .push(format!("removing put-back message {id} from the DLQ: {e}"));
                 }
             }
@@ -425,7 +365,7 @@ async fn decide(ctx: &Context, plan: &Plan, batch: &[Message]) -> Result<Vec<Dec
     let now = ctx.clock.now();
     let selected = |job: &common::job::DeliveryJob| plan.selection.matches(job, now);
     let inspected = inspect(ctx.store.as_ref(), &ctx.table, batch, |job| {
-        selected(job) && classify::precheck(job, now, plan.include_expired).is_none()
+        selected(job) && replay_precheck(job, now, plan.include_expired).is_none()
     })
     .await?;
     Ok(inspected
@@ -435,9 +375,9 @@ async fn decide(ctx: &Context, plan: &Plan, batch: &[Message]) -> Result<Vec<Dec
             Ok(job) if !selected(job) => Decision::NotSelected,
             Ok(job) => {
                 let record = item.record.flatten();
-                match classify::verdict(job, record.as_ref(), now, plan.include_expired) {
-                    Verdict::Replay => Decision::Replay,
-                    Verdict::Skip(reason) => Decision::Skip(reason),
+                match replay_skip(job, record.as_ref(), now, plan.include_expired) {
+                    Some(reason) => Decision::Skip(reason),
+                    None => Decision::Replay,
                 }
             }
         })
@@ -447,13 +387,16 @@ async fn decide(ctx: &Context, plan: &Plan, batch: &[Message]) -> Result<Vec<Dec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classify::Selection;
     use crate::testkit::Fixture;
     use common::domain::Channel;
 
     fn plan(execute: bool) -> Plan {
         Plan {
             execute,
-            hold_seconds: 60,
+            hold: crate::cli::HoldArgs {
+                visibility_timeout: 60,
+            },
             ..Plan::default()
         }
     }
@@ -570,7 +513,7 @@ mod tests {
         assert_eq!(f.queues.bodies(&f.job_queue).len(), 7);
         assert_eq!(
             f.queues.bodies(&f.dlq).len(),
-            26 - 7 - done.json["removed_from_dlq"].as_u64().unwrap() as usize
+            26 - 7 - usize::try_from(done.json["removed_from_dlq"].as_u64().unwrap()).unwrap()
         );
         assert_eq!(f.queues.hidden(&f.dlq), 0);
         // A dry run with a limit counts exactly as far too.

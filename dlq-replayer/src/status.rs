@@ -5,7 +5,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::monitoring::Alarm;
 use crate::output::Done;
-use crate::queue_url::QueueRef;
+use crate::queue_url::{QueueRef, Role};
 use crate::queues::QueueStats;
 use crate::span::short;
 use serde::Serialize;
@@ -19,58 +19,47 @@ pub struct QueueStatus {
     pub in_flight: u64,
     pub delayed: u64,
     /// From CloudWatch's `ApproximateAgeOfOldestMessage`; null when it has no recent data.
-    pub oldest_age_seconds: Option<i64>,
+    pub oldest_age_seconds: Option<u64>,
 }
 
-fn queue_status(queue: &QueueRef, stats: &QueueStats, oldest: Option<i64>) -> QueueStatus {
-    QueueStatus {
+/// One queue's depths, and its oldest message's age if CloudWatch can say: CloudWatch is
+/// extra, so what it cannot say goes to `problems` and the rest is still shown.
+async fn queue_status(
+    ctx: &Context,
+    queue: &QueueRef,
+    problems: &mut Vec<Error>,
+) -> Result<(QueueStatus, QueueStats), Error> {
+    let stats = ctx.queues.stats(queue).await?;
+    let oldest = (ctx.monitoring.oldest_age(queue.url.name()).await).unwrap_or_else(|err| {
+        problems.push(err);
+        None
+    });
+    let status = QueueStatus {
         role: match queue.role {
-            crate::queue_url::Role::JobQueue => "job_queue",
-            crate::queue_url::Role::Dlq => "dlq",
+            Role::JobQueue => "job_queue",
+            Role::Dlq => "dlq",
         },
         name: queue.url.name().to_owned(),
         url: queue.url.to_string(),
         visible: stats.visible,
         in_flight: stats.in_flight,
         delayed: stats.delayed,
-        oldest_age_seconds: oldest,
-    }
+        oldest_age_seconds: oldest.map(|age| age.as_secs()),
+    };
+    Ok((status, stats))
 }
 
 pub async fn run(ctx: &Context) -> Result<Done, Error> {
-    let job_queue = ctx.job_queue()?;
-    let dlq = ctx.dlq().await?;
-    let job_stats = ctx.queues.stats(&job_queue).await?;
-    let dlq_stats = ctx.queues.stats(&dlq).await?;
-    // CloudWatch is extra: what it cannot say is reported, and the rest still shown.
+    let (job_queue, dlq) = (ctx.job_queue()?, ctx.dlq().await?);
     let mut problems = Vec::new();
-    let mut oldest = Vec::new();
-    for queue in [&job_queue, &dlq] {
-        match ctx.monitoring.oldest_age(queue.url.name()).await {
-            Ok(age) => oldest.push(age),
-            Err(err) => {
-                problems.push(err);
-                oldest.push(None);
-            }
-        }
-    }
-    let alarms = match ctx
-        .monitoring
-        .alarms_on(&[job_queue.url.name(), dlq.url.name()])
-        .await
-    {
-        Ok(alarms) => Some(alarms),
-        Err(err) => {
-            problems.push(err);
-            None
-        }
-    };
-    let queues = vec![
-        queue_status(&job_queue, &job_stats, oldest[0]),
-        queue_status(&dlq, &dlq_stats, oldest[1]),
-    ];
+    let (jobs, job_stats) = queue_status(ctx, &job_queue, &mut problems).await?;
+    let (dead, _) = queue_status(ctx, &dlq, &mut problems).await?;
+    let names = [job_queue.url.name(), dlq.url.name()];
+    let alarms = (ctx.monitoring.alarms_on(&names).await)
+        .map_err(|err| problems.push(err))
+        .ok();
     let summary = Summary {
-        queues,
+        queues: vec![jobs, dead],
         max_receive_count: job_stats.redrive.as_ref().and_then(|r| r.max_receive_count),
         alarms,
         cloudwatch_failed: !problems.is_empty(),
@@ -163,7 +152,7 @@ mod tests {
         .to_string()
     }
 
-    fn status(role: &'static str, name: &str, visible: u64, oldest: Option<i64>) -> QueueStatus {
+    fn status(role: &'static str, name: &str, visible: u64, oldest: Option<u64>) -> QueueStatus {
         QueueStatus {
             role,
             name: name.into(),

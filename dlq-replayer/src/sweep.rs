@@ -2,14 +2,24 @@
 //!
 //! SQS has no "list": a message is read by receiving it, which hides it for a visibility
 //! timeout. A sweep keeps every message it was handed hidden (held) until it is deleted or the
-//! sweep ends, so the next receive brings new ones; at the end, [`Sweep::release`] makes what
+//! sweep ends, so the next receive brings new ones; at the end, [`Sweep::finish`] makes what
 //! is left visible again at once. A sweep that is killed releases nothing: its messages come
 //! back by themselves after the hold, so nothing is lost, only delayed.
+//!
+//! Every command that reads the DLQ runs the same loop: a sweep, stopped by a signal between
+//! batches, with its progress on stderr; [`Sweep::finish`] ends all three.
 
+use crate::context::Context;
 use crate::error::Error;
+use crate::progress::Progress;
 use crate::queue_url::QueueRef;
 use crate::queues::{BATCH, Message, Queues};
 use std::collections::HashMap;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How long a receive waits: an empty long poll is how SQS says "nothing visible is left".
+const WAIT_SECONDS: i32 = 1;
 
 #[derive(Debug)]
 enum Seen {
@@ -21,43 +31,41 @@ enum Seen {
 pub struct Sweep<'a> {
     queues: &'a Queues,
     queue: &'a QueueRef,
+    stop: &'a CancellationToken,
     hold_seconds: i32,
-    wait_seconds: i32,
     seen: HashMap<String, Seen>,
+    progress: Progress,
 }
 
 impl<'a> Sweep<'a> {
-    /// `hold_seconds` must outlast the handling of one batch (see `Hold`); `wait_seconds` is
-    /// the long poll that makes an empty answer mean an empty queue.
+    /// `hold` must outlast the handling of one batch; `label` and `total` (the expected
+    /// count, if known) are for the progress line.
     pub fn new(
-        queues: &'a Queues,
+        ctx: &'a Context,
         queue: &'a QueueRef,
-        hold_seconds: i32,
-        wait_seconds: i32,
+        hold: Duration,
+        label: &'static str,
+        total: Option<u64>,
     ) -> Self {
         Self {
-            queues,
+            queues: &ctx.queues,
             queue,
-            hold_seconds,
-            wait_seconds,
+            stop: &ctx.stop,
+            hold_seconds: i32::try_from(hold.as_secs()).unwrap_or(i32::MAX),
             seen: HashMap::new(),
+            progress: Progress::new(label, total),
         }
     }
 
     /// Up to `max` messages not seen before in this sweep; `None` once nothing visible is
-    /// left. A held message whose hold ran out comes back: it is held again under its new
-    /// handle, not handed out twice. A deleted one that SQS hands out again (standard queues
-    /// deliver at least once) is deleted again.
+    /// left, or once the run was told to stop. A held message whose hold ran out comes back:
+    /// it is held again under its new handle, not handed out twice. A deleted one that SQS
+    /// hands out again (standard queues deliver at least once) is deleted again.
     pub async fn next(&mut self, max: usize) -> Result<Option<Vec<Message>>, Error> {
-        loop {
+        while !self.stop.is_cancelled() {
             let received = self
                 .queues
-                .receive(
-                    self.queue,
-                    max.clamp(1, BATCH),
-                    self.hold_seconds,
-                    self.wait_seconds,
-                )
+                .receive(self.queue, max, self.hold_seconds, WAIT_SECONDS)
                 .await?;
             if received.is_empty() {
                 return Ok(None);
@@ -84,10 +92,24 @@ impl<'a> Sweep<'a> {
                 return Ok(Some(fresh));
             }
         }
+        Ok(None)
+    }
+
+    /// Reports `done` items and a short status on the progress line.
+    pub fn progress(&mut self, done: u64, status: &str) {
+        self.progress.update(done, status);
+    }
+
+    /// Ends the sweep whatever its `outcome`: clears the progress line and makes what is
+    /// still held visible again now, not after the hold.
+    pub async fn finish(&mut self, outcome: Result<(), Error>) -> Result<(), Error> {
+        self.progress.finish();
+        let released = self.release().await;
+        outcome.and(released)
     }
 
     /// The current receipt handle of a held message (it changes when a lapsed hold is renewed).
-    pub fn handle(&self, id: &str) -> Option<&str> {
+    fn handle(&self, id: &str) -> Option<&str> {
         match self.seen.get(id) {
             Some(Seen::Held(handle)) => Some(handle),
             _ => None,
@@ -113,17 +135,9 @@ impl<'a> Sweep<'a> {
         Ok(results)
     }
 
-    /// How many messages are still held.
-    pub fn held(&self) -> usize {
-        self.seen
-            .values()
-            .filter(|s| matches!(s, Seen::Held(_)))
-            .count()
-    }
-
     /// Makes every held message visible again at once. A handle SQS no longer takes belongs
     /// to a message whose hold already ran out: it is visible anyway.
-    pub async fn release(&mut self) -> Result<(), Error> {
+    async fn release(&mut self) -> Result<(), Error> {
         let held: Vec<(String, String)> = self
             .seen
             .iter()

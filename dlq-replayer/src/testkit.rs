@@ -7,14 +7,15 @@ use crate::monitoring::{Alarm, Monitoring};
 use crate::queue_url::{QueueRef, Role};
 use crate::queues::Queues;
 use common::clock::{Clock, ShiftedClock};
-use common::domain::{Channel, OtpId};
+use common::domain::Channel;
 use common::job::DeliveryJob;
 use common::queue::FakeSqs;
-use common::record::{Issue, OtpRecord};
-use common::store::{MemoryStore, OtpStore, SendGuards};
+use common::record::OtpRecord;
+use common::store::{MemoryStore, OtpStore};
+use common::test_support as fixtures;
 use std::sync::Arc;
 
-pub fn queue_ref(role: Role, name: &str) -> QueueRef {
+pub(crate) fn queue_ref(role: Role, name: &str) -> QueueRef {
     QueueRef {
         role,
         url: format!("http://fake/000000000000/{name}").parse().unwrap(),
@@ -23,43 +24,47 @@ pub fn queue_ref(role: Role, name: &str) -> QueueRef {
 
 /// [`FakeSqs`], its queues named by [`QueueRef`].
 #[derive(Debug, Default, Clone)]
-pub struct TestQueues(pub Arc<FakeSqs>);
+pub(crate) struct TestQueues(pub(crate) Arc<FakeSqs>);
 
 impl TestQueues {
-    pub fn put(&self, queue: &QueueRef, body: &str) {
+    pub(crate) fn put(&self, queue: &QueueRef, body: &str) {
         self.0.put(queue.url.as_str(), body);
     }
-    pub fn set_redrive(&self, from: &QueueRef, to: &QueueRef) {
+    pub(crate) fn set_redrive(&self, from: &QueueRef, to: &QueueRef) {
         self.0.set_redrive(from.url.as_str(), to.url.as_str());
     }
-    pub fn bodies(&self, queue: &QueueRef) -> Vec<String> {
+    pub(crate) fn bodies(&self, queue: &QueueRef) -> Vec<String> {
         self.0.bodies(queue.url.as_str())
     }
-    pub fn hidden(&self, queue: &QueueRef) -> usize {
+    pub(crate) fn hidden(&self, queue: &QueueRef) -> usize {
         self.0.hidden(queue.url.as_str())
     }
-    pub fn refuse_send_of(&self, body: &str) {
+    pub(crate) fn refuse_send_of(&self, body: &str) {
         self.0.refuse_send_of(body);
     }
-    pub fn log(&self) -> Vec<String> {
+    pub(crate) fn log(&self) -> Vec<String> {
         self.0.log()
     }
 }
 
 #[derive(Debug, Default)]
-pub struct NoMonitoring;
+pub(crate) struct NoMonitoring;
 
 #[async_trait::async_trait]
 impl Monitoring for NoMonitoring {
     async fn alarms_on(&self, _: &[&str]) -> Result<Vec<Alarm>, Error> {
         Ok(Vec::new())
     }
-    async fn oldest_age(&self, _: &str) -> Result<Option<i64>, Error> {
+    async fn oldest_age(&self, _: &str) -> Result<Option<std::time::Duration>, Error> {
         Ok(None)
     }
 }
 
-pub fn context(queues: &TestQueues, store: Arc<MemoryStore>, clock: Arc<ShiftedClock>) -> Context {
+pub(crate) fn context(
+    queues: &TestQueues,
+    store: Arc<MemoryStore>,
+    clock: Arc<ShiftedClock>,
+) -> Context {
     Context {
         queues: Queues(queues.0.clone()),
         monitoring: Arc::new(NoMonitoring),
@@ -73,17 +78,17 @@ pub fn context(queues: &TestQueues, store: Arc<MemoryStore>, clock: Arc<ShiftedC
 }
 
 #[derive(Debug)]
-pub struct Fixture {
-    pub queues: TestQueues,
-    pub store: Arc<MemoryStore>,
-    pub clock: Arc<ShiftedClock>,
-    pub ctx: Context,
-    pub dlq: QueueRef,
-    pub job_queue: QueueRef,
+pub(crate) struct Fixture {
+    pub(crate) queues: TestQueues,
+    pub(crate) store: Arc<MemoryStore>,
+    pub(crate) clock: Arc<ShiftedClock>,
+    pub(crate) ctx: Context,
+    pub(crate) dlq: QueueRef,
+    pub(crate) job_queue: QueueRef,
 }
 
 impl Fixture {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let queues = TestQueues::default();
         let store = Arc::new(MemoryStore::default());
         let clock = Arc::new(ShiftedClock::default());
@@ -103,23 +108,23 @@ impl Fixture {
     }
 
     /// A pending OTP whose first job is in the DLQ; returns the job's body.
-    pub async fn live(&self, channel: Channel) -> String {
+    pub(crate) async fn live(&self, channel: Channel) -> String {
         let (job, _) = self.stored(channel, self.now() - 120, 600).await;
         self.put(&job)
     }
 
     /// An OTP requested `age` seconds ago.
-    pub async fn live_aged(&self, channel: Channel, age: i64) -> String {
+    pub(crate) async fn live_aged(&self, channel: Channel, age: i64) -> String {
         let (job, _) = self.stored(channel, self.now() - age, age + 300).await;
         self.put(&job)
     }
 
-    pub async fn expired(&self) -> String {
+    pub(crate) async fn expired(&self) -> String {
         let (job, _) = self.stored(Channel::Email, self.now() - 900, 600).await;
         self.put(&job)
     }
 
-    pub async fn verified(&self) -> String {
+    pub(crate) async fn verified(&self) -> String {
         let (job, record) = self.stored(Channel::Sms, self.now() - 60, 600).await;
         let slot = record.code_slot.clone().unwrap_or_default();
         self.store
@@ -129,20 +134,15 @@ impl Fixture {
         self.put(&job)
     }
 
-    pub fn malformed(&self, body: &str) -> String {
+    pub(crate) fn malformed(&self, body: &str) -> String {
         self.queues.put(&self.dlq, body);
         body.to_owned()
     }
 
     /// A job whose record was never stored (or expired a day ago and was removed by TTL).
-    pub fn gone(&self) -> String {
+    pub(crate) fn gone(&self) -> String {
         let now = self.now();
-        self.put(&job(
-            OtpId::new_random(),
-            Channel::Email,
-            now - 60,
-            now + 540,
-        ))
+        self.put(&fixtures::job(Channel::Email, now - 60, now + 540))
     }
 
     fn put(&self, job: &DeliveryJob) -> String {
@@ -152,45 +152,9 @@ impl Fixture {
     }
 
     async fn stored(&self, channel: Channel, created: i64, ttl: i64) -> (DeliveryJob, OtpRecord) {
-        let id = OtpId::new_random();
-        let job = job(id, channel, created, created + ttl);
-        let record = OtpRecord::issued(Issue {
-            id,
-            channel,
-            masked_destination: job.to.clone(),
-            destination_key: id.compact(),
-            locale: "en".into(),
-            code_slot: job.slot.clone(),
-            sealed: "sealed".into(),
-            created_at: created,
-            expires_at: created + ttl,
-            max_attempts: 5,
-        });
-        let guards = SendGuards {
-            destination_key: id.compact(),
-            ip_key: None,
-            now: created,
-            cooldown_seconds: 0,
-            max_per_destination_hour: 1_000,
-            max_per_ip_hour: 1_000,
-        };
-        self.store.create(&record, &guards, None).await.unwrap();
+        let job = fixtures::job(channel, created, created + ttl);
+        let record = fixtures::record(&job, "sealed");
+        fixtures::store(self.store.as_ref(), &record).await;
         (job, record)
-    }
-}
-
-pub fn job(id: OtpId, channel: Channel, created: i64, expires: i64) -> DeliveryJob {
-    DeliveryJob {
-        v: 1,
-        otp_id: id,
-        send: 1,
-        channel,
-        slot: format!("live_{}", id.compact()),
-        to: match channel {
-            Channel::Email => "j***@example.com".into(),
-            Channel::Sms => "+4477******21".into(),
-        },
-        expires_at: expires,
-        enqueued_at: created,
     }
 }

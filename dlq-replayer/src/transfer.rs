@@ -9,15 +9,15 @@
 
 use crate::context::Context;
 use crate::error::Error;
-use crate::output::Done;
+use crate::output::{DRY_RUN, Done, queue_name};
 use crate::progress::Progress;
-use crate::queues::{AttributeValue, Message, Outgoing, send_chunks};
-use crate::replay::WAIT_SECONDS;
+use crate::queues::{AttributeValue, BATCH, Message, Outgoing, send_chunks};
 use crate::sweep::Sweep;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Line {
@@ -46,12 +46,7 @@ fn partial_path(out: &Path) -> PathBuf {
     out.with_file_name(name)
 }
 
-pub async fn export(
-    ctx: &Context,
-    out: &Path,
-    force: bool,
-    hold_seconds: i32,
-) -> Result<Done, Error> {
+pub async fn export(ctx: &Context, out: &Path, force: bool, hold: Duration) -> Result<Done, Error> {
     if out.exists() && !force {
         return Err(Error::OutputExists {
             path: out.to_owned(),
@@ -62,37 +57,27 @@ pub async fn export(
     let partial = partial_path(out);
     let file = std::fs::File::create(&partial).map_err(|e| Error::file(&partial, e))?;
     let mut writer = std::io::BufWriter::new(file);
-    let mut progress = Progress::new("export", Some(stats.visible));
-    let mut sweep = Sweep::new(&ctx.queues, &dlq, hold_seconds, WAIT_SECONDS);
+    let mut sweep = Sweep::new(ctx, &dlq, hold, "export", Some(stats.visible));
     let (mut count, mut bytes) = (0u64, 0u64);
     let written = async {
-        while !ctx.stop.is_cancelled() {
-            let Some(batch) = sweep.next(crate::queues::BATCH).await? else {
-                break;
-            };
+        let failed = |e| Error::file(&partial, e);
+        while let Some(batch) = sweep.next(BATCH).await? {
             for message in &batch {
                 let mut line = serde_json::to_vec(&Line::from(message))
-                    .map_err(|e| Error::file(&partial, std::io::Error::other(e)))?;
+                    .map_err(|e| failed(std::io::Error::other(e)))?;
                 line.push(b'\n');
-                writer
-                    .write_all(&line)
-                    .map_err(|e| Error::file(&partial, e))?;
+                writer.write_all(&line).map_err(failed)?;
                 count += 1;
                 bytes += line.len() as u64;
             }
-            progress.update(count, &format!("written {count}"));
+            sweep.progress(count, &format!("written {count}"));
         }
-        writer.flush().map_err(|e| Error::file(&partial, e))?;
-        writer
-            .get_ref()
-            .sync_all()
-            .map_err(|e| Error::file(&partial, e))
+        writer.flush().map_err(failed)?;
+        writer.get_ref().sync_all().map_err(failed)
     }
     .await;
-    progress.finish();
     // The DLQ is left as it was, whatever happened to the file.
-    let released = sweep.release().await;
-    let finished = written.and(released).and_then(|()| {
+    let finished = sweep.finish(written).await.and_then(|()| {
         if ctx.stop.is_cancelled() {
             Err(Error::Interrupted)
         } else if count == 0 {
@@ -114,10 +99,6 @@ pub async fn export(
     Ok(Done::of(&summary, None))
 }
 
-fn name(url: &str) -> &str {
-    url.rsplit('/').next().unwrap_or(url)
-}
-
 /// What `export` wrote.
 #[derive(Debug, Clone, Serialize)]
 pub struct Exported {
@@ -133,7 +114,7 @@ impl std::fmt::Display for Exported {
             t,
             "exported {} messages from {} to {} ({} bytes); the DLQ is unchanged",
             self.exported,
-            name(&self.dlq_url),
+            queue_name(&self.dlq_url),
             self.file,
             self.bytes
         )
@@ -157,11 +138,11 @@ pub struct Imported {
 
 impl std::fmt::Display for Imported {
     fn fmt(&self, t: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (file, dlq) = (&self.file, name(&self.dlq_url));
+        let (file, dlq) = (&self.file, queue_name(&self.dlq_url));
         if !self.execute {
             return writeln!(
                 t,
-                "dry run (nothing changed; add --execute to do it): {} messages in {file} would go into {dlq}",
+                "{DRY_RUN}: {} messages in {file} would go into {dlq}",
                 self.messages
             );
         }
@@ -193,7 +174,7 @@ pub fn read(path: &Path) -> Result<Vec<Line>, Error> {
         let line: Line = serde_json::from_str(&text).map_err(|e| Error::BadExportLine {
             path: path.to_owned(),
             line: n + 1,
-            problem: format!("not an exported message ({})", e.classify_name()),
+            problem: format!("not an exported message ({})", problem(&e)),
         })?;
         lines.push(line);
     }
@@ -207,19 +188,14 @@ pub fn read(path: &Path) -> Result<Vec<Line>, Error> {
     Ok(lines)
 }
 
-trait ClassifyName {
-    fn classify_name(&self) -> &'static str;
-}
-
-impl ClassifyName for serde_json::Error {
-    /// The kind of problem, without serde's message (which can quote the line's content).
-    fn classify_name(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "unreadable",
-            serde_json::error::Category::Syntax => "not JSON",
-            serde_json::error::Category::Data => "fields missing or of the wrong type",
-            serde_json::error::Category::Eof => "cut short",
-        }
+/// The kind of problem, without serde's message (which can quote the line's content).
+fn problem(e: &serde_json::Error) -> &'static str {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Io => "unreadable",
+        Category::Syntax => "not JSON",
+        Category::Data => "fields missing or of the wrong type",
+        Category::Eof => "cut short",
     }
 }
 
@@ -247,35 +223,31 @@ pub async fn import(ctx: &Context, input: &Path, execute: bool) -> Result<Done, 
         })
         .collect();
     let mut progress = Progress::new("import", Some(total));
-    let mut imported = 0u64;
-    let mut not_imported: Vec<usize> = Vec::new();
-    let mut errors = Vec::new();
-    let mut failure = None;
-    for chunk in send_chunks(&outgoing, crate::queues::BATCH) {
-        if ctx.stop.is_cancelled() {
-            not_imported.extend(chunk.start + 1..=outgoing.len());
-            failure = Some(Error::Interrupted);
-            break;
-        }
-        match ctx.queues.send(&dlq, &outgoing[chunk.clone()]).await {
-            Ok(results) => {
-                for (i, result) in chunk.zip(results) {
-                    match result {
-                        Ok(()) => imported += 1,
-                        Err(e) => {
-                            not_imported.push(i + 1);
-                            errors.push(format!("line {}: {e}", i + 1));
-                        }
-                    }
-                }
-            }
+    let (mut not_imported, mut errors, mut failure) = (Vec::new(), Vec::new(), None);
+    for chunk in send_chunks(&outgoing, BATCH) {
+        let sent = if ctx.stop.is_cancelled() {
+            Err(Error::Interrupted)
+        } else {
+            ctx.queues.send(&dlq, &outgoing[chunk.clone()]).await
+        };
+        let results = match sent {
+            Ok(results) => results,
             Err(err) => {
                 not_imported.extend(chunk.start + 1..=outgoing.len());
                 failure = Some(err);
                 break;
             }
+        };
+        for (i, result) in chunk.zip(results) {
+            match result {
+                Ok(()) => summary.imported += 1,
+                Err(e) => {
+                    not_imported.push(i + 1);
+                    errors.push(format!("line {}: {e}", i + 1));
+                }
+            }
         }
-        progress.update(imported, &format!("imported {imported}"));
+        progress.update(summary.imported, &format!("imported {}", summary.imported));
     }
     progress.finish();
     let failure = failure.or_else(|| {
@@ -286,7 +258,6 @@ pub async fn import(ctx: &Context, input: &Path, execute: bool) -> Result<Done, 
             detail: errors.first().cloned().unwrap_or_default(),
         })
     });
-    summary.imported = imported;
     summary.not_imported_lines = Some(not_imported);
     summary.errors = Some(errors);
     Ok(Done::of(&summary, failure))
@@ -335,7 +306,9 @@ mod tests {
             f.malformed("ünïcødé \u{1F600} \t tab and \"quotes\"\n"),
         ];
         let out = temp_path("export.jsonl");
-        let done = export(&f.ctx, &out, false, 60).await.unwrap();
+        let done = export(&f.ctx, &out, false, Duration::from_secs(60))
+            .await
+            .unwrap();
         assert_eq!(done.json["exported"], 2);
         assert_eq!(
             f.queues.bodies(&f.dlq).len(),
@@ -347,7 +320,7 @@ mod tests {
 
         // A second export refuses to overwrite the first.
         assert!(matches!(
-            export(&f.ctx, &out, false, 60).await,
+            export(&f.ctx, &out, false, Duration::from_secs(60)).await,
             Err(Error::OutputExists { .. })
         ));
 
@@ -369,7 +342,9 @@ mod tests {
     async fn an_empty_dlq_leaves_no_file() {
         let f = Fixture::new();
         let out = temp_path("empty.jsonl");
-        let err = export(&f.ctx, &out, false, 60).await.unwrap_err();
+        let err = export(&f.ctx, &out, false, Duration::from_secs(60))
+            .await
+            .unwrap_err();
         assert_eq!(err.exit_code(), 3);
         assert!(!out.exists() && !partial_path(&out).exists());
     }

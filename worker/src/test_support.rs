@@ -4,12 +4,12 @@ use crate::deliver::Deliverer;
 use crate::pacer::Pacer;
 use common::clock::ShiftedClock;
 use common::crypto::Keys;
-use common::domain::{Channel, Destination, OtpCode, OtpCodeLength, OtpId};
-use common::job::{DeliveryJob, JOB_VERSION};
-use common::record::{Issue, OtpRecord};
+use common::domain::{Channel, Destination, OtpCode, OtpCodeLength};
+use common::job::DeliveryJob;
 use common::secret::ServiceSecret;
 use common::sender::Sender;
-use common::store::{MemoryStore, OtpStore, SendGuards};
+use common::store::MemoryStore;
+use common::test_support as fixtures;
 use std::sync::Arc;
 
 /// A deliverer over in-memory fakes, with handles on each fake; `S` is the test's sender.
@@ -57,39 +57,12 @@ pub(crate) async fn issue(
     address: &str,
     ttl: i64,
 ) -> (DeliveryJob, OtpCode) {
-    let id = OtpId::new_random();
     let code = OtpCode::generate(OtpCodeLength::default());
     let to = Destination::parse(Channel::Email, address).unwrap();
-    let record = OtpRecord::issued(Issue {
-        id,
-        channel: Channel::Email,
-        masked_destination: to.masked(),
-        destination_key: format!("dest-{id}"),
-        locale: "en".to_owned(),
-        code_slot: keys.code_slot(id, &code),
-        sealed: common::payload::seal(keys, id, &code, &to),
-        created_at: now,
-        expires_at: now + ttl,
-        max_attempts: 5,
-    });
-    let guards = SendGuards {
-        destination_key: record.destination_key.clone(),
-        ip_key: None,
-        now,
-        cooldown_seconds: 0,
-        max_per_destination_hour: 1_000,
-        max_per_ip_hour: 1_000,
-    };
-    store.create(&record, &guards, None).await.unwrap();
-    let job = DeliveryJob {
-        v: JOB_VERSION,
-        otp_id: id,
-        send: 1,
-        channel: Channel::Email,
-        slot: record.code_slot.clone().unwrap(),
-        to: record.masked_destination.clone(),
-        expires_at: record.expires_at,
-        enqueued_at: now,
-    };
+    let mut job = fixtures::job(Channel::Email, now, now + ttl);
+    job.slot = keys.code_slot(job.otp_id, &code);
+    job.to = to.masked();
+    let record = fixtures::record(&job, &common::payload::seal(keys, job.otp_id, &code, &to));
+    fixtures::store(store, &record).await;
     (job, code)
 }

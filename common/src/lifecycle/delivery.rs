@@ -213,37 +213,16 @@ pub fn delivery_state(result: &DeliveryResult) -> DeliveryState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Channel, OtpId};
-    use crate::record::Issue;
+    use crate::domain::Channel;
 
     const NOW: i64 = 10_000;
 
     fn job() -> DeliveryJob {
-        DeliveryJob {
-            v: 1,
-            otp_id: OtpId::new_random(),
-            send: 1,
-            channel: Channel::Email,
-            slot: "live_abc".into(),
-            to: "j***@example.com".into(),
-            expires_at: NOW + 300,
-            enqueued_at: NOW - 300,
-        }
+        crate::test_support::job(Channel::Email, NOW - 300, NOW + 300)
     }
 
     fn record(job: &DeliveryJob) -> OtpRecord {
-        OtpRecord::issued(Issue {
-            id: job.otp_id,
-            channel: job.channel,
-            masked_destination: job.to.clone(),
-            destination_key: "dk".into(),
-            locale: "en".into(),
-            code_slot: job.slot.clone(),
-            sealed: "sealed".into(),
-            created_at: job.enqueued_at,
-            expires_at: job.expires_at,
-            max_attempts: 5,
-        })
+        crate::test_support::record(job, "sealed")
     }
 
     #[test]

@@ -102,22 +102,12 @@ pub fn guess_is_counted(record: &OtpRecord, now: i64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Channel, OtpId};
-    use crate::record::Issue;
+    use crate::domain::Channel;
 
     fn record(now: i64) -> OtpRecord {
-        OtpRecord::issued(Issue {
-            id: OtpId::new_random(),
-            channel: Channel::Email,
-            masked_destination: "j***@example.com".into(),
-            destination_key: "dk".into(),
-            locale: "en".into(),
-            code_slot: "live_right".into(),
-            sealed: "sealed".into(),
-            created_at: now,
-            expires_at: now + 600,
-            max_attempts: 5,
-        })
+        let mut job = crate::test_support::job(Channel::Email, now, now + 600);
+        job.slot = "live_right".into();
+        crate::test_support::record(&job, "sealed")
     }
 
     #[test]
