@@ -112,6 +112,7 @@ impl Fixture {
             cooldown_seconds: 0,
             max_per_destination_hour: 1_000,
             max_per_ip_hour: 1_000,
+            tenant: None,
         };
         self.store.create(&record, &guards, None).await.unwrap();
         (job, record)

@@ -11,6 +11,7 @@ use common::domain::{Channel, Destination, Locale};
 use common::queue::MemoryQueue;
 use common::secret::ServiceSecret;
 use common::store::MemoryStore;
+use common::tenant::Caller;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
@@ -22,17 +23,21 @@ const CAPACITY: usize = 1 << 20;
 
 /// Serves the router with in-memory backends on a loopback port. No limit can trip during a
 /// run: every send goes to a new destination, and the per-IP limit and attempt cap are lifted.
-pub async fn serve_in_memory() -> (SocketAddr, Arc<OtpService>) {
+pub async fn serve_in_memory() -> (SocketAddr, Arc<OtpService>, Caller, String) {
     let rules = Rules {
         max_sends_per_ip_per_hour: u32::MAX,
         max_attempts: u32::MAX,
         ..Rules::default()
     };
+    let secret = ServiceSecret::generate();
+    let (tenants, key) = crate::tenants::Tenants::with_server_key(&secret, "bench").await;
+    let caller = tenants.caller(&key).await;
     let service = Arc::new(OtpService {
         rules,
+        resolver: tenants.resolver,
         store: Arc::new(MemoryStore::with_capacity(CAPACITY)),
         queue: Arc::new(MemoryQueue::with_capacity(CAPACITY)),
-        keys: Arc::new(Keys::derive(&ServiceSecret::generate())),
+        keys: Arc::new(Keys::derive(&secret)),
         clock: Arc::new(SystemClock),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -47,22 +52,25 @@ pub async fn serve_in_memory() -> (SocketAddr, Arc<OtpService>) {
         )
         .await;
     });
-    (address, service)
+    (address, service, caller, key.expose().to_owned())
 }
 
 /// Issues `n` OTPs straight through the service, for the verify run to guess at.
-pub async fn seed(service: &OtpService, n: usize) -> Vec<String> {
+pub async fn seed(service: &OtpService, caller: &Caller, n: usize) -> Vec<String> {
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
         let destination =
             Destination::parse(Channel::Email, &format!("seed-{i}@example.com")).expect("address");
         let issued = service
-            .send(api::service::SendCommand {
-                destination,
-                locale: Locale::default(),
-                client_ip: None,
-                idempotency_key: None,
-            })
+            .send(
+                caller,
+                api::service::SendCommand {
+                    destination,
+                    locale: Locale::default(),
+                    client_ip: None,
+                    idempotency_key: None,
+                },
+            )
             .await
             .expect("seed send");
         ids.push(issued.otp_id.to_string());
@@ -94,9 +102,11 @@ pub struct Load {
 
 /// Runs `wrk` with `script` (given `script_args`) against `address`, measuring this process's
 /// CPU time meanwhile.
-pub fn wrk(address: SocketAddr, script: &Path, script_args: &[&str], load: Load) -> Run {
+/// The scripts send `OTP_BENCH_KEY` as the bearer key (empty: no `Authorization` header).
+pub fn wrk(address: SocketAddr, script: &Path, script_args: &[&str], key: &str, load: Load) -> Run {
     let cpu_before = process_cpu();
     let output = Command::new("wrk")
+        .env("OTP_BENCH_KEY", key)
         .args([
             "--latency",
             "-t",

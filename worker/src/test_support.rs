@@ -79,6 +79,7 @@ pub(crate) async fn issue(
         cooldown_seconds: 0,
         max_per_destination_hour: 1_000,
         max_per_ip_hour: 1_000,
+        tenant: None,
     };
     store.create(&record, &guards, None).await.unwrap();
     let job = DeliveryJob {

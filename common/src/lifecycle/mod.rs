@@ -21,5 +21,5 @@ pub use delivery::{
     Claim, DeliveryResult, LeaseHolder, SkipReason, claim_allowed, claim_refusal, delivery_state,
     replay_precheck, replay_skip, skip_reason,
 };
-pub use limits::{LimitScope, RateLimited, SeenCounts, SendGuards};
-pub use status::{OtpStatus, VerifyOutcome, guess_is_counted, verify_outcome};
+pub use limits::{LimitScope, RateLimited, SeenCounts, SendGuards, TenantBudget};
+pub use status::{OtpStatus, VerifyOutcome, guess_is_counted, verify_outcome, visible_to};

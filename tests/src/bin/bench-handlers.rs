@@ -40,8 +40,8 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let (address, service) = runtime.block_on(serve_in_memory());
-    let ids = runtime.block_on(seed(&service, 10_000));
+    let (address, service, caller, key) = runtime.block_on(serve_in_memory());
+    let ids = runtime.block_on(seed(&service, &caller, 10_000));
     let ids_file = std::env::temp_dir().join(format!("otp-bench-ids-{}.txt", std::process::id()));
     std::fs::write(&ids_file, ids.join("\n")).expect("write the ids file");
     let scripts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench");
@@ -52,12 +52,18 @@ fn main() {
     // A short warm-up, then rounds of one run per operation: a machine's noise falls on both,
     // and the median round is the figure.
     let warm = Load { seconds: 2, ..load };
-    let _ = wrk(address, &scripts.join("send.lua"), &[], warm);
+    let _ = wrk(address, &scripts.join("send.lua"), &[], &key, warm);
     let mut sends = Vec::new();
     let mut verifies = Vec::new();
     for _ in 0..rounds {
-        sends.push(wrk(address, &scripts.join("send.lua"), &[], load));
-        verifies.push(wrk(address, &scripts.join("verify.lua"), &[&ids_arg], load));
+        sends.push(wrk(address, &scripts.join("send.lua"), &[], &key, load));
+        verifies.push(wrk(
+            address,
+            &scripts.join("verify.lua"),
+            &[&ids_arg],
+            &key,
+            load,
+        ));
     }
     let _ = std::fs::remove_file(&ids_file);
 

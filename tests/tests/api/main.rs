@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+mod auth;
 mod calls;
 mod cfn;
 mod delivery;
@@ -20,6 +21,7 @@ mod rate_limits;
 mod replayer;
 mod secrecy;
 mod template;
+mod tenants;
 mod unreachable;
 mod verify;
 mod worker_process;

@@ -161,9 +161,13 @@ fn every_error() -> Vec<ApiError> {
         limited(LimitScope::DestinationCooldown, Some(0)),
         limited(LimitScope::DestinationHourly, Some(3000)),
         limited(LimitScope::IpHourly, Some(3592)),
+        limited(LimitScope::TenantHourly, Some(1200)),
         limited(LimitScope::OtpSends, None),
         ApiError::TooManyAttempts,
         ApiError::Unavailable(BackendError::new("dynamodb", "GetItem", "timed out")),
+        ApiError::Unauthorized,
+        ApiError::Forbidden,
+        ApiError::ChannelNotAllowed,
     ];
     let kind = |error: &ApiError| match error {
         ApiError::InvalidRequest(_) => 0,
@@ -178,9 +182,12 @@ fn every_error() -> Vec<ApiError> {
         ApiError::RateLimited(_) => 9,
         ApiError::TooManyAttempts => 10,
         ApiError::Unavailable(_) => 11,
+        ApiError::Unauthorized => 12,
+        ApiError::Forbidden => 13,
+        ApiError::ChannelNotAllowed => 14,
     };
     let kinds: BTreeSet<usize> = all.iter().map(kind).collect();
-    assert_eq!(kinds, (0..=11).collect(), "list one of each variant");
+    assert_eq!(kinds, (0..=14).collect(), "list one of each variant");
     all
 }
 
