@@ -51,6 +51,11 @@ pub fn router(service: Arc<OtpService>) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Before routing: a preflight carries no key, and the routes have no OPTIONS.
+        .layer(middleware::from_fn_with_state(
+            service.clone(),
+            crate::cors::preflight,
+        ))
         .layer(middleware::from_fn(access_log))
         .with_state(service)
 }

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod routes;

@@ -3,7 +3,7 @@
 //! checking a key needs no new permission, and the deployment keeps one table to back up,
 //! encrypt and watch. Their items carry no `ttl`, so they never expire.
 
-use super::fields::TenantId;
+use super::fields::{Origin, TenantId};
 use super::key::{KeyHash, KeyId, KeyKind, KeyRecord};
 use super::policy::TenantPolicy;
 use super::store::{StoreFailure, TenantStore, TenantStoreError, Versioned, rules};
@@ -87,6 +87,33 @@ impl DynamoTenantStore {
         KeyHash::parse(hash).map_err(|e| corrupt(&tenant_pk(tenant), e.to_string()))
     }
 
+    /// The origin-index writes of a policy change ([`rules::origin_changes`]): this tenant
+    /// added to the set of each new origin, removed from that of each dropped one.
+    fn origin_items(
+        &self,
+        tenant: &TenantId,
+        before: &[Origin],
+        after: &[Origin],
+    ) -> Result<Vec<TransactWriteItem>, TenantStoreError> {
+        let (added, removed) = rules::origin_changes(before, after);
+        let change = |origin: &Origin, action: &str| {
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(origin_pk(origin.as_str()))))
+                .update_expression(format!("{action} tenants :id"))
+                .expression_attribute_values(":id", AttributeValue::Ss(vec![tenant.to_string()]))
+                .build()
+                .map(|u| TransactWriteItem::builder().update(u).build())
+                .map_err(build_error)
+        };
+        added
+            .into_iter()
+            .map(|o| change(o, "ADD"))
+            .chain(removed.into_iter().map(|o| change(o, "DELETE")))
+            .collect::<Result<_, _>>()
+            .map_err(TenantStoreError::from)
+    }
+
     async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
@@ -132,13 +159,12 @@ impl TenantStore for DynamoTenantStore {
             .expression_attribute_values(":id", AttributeValue::Ss(vec![policy.id.to_string()]))
             .build()
             .map_err(build_error)?;
-        match self
-            .transact(vec![
-                TransactWriteItem::builder().put(put).build(),
-                TransactWriteItem::builder().update(list).build(),
-            ])
-            .await?
-        {
+        let mut items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().update(list).build(),
+        ];
+        items.extend(self.origin_items(&policy.id, &[], &policy.origins)?);
+        match self.transact(items).await? {
             Ok(()) => Ok(()),
             Err(failed) if failed.first() == Some(&true) => {
                 Err(TenantStoreError::TenantExists(policy.id.clone()))
@@ -179,6 +205,38 @@ impl TenantStore for DynamoTenantStore {
         version: u64,
     ) -> Result<u64, TenantStoreError> {
         let next = version + 1;
+        // The origin index changes with the policy, in one transaction; the read tells which
+        // origins come and go, and the version condition makes sure it is still true.
+        let current = self.stored_tenant(&policy.id).await?;
+        let before = match &current {
+            Some((tenant, _)) if tenant.version == version => tenant.value.origins.clone(),
+            other => {
+                return rules::update(other.as_ref().map(|(t, _)| t.version), &policy.id, version)
+                    .and(Err(TenantStoreError::Conflict(policy.id.clone())));
+            }
+        };
+        let origin_items = self.origin_items(&policy.id, &before, &policy.origins)?;
+        if !origin_items.is_empty() {
+            let bump = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(tenant_pk(&policy.id))))
+                .update_expression("SET policy = :policy, version = :next")
+                .condition_expression("version = :version")
+                .expression_attribute_values(":policy", s(policy.to_json()))
+                .expression_attribute_values(":next", n(next))
+                .expression_attribute_values(":version", n(version))
+                .build()
+                .map_err(build_error)?;
+            let mut items = vec![TransactWriteItem::builder().update(bump).build()];
+            items.extend(origin_items);
+            return match self.transact(items).await? {
+                Ok(()) => Ok(next),
+                Err(failed) if failed.first() == Some(&true) => {
+                    Err(TenantStoreError::Conflict(policy.id.clone()))
+                }
+                Err(_) => Err(unexplained("TransactWriteItems")),
+            };
+        }
         let result = self
             .client
             .update_item()
@@ -277,6 +335,18 @@ impl TenantStore for DynamoTenantStore {
             .transpose()
     }
 
+    async fn origin_listed(&self, origin: &str) -> Result<bool, TenantStoreError> {
+        Ok(self
+            .get(origin_pk(origin), "GetItem")
+            .await?
+            .and_then(|item| {
+                item.get("tenants")
+                    .and_then(|v| v.as_ss().ok())
+                    .map(Vec::len)
+            })
+            .is_some_and(|n| n > 0))
+    }
+
     async fn revoke_key(
         &self,
         tenant: &TenantId,
@@ -312,6 +382,10 @@ impl TenantStore for DynamoTenantStore {
             },
         }
     }
+}
+
+fn origin_pk(origin: &str) -> String {
+    format!("origin#{origin}")
 }
 
 fn tenant_pk(id: &TenantId) -> String {

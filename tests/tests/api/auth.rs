@@ -195,3 +195,59 @@ async fn a_body_must_be_declared_as_json() {
         .await;
     assert_eq!(resent.status, 202, "{:?}", resent.body);
 }
+
+#[tokio::test]
+async fn a_cors_preflight_is_answered_for_a_listed_origin_only() {
+    let app = spawn_app().await;
+    let preflight = |origin: &'static str, path: &'static str| {
+        let url = app.url(path);
+        async move {
+            reqwest::Client::new()
+                .request(reqwest::Method::OPTIONS, url)
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header(
+                    "access-control-request-headers",
+                    "authorization, content-type",
+                )
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for path in ["/v1/otp/send", "/v1/otp/verify"] {
+        let allowed = preflight(TEST_ORIGIN, path).await;
+        assert_eq!(allowed.status().as_u16(), 204, "{path}");
+        let headers = allowed.headers();
+        assert_eq!(headers["access-control-allow-origin"], TEST_ORIGIN);
+        assert_eq!(headers["access-control-allow-methods"], "POST");
+        let allowed_headers = headers["access-control-allow-headers"].to_str().unwrap();
+        assert!(
+            allowed_headers.contains("authorization") && allowed_headers.contains("content-type")
+        );
+
+        let refused = preflight("https://evil.example", path).await;
+        assert_eq!(refused.status().as_u16(), 403, "{path}");
+        assert!(
+            refused
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["error"], "forbidden");
+    }
+    // An origin a tenant adds is answered too (a new tenant: nothing cached for it yet).
+    app.tenants
+        .create("shop", |p| {
+            p.set_origins([common::tenant::Origin::parse("https://shop.example").unwrap()])
+        })
+        .await;
+    assert_eq!(
+        preflight("https://shop.example", "/v1/otp/send")
+            .await
+            .status()
+            .as_u16(),
+        204
+    );
+}
