@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use common::error::BackendError;
-use common::tenant::{KeyKind, KeyResolver};
+use common::tenant::{KeyKind, KeyResolver, TenantStoreError};
 use std::sync::Arc;
 
 /// The one `/v1` route a publishable key may not use: status reads an OTP's state, which only
@@ -82,12 +82,17 @@ async fn authenticate(
             tracing::info!(?refusal, "API key refused");
             Err(ApiError::Unauthorized)
         }
-        Err(err) => Err(ApiError::Unavailable(BackendError::new(
-            "dynamodb",
-            "tenant-store",
-            err.to_string(),
-        ))),
+        Err(err) => Err(unavailable(err)),
     }
+}
+
+/// A tenant store that could not answer: a 503 like any backend failure. A stored item that
+/// does not parse is the store's fault too, never the caller's.
+pub fn unavailable(err: TenantStoreError) -> ApiError {
+    ApiError::Unavailable(match err {
+        TenantStoreError::Backend(err) => err,
+        other => BackendError::new("dynamodb", "tenant-store", other.to_string()),
+    })
 }
 
 /// The credentials of an `Authorization: Bearer <token>` value (the scheme is case-blind).

@@ -11,7 +11,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use common::error::BackendError;
 use std::sync::Arc;
 
 /// What a browser may send: the methods and headers of send, resend and verify.
@@ -41,14 +40,7 @@ pub async fn preflight(
     match service.resolver.origin_listed(&origin).await {
         Ok(true) => {}
         Ok(false) => return ApiError::Forbidden.into_response(),
-        Err(err) => {
-            return ApiError::Unavailable(BackendError::new(
-                "dynamodb",
-                "tenant-store",
-                err.to_string(),
-            ))
-            .into_response();
-        }
+        Err(err) => return crate::auth::unavailable(err).into_response(),
     }
     let Ok(allow_origin) = HeaderValue::from_str(&origin) else {
         return ApiError::Forbidden.into_response();

@@ -6,7 +6,8 @@
 use super::fields::{Origin, TenantId};
 use super::key::{KeyHash, KeyId, KeyKind, KeyRecord};
 use super::policy::TenantPolicy;
-use super::store::{StoreFailure, TenantStore, TenantStoreError, Versioned, rules};
+use super::store::{TenantStore, TenantStoreError, Versioned, rules};
+use crate::error::BackendError;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -36,7 +37,7 @@ impl DynamoTenantStore {
         }
     }
 
-    async fn get(&self, pk: String, operation: &'static str) -> Result<Option<Item>, StoreFailure> {
+    async fn get(&self, pk: String, operation: &'static str) -> Result<Option<Item>, BackendError> {
         self.client
             .get_item()
             .table_name(&self.table)
@@ -117,7 +118,7 @@ impl DynamoTenantStore {
     async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
-    ) -> Result<Result<(), Vec<bool>>, StoreFailure> {
+    ) -> Result<Result<(), Vec<bool>>, BackendError> {
         match self
             .client
             .transact_write_items()
@@ -465,35 +466,24 @@ fn corrupt(item: &str, problem: impl Into<String>) -> TenantStoreError {
 /// A transaction cancelled for no condition of ours (throttling, a conflicting transaction):
 /// the caller runs the command again.
 fn unexplained(operation: &'static str) -> TenantStoreError {
-    StoreFailure {
+    BackendError::from_code(
+        "dynamodb",
         operation,
-        code: Some("TransactionCanceledException".to_owned()),
-        source: "the transaction was cancelled for a reason other than its conditions (a concurrent change or throttling): run it again".into(),
-    }
+        "TransactionCanceledException",
+        "the transaction was cancelled for a reason other than its conditions (a concurrent change or throttling): run it again",
+    )
     .into()
 }
 
-fn build_error(err: aws_sdk_dynamodb::error::BuildError) -> StoreFailure {
-    StoreFailure {
-        operation: "build request",
-        code: None,
-        source: Box::new(err),
-    }
+fn build_error(err: aws_sdk_dynamodb::error::BuildError) -> BackendError {
+    BackendError::new("dynamodb", "build request", err.to_string())
 }
 
-/// Keeps the service's error code as data and the SDK error as the source.
-fn failure<E, R>(operation: &'static str, err: SdkError<E, R>) -> StoreFailure
+/// Keeps the service's error code and kind as data and the SDK error as the source.
+fn failure<E, R>(operation: &'static str, err: SdkError<E, R>) -> BackendError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let code = match &err {
-        SdkError::ServiceError(service) => service.err().code().map(str::to_owned),
-        _ => None,
-    };
-    StoreFailure {
-        operation,
-        code,
-        source: Box::new(err),
-    }
+    BackendError::sdk("dynamodb", operation, err)
 }

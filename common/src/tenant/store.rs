@@ -14,6 +14,7 @@
 use super::fields::{Origin, TenantId};
 use super::key::{KeyHash, KeyId, KeyRecord};
 use super::policy::TenantPolicy;
+use crate::error::BackendError;
 
 /// A value as read, with the version an update must name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,21 +40,10 @@ pub enum TenantStoreError {
     /// An item that does not parse: written by hand, or by another version.
     #[error("stored item {item} is unreadable: {problem}")]
     Corrupt { item: String, problem: String },
+    /// A call to the store that failed for a reason of the store's own: its AWS error code
+    /// (read by the CLI to say what to fix) and kind, and the SDK error as its source.
     #[error(transparent)]
-    Backend(#[from] StoreFailure),
-}
-
-/// A call to the store that failed for a reason of the store's own: the AWS error code when
-/// there is one (read by the CLI to say what to fix), and the SDK error as its source.
-#[derive(Debug, thiserror::Error)]
-#[error("dynamodb {operation} failed: {}", code.as_deref().unwrap_or("no answer"))]
-pub struct StoreFailure {
-    pub operation: &'static str,
-    /// The service's error code (`ResourceNotFoundException`, `AccessDeniedException`...);
-    /// `None` when no answer came (network, timeout, credentials).
-    pub code: Option<String>,
-    #[source]
-    pub source: Box<dyn std::error::Error + Send + Sync>,
+    Backend(#[from] BackendError),
 }
 
 #[async_trait::async_trait]

@@ -465,6 +465,9 @@ fn every_answer_shown_in_docs_api_md_matches_the_description() {
             )
             .unwrap_or_else(|problem| panic!("docs/api.md: {problem}"));
     }
-    let all: BTreeSet<u16> = [200, 202, 400, 404, 405, 409, 410, 413, 415, 422, 429, 503].into();
+    let all: BTreeSet<u16> = [
+        200, 202, 400, 401, 403, 404, 405, 409, 410, 413, 415, 422, 429, 503,
+    ]
+    .into();
     assert_eq!(statuses, all, "docs/api.md shows an example of each status");
 }
