@@ -74,3 +74,46 @@ impl Tenants {
         (tenants, key)
     }
 }
+
+/// Stores tenant `id` (as [`Tenants::create`] makes it) with `key` as a server key in a stack's
+/// own table, hashed with `secret`: what an API binary under test checks keys against.
+pub async fn store_in_table(
+    dynamo: &aws_sdk_dynamodb::Client,
+    table: &str,
+    secret: &ServiceSecret,
+    id: &str,
+    key: &ApiKey,
+) {
+    let store = common::tenant::DynamoTenantStore::new(dynamo.clone(), table);
+    let memory = Tenants::new(secret);
+    let policy = memory.create(id, |_| {}).await;
+    store.create_tenant(&policy).await.expect("create tenant");
+    let record = KeyRecord::issued(key, &KeyHasher::derive(secret), policy.id, None, 0);
+    store.add_key(&record).await.expect("add key");
+}
+
+/// A new server key of a new tenant `id` in the stack whose function environment is `env`
+/// (`OTP_TABLE_NAME`, and `OTP_SECRET_ARN` or `OTP_SECRET`), as `make dev` makes one.
+pub async fn server_key_in_stack(
+    sdk: &aws_config::SdkConfig,
+    env: &std::collections::BTreeMap<String, String>,
+    id: &str,
+) -> ApiKey {
+    let secret = match env.get("OTP_SECRET_ARN").filter(|v| !v.is_empty()) {
+        Some(arn) => {
+            let value = aws_sdk_secretsmanager::Client::new(sdk)
+                .get_secret_value()
+                .secret_id(arn)
+                .send()
+                .await
+                .expect("the stack's secret");
+            ServiceSecret::from_base64(value.secret_string().expect("a string secret"))
+                .expect("a valid secret")
+        }
+        None => ServiceSecret::from_base64(&env["OTP_SECRET"]).expect("a valid OTP_SECRET"),
+    };
+    let key = ApiKey::generate(KeyKind::Server);
+    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+    store_in_table(&dynamo, &env["OTP_TABLE_NAME"], &secret, id, &key).await;
+    key
+}

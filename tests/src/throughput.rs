@@ -55,6 +55,54 @@ pub async fn serve_in_memory() -> (SocketAddr, Arc<OtpService>, Caller, String) 
     (address, service, caller, key.expose().to_owned())
 }
 
+/// The floor: a bare axum router on a loopback port, served the same way, that answers send
+/// and verify with a fixed JSON document of the same shape and status (202 and 422) and does
+/// nothing else. The service's figures are read against it: what is left is its own work.
+pub async fn serve_floor() -> SocketAddr {
+    use axum::Json;
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    let issued = serde_json::json!({
+        "otp_id": "34ba38c6-4be1-4736-8f25-4bc701807fe7",
+        "channel": "email",
+        "expires_at": "2026-11-21T11:05:26Z",
+        "expires_in": 600,
+        "resend_after": 30,
+    });
+    let wrong = serde_json::json!({
+        "error": "invalid_code",
+        "message": "the code is not correct",
+        "attempts_remaining": 4,
+    });
+    let app = axum::Router::new()
+        .route(
+            "/v1/otp/send",
+            post(move || {
+                let body = issued.clone();
+                async move { (StatusCode::ACCEPTED, Json(body)) }
+            }),
+        )
+        .route(
+            "/v1/otp/verify",
+            post(move || {
+                let body = wrong.clone();
+                async move { (StatusCode::UNPROCESSABLE_ENTITY, Json(body)) }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    address
+}
+
 /// Issues `n` OTPs straight through the service, for the verify run to guess at.
 pub async fn seed(service: &OtpService, caller: &Caller, n: usize) -> Vec<String> {
     let mut ids = Vec::with_capacity(n);

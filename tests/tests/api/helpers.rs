@@ -83,6 +83,8 @@ pub async fn spawn_app_with(rules: Rules) -> TestApp {
     let keys = Arc::new(Keys::derive(&secret));
     let clock = Arc::new(ShiftedClock::default());
     let (tenants, api_key) = Tenants::with_server_key(&secret, "acme").await;
+    // The same tenant and key in the table too, for the binaries some tests run against it.
+    tests::tenants::store_in_table(&dynamo, &table, &secret, "acme", &api_key).await;
     let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&app_sdk),
         table.clone(),
