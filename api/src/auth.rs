@@ -49,7 +49,8 @@ pub async fn require_key(
             let Some(origin) = origin else {
                 return ApiError::Forbidden.into_response();
             };
-            let is_status = request.method() == Method::GET
+            // GET and HEAD alike: a HEAD is a status read without the body.
+            let is_status = request.method() != Method::POST
                 && request
                     .extensions()
                     .get::<MatchedPath>()

@@ -154,6 +154,14 @@ async fn a_publishable_key_works_from_its_origins_only_and_never_on_status() {
         .call("GET", &format!("/v1/otp/{id}"), &status, None)
         .await;
     assert_eq!((answer.status, answer.error()), (403, "forbidden"));
+    let head = reqwest::Client::new()
+        .head(app.url(&format!("/v1/otp/{id}")))
+        .header("authorization", &bearer)
+        .header("origin", TEST_ORIGIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status().as_u16(), 403, "HEAD is a status read too");
     // The same OTP's status is the backend's to read, with its server key.
     assert_eq!(app.status(&id).await.status, 200);
 }

@@ -83,8 +83,6 @@ pub async fn spawn_app_with(rules: Rules) -> TestApp {
     let keys = Arc::new(Keys::derive(&secret));
     let clock = Arc::new(ShiftedClock::default());
     let (tenants, api_key) = Tenants::with_server_key(&secret, "acme").await;
-    // The same tenant and key in the table too, for the binaries some tests run against it.
-    tests::tenants::store_in_table(&dynamo, &table, &secret, "acme", &api_key).await;
     let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&app_sdk),
         table.clone(),
@@ -325,6 +323,14 @@ impl TestApp {
             request = request.json(body);
         }
         Answer::from(method, request.send().await.unwrap()).await
+    }
+
+    /// Stores this app's key in its table too (under tenant `test-app`), for a test that runs
+    /// the API binary against the table and calls it with [`TestApp::http`].
+    pub async fn store_key_in_table(&self) {
+        let secret = common::secret::ServiceSecret::from_base64(&self.secret_b64).unwrap();
+        let key = common::tenant::ApiKey::parse(&self.api_key).unwrap();
+        tests::tenants::store_in_table(&self.dynamo, &self.table, &secret, "test-app", &key).await;
     }
 
     /// A client that calls with `key` (and `X-End-User-Ip: 127.0.0.1`), like [`TestApp::http`].
