@@ -30,7 +30,16 @@ pub async fn serve_in_memory() -> (SocketAddr, Arc<OtpService>, Caller, String) 
         ..Rules::default()
     };
     let secret = ServiceSecret::generate();
-    let (tenants, key) = crate::tenants::Tenants::with_server_key(&secret, "bench").await;
+    // The tenant's hourly budget at its maximum: a run sends far more than the default.
+    let tenants = crate::tenants::Tenants::new(&secret);
+    tenants
+        .create("bench", |p| {
+            let _ = p
+                .limits
+                .set(common::tenant::Limit::TenantSendsPerHour, 10_000_000);
+        })
+        .await;
+    let key = tenants.key("bench", common::tenant::KeyKind::Server).await;
     let caller = tenants.caller(&key).await;
     let service = Arc::new(OtpService {
         rules,
