@@ -20,7 +20,7 @@ local_aws_env "$MOTO_PORT"
 mkdir -p .dev
 
 log "building the API, the worker and the provisioner"
-cargo build --quiet --bin api --bin worker --bin provision
+cargo build --quiet --bin api --bin worker --bin provision --bin otp-admin
 
 port_in_use "$MOTO_PORT" && die "port $MOTO_PORT is in use: stop what runs there, or set MOTO_PORT"
 api_port="${OTP_HTTP_ADDR##*:}"
@@ -44,6 +44,10 @@ provision_local_stack otp-relay
 # An OTP_SECRET given by hand wins over the stack's generated secret.
 [ -z "$user_secret" ] || unset OTP_SECRET_ARN
 log "local stack from infra/template.yaml: table $OTP_TABLE_NAME, queue $OTP_QUEUE_URL, DLQ $STACK_DeadLetterQueueUrl"
+# Every /v1 call needs a key: tenant `dev` and its two keys, in .dev/keys.env.
+create_local_tenant .dev/keys.env dev
+# shellcheck disable=SC1091
+source .dev/keys.env
 
 target/debug/api &
 pids+=($!)
@@ -56,14 +60,19 @@ cat <<TXT
 
 otp-relay is running: API http://$OTP_HTTP_ADDR, local AWS $AWS_ENDPOINT_URL, queue $OTP_QUEUE_URL
 
-  curl -s -X POST http://$OTP_HTTP_ADDR/v1/otp/send -H 'content-type: application/json' \\
-       -d '{"channel":"email","destination":"jane@example.com"}'
-  curl -s -X POST http://$OTP_HTTP_ADDR/v1/otp/send -H 'content-type: application/json' \\
-       -d '{"channel":"sms","destination":"+447700900121"}'
+tenant dev, keys in .dev/keys.env:
+  OTP_DEV_SERVER_KEY=$OTP_DEV_SERVER_KEY
+  OTP_DEV_PUBLISHABLE_KEY=$OTP_DEV_PUBLISHABLE_KEY
+
+  source .dev/keys.env
+  curl -s -X POST http://$OTP_HTTP_ADDR/v1/otp/send -H "authorization: Bearer \$OTP_DEV_SERVER_KEY" \\
+       -H 'content-type: application/json' -d '{"channel":"email","destination":"jane@example.com"}'
+  curl -s -X POST http://$OTP_HTTP_ADDR/v1/otp/send -H "authorization: Bearer \$OTP_DEV_SERVER_KEY" \\
+       -H 'content-type: application/json' -d '{"channel":"sms","destination":"+447700900121"}'
   make outbox                                   # read the delivered codes
-  curl -s http://$OTP_HTTP_ADDR/v1/otp/<otp_id>
-  curl -s -X POST http://$OTP_HTTP_ADDR/v1/otp/verify -H 'content-type: application/json' \\
-       -d '{"otp_id":"<otp_id>","code":"<code>"}'
+  curl -s http://$OTP_HTTP_ADDR/v1/otp/<otp_id> -H "authorization: Bearer \$OTP_DEV_SERVER_KEY"
+  curl -s -X POST http://$OTP_HTTP_ADDR/v1/otp/verify -H "authorization: Bearer \$OTP_DEV_SERVER_KEY" \\
+       -H 'content-type: application/json' -d '{"otp_id":"<otp_id>","code":"<code>"}'
 
 Ctrl-C stops everything.
 TXT

@@ -19,7 +19,7 @@ if [ -n "${OTP_TEST_AWS_ENDPOINT:-}" ]; then
   # Under `make test`, which built the binaries and started moto.
   moto_port="${OTP_TEST_AWS_ENDPOINT##*:}"
 else
-  cargo build --bin api --bin provision --locked
+  cargo build --bin api --bin provision --bin otp-admin --locked
   moto_port="$(free_port)"
   start_moto "$moto_port" .dev/moto-schemathesis.log
   own_moto=$MOTO_PID
@@ -36,6 +36,10 @@ trap cleanup EXIT
 # A stack of its own in the moto, so nothing else running there is disturbed.
 local_aws_env "$moto_port"
 provision_local_stack "otp-schemathesis-$RANDOM$RANDOM"
+# The run calls as tenant `dev`'s backend does: with its server key (which may call everything).
+create_local_tenant .dev/keys-schemathesis.env dev
+# shellcheck disable=SC1091
+source .dev/keys-schemathesis.env
 
 # Limits as high as the settings allow: the run sends hundreds of codes from one IP, often to
 # the same few destinations. 429 and 503 are documented, so they would conform anyway; high
@@ -69,6 +73,7 @@ status=0
   --suppress-health-check all \
   --no-color \
   --report junit --report-dir .dev/schemathesis \
+  --header "Authorization: Bearer $OTP_DEV_SERVER_KEY" \
   "$@" || status=$?
 
 # A panic is a bug even when the connection it dropped did not fail a check.

@@ -1,6 +1,7 @@
 //! Everything that can stop a command, each saying what to do about it.
 
-use common::tenant::{TenantStoreError, store::StoreFailure};
+use common::error::BackendError;
+use common::tenant::TenantStoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -133,7 +134,7 @@ impl Error {
         }
     }
 
-    fn from_failure(table: &str, failure: &StoreFailure) -> Self {
+    fn from_failure(table: &str, failure: &BackendError) -> Self {
         let detail = chain(failure);
         let Some(code) = failure.code.clone() else {
             return Error::Unreachable {
@@ -183,10 +184,9 @@ mod tests {
     use common::tenant::TenantId;
 
     fn failure(code: Option<&str>) -> TenantStoreError {
-        StoreFailure {
-            operation: "GetItem",
-            code: code.map(str::to_owned),
-            source: "boom".into(),
+        match code {
+            Some(code) => BackendError::from_code("dynamodb", "GetItem", code, "boom"),
+            None => BackendError::new("dynamodb", "GetItem", "boom"),
         }
         .into()
     }

@@ -26,15 +26,36 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<Arc<OtpService>>)> {
     ]
 }
 
+/// The paths anyone may call; every other route needs a key ([`crate::auth`]).
+pub fn is_public(path: &str) -> bool {
+    !path.starts_with("/v1/")
+}
+
 pub fn router(service: Arc<OtpService>) -> Router {
-    routes()
-        .into_iter()
-        .fold(Router::new(), |router, (path, methods)| {
-            router.route(path, methods)
-        })
+    let (public, keyed): (Vec<_>, Vec<_>) =
+        routes().into_iter().partition(|(path, _)| is_public(path));
+    let build = |list: Vec<(&'static str, MethodRouter<Arc<OtpService>>)>| {
+        list.into_iter()
+            .fold(Router::new(), |router, (path, methods)| {
+                router.route(path, methods)
+            })
+    };
+    // `route_layer`: the key check runs for matched routes only, so an unknown path or method
+    // is still a 404 or 405 without one.
+    let keyed = build(keyed).route_layer(middleware::from_fn_with_state(
+        service.clone(),
+        crate::auth::require_key,
+    ));
+    build(public)
+        .merge(keyed)
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Before routing: a preflight carries no key, and the routes have no OPTIONS.
+        .layer(middleware::from_fn_with_state(
+            service.clone(),
+            crate::cors::preflight,
+        ))
         .layer(middleware::from_fn(access_log))
         .with_state(service)
 }

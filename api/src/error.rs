@@ -17,7 +17,18 @@ pub enum ApiError {
     /// 400: the request is malformed; the text says what to change.
     #[error("{0}")]
     InvalidRequest(String),
-    /// 404: no such OTP, or no such path.
+    /// 401: no key, or one that is malformed, unknown, revoked or of a disabled tenant. All
+    /// answered alike (with `WWW-Authenticate: Bearer`), so no answer tells which keys exist.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// 403: the key is valid but may not do this: a publishable key on status, or from an
+    /// origin its tenant does not list (also a CORS preflight from such an origin).
+    #[error("forbidden")]
+    Forbidden,
+    /// 403: the tenant does not send on this channel.
+    #[error("channel not allowed")]
+    ChannelNotAllowed,
+    /// 404: no such OTP (or another tenant's), or no such path.
     #[error("not found")]
     NotFound,
     /// 405: the path exists, the method does not.
@@ -56,6 +67,8 @@ impl ApiError {
     pub fn status_code(&self) -> StatusCode {
         match self {
             ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden | ApiError::ChannelNotAllowed => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::AlreadyVerified => StatusCode::CONFLICT,
@@ -73,6 +86,9 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::InvalidRequest(_) => "invalid_request",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden => "forbidden",
+            ApiError::ChannelNotAllowed => "channel_not_allowed",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::AlreadyVerified => "already_verified",
@@ -90,6 +106,11 @@ impl ApiError {
     fn message(&self) -> String {
         match self {
             ApiError::InvalidRequest(text) => text.clone(),
+            ApiError::Unauthorized => {
+                "send a valid API key as `Authorization: Bearer <key>`".into()
+            }
+            ApiError::Forbidden => "this key may not make this request".into(),
+            ApiError::ChannelNotAllowed => "this tenant does not send on that channel".into(),
             ApiError::NotFound => "no such resource".into(),
             ApiError::MethodNotAllowed => "this path does not accept that method".into(),
             ApiError::AlreadyVerified => "this code has already been used".into(),
@@ -148,6 +169,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if matches!(self, ApiError::Unauthorized) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use common::domain::{IdempotencyKey, OtpId};
+use common::tenant::{Caller, KeyKind};
 use serde::de::DeserializeOwned;
 use std::net::{IpAddr, SocketAddr};
 
@@ -19,19 +20,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(content_type) = req.headers().get(CONTENT_TYPE) {
-            // A value that is not visible ASCII names no JSON type: 415 like any other.
-            let Ok(value) = content_type.to_str() else {
-                return Err(ApiError::UnsupportedMediaType);
-            };
-            let essence = value
-                .split_once(';')
-                .map_or(value, |(essence, _)| essence)
-                .trim()
-                .to_ascii_lowercase();
-            if essence != "application/json" && !essence.ends_with("+json") {
-                return Err(ApiError::UnsupportedMediaType);
-            }
+        // No Content-Type is refused too: a browser sends such a body cross-origin without a
+        // CORS preflight, so accepting it would let any page post on its visitors' behalf.
+        let Some(content_type) = req.headers().get(CONTENT_TYPE) else {
+            return Err(ApiError::UnsupportedMediaType);
+        };
+        // A value that is not visible ASCII names no JSON type: 415 like any other.
+        let Ok(value) = content_type.to_str() else {
+            return Err(ApiError::UnsupportedMediaType);
+        };
+        let essence = value
+            .split_once(';')
+            .map_or(value, |(essence, _)| essence)
+            .trim()
+            .to_ascii_lowercase();
+        if essence != "application/json" && !essence.ends_with("+json") {
+            return Err(ApiError::UnsupportedMediaType);
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -205,5 +209,57 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
             )
         })?;
         Ok(Self(Some(IdempotencyKey::parse(text)?)))
+    }
+}
+
+/// The caller [`crate::auth`] attached to the request. Only `/v1` routes, which sit behind the
+/// key check, use it; finding none there is a wiring mistake, answered like a missing key.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .map(Self)
+            .ok_or(ApiError::Unauthorized)
+    }
+}
+
+/// The header in which a server key names the end user a send is for.
+pub const END_USER_IP: &str = "x-end-user-ip";
+
+/// The address the per-IP limit counts. A browser or app (publishable key) is its own end user:
+/// the connection's source address counts and any `X-End-User-Ip` is ignored, since the
+/// caller could write anything there. A backend (server key) relays for many end users: it
+/// says which with `X-End-User-Ip`, and without it no per-IP counter applies (its own address
+/// would lump every user together), only the tenant's budget.
+#[derive(Debug, Clone, Copy)]
+pub struct EndUserIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for EndUserIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Authenticated(caller) = Authenticated::from_request_parts(parts, state).await?;
+        if caller.kind == KeyKind::Publishable {
+            let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
+            return Ok(Self(ip));
+        }
+        let Some(value) = parts.headers.get(END_USER_IP) else {
+            return Ok(Self(None));
+        };
+        value
+            .to_str()
+            .ok()
+            .and_then(|text| text.trim().parse::<IpAddr>().ok())
+            .map(|ip| Self(Some(ip)))
+            .ok_or_else(|| {
+                ApiError::InvalidRequest("X-End-User-Ip must be one IPv4 or IPv6 address".into())
+            })
     }
 }

@@ -10,6 +10,7 @@ use common::crypto::Keys;
 use common::queue::SqsQueue;
 use common::startup::{Startup, StartupError, in_lambda};
 use common::store::DynamoStore;
+use common::tenant::{DynamoTenantStore, KeyResolver};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -20,8 +21,10 @@ pub async fn service_from_env() -> Result<(OtpService, Settings), StartupError> 
         sdk,
         secret,
     } = Startup::load(Budget::RequestPath).await?;
+    let tenants = DynamoTenantStore::new(DynamoClient::new(&sdk), settings.table_name.clone());
     let service = OtpService {
         rules: settings.rules.clone(),
+        resolver: Arc::new(KeyResolver::new(Arc::new(tenants), &secret)),
         store: Arc::new(DynamoStore::new(
             DynamoClient::new(&sdk),
             settings.table_name.clone(),

@@ -7,19 +7,24 @@ use common::config::Rules;
 use common::crypto::Keys;
 use common::domain::{Channel, Destination, IdempotencyKey, Locale, OtpCode, OtpId};
 use common::job::{DeliveryJob, JOB_VERSION};
-use common::lifecycle::{OtpStatus, VerifyOutcome};
+use common::lifecycle::{OtpStatus, VerifyOutcome, visible_to};
 use common::queue::JobQueue;
 use common::record::{Issue, OtpRecord};
 use common::store::{
     CreateError, IdempotencyRecord, LimitScope, OtpStore, RateLimited, ResendError, SendGuards,
+    TenantBudget,
 };
+use common::tenant::{Caller, KeyResolver};
 use serde::Serialize;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct OtpService {
+    /// The deployment's rules; each tenant's are these with its own limits in place.
     pub rules: Rules,
+    /// Who a presented key acts for (see [`crate::auth`]).
+    pub resolver: Arc<KeyResolver>,
     pub store: Arc<dyn OtpStore>,
     pub queue: Arc<dyn JobQueue>,
     pub keys: Arc<Keys>,
@@ -30,6 +35,7 @@ pub struct OtpService {
 pub struct SendCommand {
     pub destination: Destination,
     pub locale: Locale,
+    /// The end user's address, for the per-IP limit (see [`crate::extract::EndUserIp`]).
     pub client_ip: Option<IpAddr>,
     pub idempotency_key: Option<IdempotencyKey>,
 }
@@ -58,19 +64,39 @@ pub struct StatusView {
 }
 
 impl OtpService {
-    fn guards(&self, destination_key: &str, ip: Option<IpAddr>, now: i64) -> SendGuards {
+    /// The limits of one send by `caller`: the tenant's rules, its budget, and counters keyed
+    /// within the tenant.
+    fn guards(
+        &self,
+        caller: &Caller,
+        rules: &Rules,
+        destination_key: &str,
+        ip: Option<IpAddr>,
+        now: i64,
+    ) -> SendGuards {
+        let tenant = caller.tenant.id.as_str();
         SendGuards {
             destination_key: destination_key.to_owned(),
-            ip_key: ip.map(|ip| self.keys.ip_key(ip)),
+            ip_key: ip.map(|ip| self.keys.ip_key(tenant, ip)),
             now,
-            cooldown_seconds: self.rules.resend_cooldown_seconds,
-            max_per_destination_hour: self.rules.max_sends_per_hour,
-            max_per_ip_hour: self.rules.max_sends_per_ip_per_hour,
+            cooldown_seconds: rules.resend_cooldown_seconds,
+            max_per_destination_hour: rules.max_sends_per_hour,
+            max_per_ip_hour: rules.max_sends_per_ip_per_hour,
+            tenant: Some(TenantBudget {
+                tenant: tenant.to_owned(),
+                max_per_hour: u32::try_from(caller.tenant.limits.tenant_sends_per_hour())
+                    .unwrap_or(u32::MAX),
+            }),
         }
     }
 
+    /// The caller's rules: the deployment's with its tenant's limits in place.
+    pub fn rules_for(&self, caller: &Caller) -> Rules {
+        caller.tenant.rules(&self.rules)
+    }
+
     fn issued(
-        &self,
+        rules: &Rules,
         id: OtpId,
         channel: Channel,
         last_send: i64,
@@ -82,41 +108,55 @@ impl OtpService {
             channel,
             expires_at: rfc3339(expires_at),
             expires_in: (expires_at - now).max(0),
-            resend_after: (last_send + self.rules.resend_cooldown_seconds - now).max(0),
+            resend_after: (last_send + rules.resend_cooldown_seconds - now).max(0),
         }
     }
 
     /// One transaction (record + limits + idempotency) then one `SendMessage`; if the enqueue
     /// fails the transaction is undone, so no code is left that nobody will ever receive.
-    pub async fn send(&self, command: SendCommand) -> Result<Issued, ApiError> {
+    pub async fn send(&self, caller: &Caller, command: SendCommand) -> Result<Issued, ApiError> {
         let now = self.clock.now();
         let id = OtpId::new_random();
         let destination = &command.destination;
         let channel = destination.channel();
+        if !caller.tenant.channels.allows(channel) {
+            return Err(ApiError::ChannelNotAllowed);
+        }
+        let tenant = caller.tenant.id.as_str();
+        let rules = self.rules_for(caller);
         let record = {
-            let code = OtpCode::generate(self.rules.code_length);
+            let code = OtpCode::generate(rules.code_length);
             OtpRecord::issued(Issue {
                 id,
                 channel,
                 masked_destination: destination.masked(),
-                destination_key: self.keys.destination_key(destination),
+                destination_key: self.keys.destination_key(tenant, destination),
                 locale: command.locale.as_str().to_owned(),
                 code_slot: self.keys.code_slot(id, &code),
                 sealed: common::payload::seal(&self.keys, id, &code, destination),
                 created_at: now,
-                expires_at: now + self.rules.ttl_seconds,
-                max_attempts: self.rules.max_attempts,
+                expires_at: now + rules.ttl_seconds,
+                max_attempts: rules.max_attempts,
             })
+            .for_tenant(tenant)
         };
-        let guards = self.guards(&record.destination_key, command.client_ip, now);
+        let guards = self.guards(
+            caller,
+            &rules,
+            &record.destination_key,
+            command.client_ip,
+            now,
+        );
         let idempotency = command
             .idempotency_key
             .as_ref()
             .map(|key| IdempotencyRecord {
-                key_hash: self.keys.idempotency_key(key),
-                fingerprint: self
-                    .keys
-                    .request_fingerprint(destination, command.locale.as_str()),
+                key_hash: self.keys.idempotency_key(tenant, key),
+                fingerprint: self.keys.request_fingerprint(
+                    tenant,
+                    destination,
+                    command.locale.as_str(),
+                ),
                 otp_id: id,
                 channel,
                 created_at: now,
@@ -136,7 +176,8 @@ impl OtpService {
                     return Err(ApiError::IdempotencyKeyReused);
                 }
                 tracing::info!(otp_id = %first.otp_id, "idempotent replay of a send");
-                return Ok(self.issued(
+                return Ok(Self::issued(
+                    &rules,
                     first.otp_id,
                     first.channel,
                     first.created_at,
@@ -162,15 +203,28 @@ impl OtpService {
             return Err(err.into());
         }
         tracing::info!(otp_id = %id, %channel, to = %record.masked_destination, "otp issued");
-        Ok(self.issued(id, channel, now, record.expires_at, now))
+        Ok(Self::issued(
+            &rules,
+            id,
+            channel,
+            now,
+            record.expires_at,
+            now,
+        ))
     }
 
     /// Delivers the same code again: a late first message still works.
-    pub async fn resend(&self, id: OtpId, client_ip: Option<IpAddr>) -> Result<Issued, ApiError> {
+    pub async fn resend(
+        &self,
+        caller: &Caller,
+        id: OtpId,
+        client_ip: Option<IpAddr>,
+    ) -> Result<Issued, ApiError> {
         let now = self.clock.now();
-        let record = self.store.get(id).await?.ok_or(ApiError::NotFound)?;
+        let record = self.own_record(caller, id).await?;
         Self::ensure_pending(&record, now)?;
-        let guards = self.guards(&record.destination_key, client_ip, now);
+        let rules = self.rules_for(caller);
+        let guards = self.guards(caller, &rules, &record.destination_key, client_ip, now);
         let send = match self
             .store
             .add_send(&record, &guards, self.rules.max_sends_per_otp)
@@ -181,11 +235,11 @@ impl OtpService {
             Err(ResendError::Backend(err)) => return Err(err.into()),
             Err(ResendError::Changed) => {
                 // Verified, locked or expired meanwhile, or another resend won the race.
-                let current = self.store.get(id).await?.ok_or(ApiError::NotFound)?;
+                let current = self.own_record(caller, id).await?;
                 Self::ensure_pending(&current, now)?;
                 return Err(ApiError::RateLimited(RateLimited {
                     scope: LimitScope::DestinationCooldown,
-                    retry_after: Some(self.rules.resend_cooldown_seconds.max(1)),
+                    retry_after: Some(rules.resend_cooldown_seconds.max(1)),
                 }));
             }
         };
@@ -197,16 +251,37 @@ impl OtpService {
             return Err(err.into());
         }
         tracing::info!(otp_id = %id, send, "otp resend queued");
-        Ok(self.issued(id, record.channel, now, record.expires_at, now))
+        Ok(Self::issued(
+            &rules,
+            id,
+            record.channel,
+            now,
+            record.expires_at,
+            now,
+        ))
     }
 
-    /// One conditional update: the guess is counted and, if right, the code consumed.
-    pub async fn verify(&self, id: OtpId, code: &OtpCode) -> Result<(), ApiError> {
+    /// `id`'s record if it belongs to the caller's tenant; another tenant's is not found.
+    async fn own_record(&self, caller: &Caller, id: OtpId) -> Result<OtpRecord, ApiError> {
+        self.store
+            .get(id)
+            .await?
+            .filter(|r| visible_to(r, Some(caller.tenant.id.as_str())))
+            .ok_or(ApiError::NotFound)
+    }
+
+    /// One conditional update: the guess is counted and, if right, the code consumed; a guess
+    /// at another tenant's OTP is neither (the tenant is part of the condition).
+    pub async fn verify(&self, caller: &Caller, id: OtpId, code: &OtpCode) -> Result<(), ApiError> {
         let now = self.clock.now();
         let slot = self.keys.code_slot(id, code);
         // Identifies this request across the SDK's retries (see `verify_outcome`).
         let token = uuid::Uuid::new_v4().simple().to_string();
-        let outcome = self.store.verify(id, &slot, &token, now).await?;
+        let tenant = Some(caller.tenant.id.as_str());
+        let outcome = self
+            .store
+            .verify_for(tenant, id, &slot, &token, now)
+            .await?;
         tracing::info!(otp_id = %id, outcome = ?outcome, "verify");
         match outcome {
             VerifyOutcome::Verified => Ok(()),
@@ -220,9 +295,9 @@ impl OtpService {
         }
     }
 
-    pub async fn status(&self, id: OtpId) -> Result<StatusView, ApiError> {
+    pub async fn status(&self, caller: &Caller, id: OtpId) -> Result<StatusView, ApiError> {
         let now = self.clock.now();
-        let record = self.store.get(id).await?.ok_or(ApiError::NotFound)?;
+        let record = self.own_record(caller, id).await?;
         Ok(StatusView {
             otp_id: record.id,
             channel: record.channel,

@@ -76,20 +76,22 @@ impl Keys {
         )
     }
 
-    /// The rate-limit identity of a destination. Lowercased so case variants of one mailbox
-    /// share a limit.
-    pub fn destination_key(&self, destination: &Destination) -> String {
+    /// The rate-limit identity of a destination, within one tenant (so one tenant's sends never
+    /// spend another's allowance). Lowercased so case variants of one mailbox share a limit.
+    pub fn destination_key(&self, tenant: &str, destination: &Destination) -> String {
         let normalised = destination.as_str().to_ascii_lowercase();
         self.tag(
             "destination",
             &[
+                tenant.as_bytes(),
                 destination.channel().as_str().as_bytes(),
                 normalised.as_bytes(),
             ],
         )
     }
 
-    pub fn ip_key(&self, ip: IpAddr) -> String {
+    /// The rate-limit identity of an end user's address, within one tenant.
+    pub fn ip_key(&self, tenant: &str, ip: IpAddr) -> String {
         // An IPv6 client controls its whole /64, so limit on the prefix, not the address.
         let canonical = match ip {
             IpAddr::V4(v4) => v4.to_string(),
@@ -101,18 +103,26 @@ impl Keys {
                 }
             },
         };
-        self.tag("ip", &[canonical.as_bytes()])
+        self.tag("ip", &[tenant.as_bytes(), canonical.as_bytes()])
     }
 
-    pub fn idempotency_key(&self, key: &IdempotencyKey) -> String {
-        self.tag("idempotency", &[key.as_str().as_bytes()])
+    /// An `Idempotency-Key` within one tenant: another tenant using the same key neither sees
+    /// nor squats this one.
+    pub fn idempotency_key(&self, tenant: &str, key: &IdempotencyKey) -> String {
+        self.tag("idempotency", &[tenant.as_bytes(), key.as_str().as_bytes()])
     }
 
     /// What makes two send requests "the same body" for idempotency.
-    pub fn request_fingerprint(&self, destination: &Destination, locale: &str) -> String {
+    pub fn request_fingerprint(
+        &self,
+        tenant: &str,
+        destination: &Destination,
+        locale: &str,
+    ) -> String {
         self.tag(
             "request",
             &[
+                tenant.as_bytes(),
                 destination.channel().as_str().as_bytes(),
                 destination.as_str().as_bytes(),
                 locale.as_bytes(),
@@ -211,11 +221,29 @@ mod tests {
         let keys = keys();
         let a = Destination::parse(Channel::Email, "Jane@Example.com").unwrap();
         let b = Destination::parse(Channel::Email, "jane@example.com").unwrap();
-        assert_eq!(keys.destination_key(&a), keys.destination_key(&b));
+        assert_eq!(keys.destination_key("t", &a), keys.destination_key("t", &b));
         let ip1: IpAddr = "2001:db8:1:2::1".parse().unwrap();
         let ip2: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
         let ip3: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(keys.ip_key(ip1), keys.ip_key(ip2));
-        assert_ne!(keys.ip_key(ip1), keys.ip_key(ip3));
+        assert_eq!(keys.ip_key("t", ip1), keys.ip_key("t", ip2));
+        assert_ne!(keys.ip_key("t", ip1), keys.ip_key("t", ip3));
+    }
+
+    #[test]
+    fn every_limit_and_idempotency_identity_is_scoped_to_its_tenant() {
+        let keys = keys();
+        let d = Destination::parse(Channel::Email, "jane@example.com").unwrap();
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let key = IdempotencyKey::parse("order-1").unwrap();
+        assert_ne!(keys.destination_key("a", &d), keys.destination_key("b", &d));
+        assert_ne!(keys.ip_key("a", ip), keys.ip_key("b", ip));
+        assert_ne!(
+            keys.idempotency_key("a", &key),
+            keys.idempotency_key("b", &key)
+        );
+        assert_ne!(
+            keys.request_fingerprint("a", &d, "en"),
+            keys.request_fingerprint("b", &d, "en")
+        );
     }
 }

@@ -48,6 +48,9 @@ impl DeliveryState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtpRecord {
     pub id: OtpId,
+    /// The tenant whose key sent it; only that tenant's keys see it. `None` only for records
+    /// made outside the API (worker and replayer tests).
+    pub tenant: Option<String>,
     pub channel: Channel,
     pub masked_destination: String,
     pub destination_key: String,
@@ -95,6 +98,7 @@ impl OtpRecord {
     pub fn issued(issue: Issue) -> Self {
         Self {
             id: issue.id,
+            tenant: None,
             channel: issue.channel,
             masked_destination: issue.masked_destination,
             destination_key: issue.destination_key,
@@ -112,6 +116,14 @@ impl OtpRecord {
             lease_until: None,
             lease_holder: None,
             failure_reason: None,
+        }
+    }
+
+    /// The same record, owned by `tenant`.
+    pub fn for_tenant(self, tenant: &str) -> Self {
+        Self {
+            tenant: Some(tenant.to_owned()),
+            ..self
         }
     }
 }

@@ -50,6 +50,7 @@ pub async fn store(store: &dyn OtpStore, record: &OtpRecord) {
         cooldown_seconds: 0,
         max_per_destination_hour: 1_000,
         max_per_ip_hour: 1_000,
+        tenant: None,
     };
     if let Err(e) = store.create(record, &guards, None).await {
         panic!("storing a fixture record: {e:?}");

@@ -105,6 +105,10 @@ pub async fn run(endpoint: &str, plan: &Plan) -> Report {
         sqs: aws_sdk_sqs::Client::new(&sdk),
         queue_url: stack.environment["OTP_QUEUE_URL"].clone(),
         queue_arn: stack.resources["JobQueue"].attributes["Arn"].clone(),
+        api_key: crate::tenants::server_key_in_stack(&sdk, &stack.environment, "cold")
+            .await
+            .expose()
+            .to_owned(),
     };
 
     let mut functions = Vec::new();
@@ -131,13 +135,15 @@ struct Jobs {
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
     queue_arn: String,
+    /// A server key of a tenant in the stack's table: the API's sends carry it.
+    api_key: String,
 }
 
 impl Jobs {
     /// The `n`th event of a run: a send for the API; for the worker, one job first, then 10.
     async fn next_event(&self, function: &str, run: usize, n: usize) -> Value {
         match (function, n) {
-            ("api", _) => send_event(run, n),
+            ("api", _) => send_event(run, n, &self.api_key),
             (_, 0) => self.event(1).await,
             _ => self.event(10).await,
         }
@@ -227,17 +233,18 @@ async fn cold_start(
 }
 
 /// A send from its own address to its own destination, so that no limit trips.
-fn send_event(run: usize, n: usize) -> Value {
+fn send_event(run: usize, n: usize, key: &str) -> Value {
     let destination = format!(
         "cold-{run}-{n}-{}@example.com",
         uuid::Uuid::new_v4().simple()
     );
-    http_event(
+    let event = http_event(
         "POST",
         "/v1/otp/send",
         Some(&json!({ "channel": "email", "destination": destination })),
         &format!("10.{}.{}.{}", run % 250, n / 250 % 250, n % 250 + 1),
-    )
+    );
+    crate::runtime_api::with_bearer(event, key)
 }
 
 /// A cold start only counts if the invocation did its job.

@@ -102,6 +102,8 @@ pub async fn run(
         store,
         keys,
         service,
+        caller,
+        ..
     } = bench_stack(
         &sdk,
         &sdk,
@@ -112,7 +114,7 @@ pub async fn run(
         },
     )
     .await;
-    fill(&service, jobs).await;
+    fill(&service, &caller, jobs).await;
     let sender = Arc::new(AwsSender::new(&ses_sdk, Some(EMAIL_FROM.to_owned())));
 
     let mut report = Report {
@@ -163,18 +165,21 @@ pub async fn run(
 }
 
 /// `jobs` sends through the service: a record in the table and a job on the queue each.
-async fn fill(service: &OtpService, jobs: usize) {
+async fn fill(service: &OtpService, caller: &common::tenant::Caller, jobs: usize) {
     futures::stream::iter(0..jobs)
         .for_each_concurrent(16, |i| async move {
             let destination =
                 Destination::parse(Channel::Email, &format!("drain-{i}@example.com")).unwrap();
             service
-                .send(api::service::SendCommand {
-                    destination,
-                    locale: Locale::default(),
-                    client_ip: None,
-                    idempotency_key: None,
-                })
+                .send(
+                    caller,
+                    api::service::SendCommand {
+                        destination,
+                        locale: Locale::default(),
+                        client_ip: None,
+                        idempotency_key: None,
+                    },
+                )
                 .await
                 .expect("fill send");
         })

@@ -5,6 +5,7 @@
 use api::OtpService;
 use axum::Router;
 use axum::body::{Body, Bytes};
+use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, Request, StatusCode};
 use common::clock::ShiftedClock;
 use common::config::Rules;
@@ -22,6 +23,8 @@ pub struct InMemory {
     pub queue: Arc<MemoryQueue>,
     pub clock: Arc<ShiftedClock>,
     pub keys: Arc<Keys>,
+    /// The server key sent with every request that brings no `Authorization` of its own.
+    pub api_key: String,
 }
 
 #[derive(Debug)]
@@ -36,9 +39,13 @@ impl InMemory {
         let store = Arc::new(MemoryStore::default());
         let queue = Arc::new(MemoryQueue::default());
         let clock = Arc::new(ShiftedClock::default());
-        let keys = Arc::new(Keys::derive(&ServiceSecret::generate()));
+        let secret = ServiceSecret::generate();
+        let keys = Arc::new(Keys::derive(&secret));
+        let (tenants, api_key) =
+            futures::executor::block_on(crate::tenants::Tenants::with_server_key(&secret, "acme"));
         let service = OtpService {
             rules,
+            resolver: tenants.resolver,
             store: store.clone(),
             queue: queue.clone(),
             keys: keys.clone(),
@@ -50,11 +57,18 @@ impl InMemory {
             queue,
             clock,
             keys,
+            api_key: api_key.expose().to_owned(),
         }
     }
 
     /// One request through the router, answer read in full.
-    pub async fn call(&self, request: Request<Body>) -> Reply {
+    pub async fn call(&self, mut request: Request<Body>) -> Reply {
+        if !request.headers().contains_key(AUTHORIZATION) {
+            let bearer = format!("Bearer {}", self.api_key);
+            if let Ok(value) = bearer.parse() {
+                request.headers_mut().insert(AUTHORIZATION, value);
+            }
+        }
         let response = self
             .router
             .clone()

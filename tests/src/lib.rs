@@ -15,4 +15,5 @@ pub mod request_path;
 pub mod runtime_api;
 pub mod soak;
 pub mod stack;
+pub mod tenants;
 pub mod throughput;

@@ -44,6 +44,8 @@ pub async fn run(
         store,
         keys,
         service,
+        api_key,
+        ..
     } = bench_stack(
         &direct,
         &sdk,
@@ -109,7 +111,13 @@ pub async fn run(
                     "destination": format!("bench-{}@example.com", uuid::Uuid::new_v4().simple()),
                 });
                 let started = Instant::now();
-                let response = http.post(&url).json(&body).send().await.expect("send");
+                let response = http
+                    .post(&url)
+                    .bearer_auth(&api_key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("send");
                 let elapsed = started.elapsed();
                 assert_eq!(response.status().as_u16(), 202, "the API refused a send");
                 if throttled {

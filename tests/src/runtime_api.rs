@@ -259,6 +259,12 @@ pub fn http_event(method: &str, path: &str, body: Option<&Value>, source_ip: &st
     event
 }
 
+/// `event` with `Authorization: Bearer <key>`, as API Gateway passes the header on.
+pub fn with_bearer(mut event: Value, key: &str) -> Value {
+    event["headers"]["authorization"] = json!(format!("Bearer {key}"));
+    event
+}
+
 /// One SQS record of a Lambda event, from a message as `ReceiveMessage` returned it.
 pub fn sqs_record(queue_arn: &str, message: &aws_sdk_sqs::types::Message) -> Value {
     use aws_sdk_sqs::types::MessageSystemAttributeName as A;

@@ -122,6 +122,9 @@ pub struct BenchStack {
     pub store: std::sync::Arc<common::store::DynamoStore>,
     pub keys: std::sync::Arc<common::crypto::Keys>,
     pub service: api::OtpService,
+    /// A server key of the service's one tenant, and who it acts for.
+    pub api_key: String,
+    pub caller: common::tenant::Caller,
 }
 
 /// A stack named `<prefix>-<random>`, made through `stack_sdk`, and a service with `rules` whose
@@ -139,15 +142,16 @@ pub async fn bench_stack(
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
     let names = StackNames::of(&local_stack(stack_sdk, &name).await);
-    let keys = Arc::new(common::crypto::Keys::derive(
-        &common::secret::ServiceSecret::generate(),
-    ));
+    let secret = common::secret::ServiceSecret::generate();
+    let keys = Arc::new(common::crypto::Keys::derive(&secret));
+    let (tenants, api_key) = crate::tenants::Tenants::with_server_key(&secret, "bench").await;
     let store = Arc::new(common::store::DynamoStore::new(
         aws_sdk_dynamodb::Client::new(app_sdk),
         names.table.clone(),
     ));
     let service = api::OtpService {
         rules,
+        resolver: tenants.resolver.clone(),
         store: store.clone(),
         queue: Arc::new(common::queue::SqsQueue::new(
             aws_sdk_sqs::Client::new(app_sdk),
@@ -161,5 +165,7 @@ pub async fn bench_stack(
         store,
         keys,
         service,
+        caller: tenants.caller(&api_key).await,
+        api_key: api_key.expose().to_owned(),
     }
 }

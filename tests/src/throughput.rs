@@ -11,6 +11,7 @@ use common::domain::{Channel, Destination, Locale};
 use common::queue::MemoryQueue;
 use common::secret::ServiceSecret;
 use common::store::MemoryStore;
+use common::tenant::Caller;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
@@ -22,17 +23,30 @@ const CAPACITY: usize = 1 << 20;
 
 /// Serves the router with in-memory backends on a loopback port. No limit can trip during a
 /// run: every send goes to a new destination, and the per-IP limit and attempt cap are lifted.
-pub async fn serve_in_memory() -> (SocketAddr, Arc<OtpService>) {
+pub async fn serve_in_memory() -> (SocketAddr, Arc<OtpService>, Caller, String) {
     let rules = Rules {
         max_sends_per_ip_per_hour: u32::MAX,
         max_attempts: u32::MAX,
         ..Rules::default()
     };
+    let secret = ServiceSecret::generate();
+    // The tenant's hourly budget at its maximum: a run sends far more than the default.
+    let tenants = crate::tenants::Tenants::new(&secret);
+    tenants
+        .create("bench", |p| {
+            let _ = p
+                .limits
+                .set(common::tenant::Limit::TenantSendsPerHour, 10_000_000);
+        })
+        .await;
+    let key = tenants.key("bench", common::tenant::KeyKind::Server).await;
+    let caller = tenants.caller(&key).await;
     let service = Arc::new(OtpService {
         rules,
+        resolver: tenants.resolver,
         store: Arc::new(MemoryStore::with_capacity(CAPACITY)),
         queue: Arc::new(MemoryQueue::with_capacity(CAPACITY)),
-        keys: Arc::new(Keys::derive(&ServiceSecret::generate())),
+        keys: Arc::new(Keys::derive(&secret)),
         clock: Arc::new(SystemClock),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -47,22 +61,73 @@ pub async fn serve_in_memory() -> (SocketAddr, Arc<OtpService>) {
         )
         .await;
     });
-    (address, service)
+    (address, service, caller, key.expose().to_owned())
+}
+
+/// The floor: a bare axum router on a loopback port, served the same way, that answers send
+/// and verify with a fixed JSON document of the same shape and status (202 and 422) and does
+/// nothing else. The service's figures are read against it: what is left is its own work.
+pub async fn serve_floor() -> SocketAddr {
+    use axum::Json;
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    let issued = serde_json::json!({
+        "otp_id": "34ba38c6-4be1-4736-8f25-4bc701807fe7",
+        "channel": "email",
+        "expires_at": "2026-11-21T11:05:26Z",
+        "expires_in": 600,
+        "resend_after": 30,
+    });
+    let wrong = serde_json::json!({
+        "error": "invalid_code",
+        "message": "the code is not correct",
+        "attempts_remaining": 4,
+    });
+    let app = axum::Router::new()
+        .route(
+            "/v1/otp/send",
+            post(move || {
+                let body = issued.clone();
+                async move { (StatusCode::ACCEPTED, Json(body)) }
+            }),
+        )
+        .route(
+            "/v1/otp/verify",
+            post(move || {
+                let body = wrong.clone();
+                async move { (StatusCode::UNPROCESSABLE_ENTITY, Json(body)) }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    address
 }
 
 /// Issues `n` OTPs straight through the service, for the verify run to guess at.
-pub async fn seed(service: &OtpService, n: usize) -> Vec<String> {
+pub async fn seed(service: &OtpService, caller: &Caller, n: usize) -> Vec<String> {
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
         let destination =
             Destination::parse(Channel::Email, &format!("seed-{i}@example.com")).expect("address");
         let issued = service
-            .send(api::service::SendCommand {
-                destination,
-                locale: Locale::default(),
-                client_ip: None,
-                idempotency_key: None,
-            })
+            .send(
+                caller,
+                api::service::SendCommand {
+                    destination,
+                    locale: Locale::default(),
+                    client_ip: None,
+                    idempotency_key: None,
+                },
+            )
             .await
             .expect("seed send");
         ids.push(issued.otp_id.to_string());
@@ -94,9 +159,11 @@ pub struct Load {
 
 /// Runs `wrk` with `script` (given `script_args`) against `address`, measuring this process's
 /// CPU time meanwhile.
-pub fn wrk(address: SocketAddr, script: &Path, script_args: &[&str], load: Load) -> Run {
+/// The scripts send `OTP_BENCH_KEY` as the bearer key (empty: no `Authorization` header).
+pub fn wrk(address: SocketAddr, script: &Path, script_args: &[&str], key: &str, load: Load) -> Run {
     let cpu_before = process_cpu();
     let output = Command::new("wrk")
+        .env("OTP_BENCH_KEY", key)
         .args([
             "--latency",
             "-t",

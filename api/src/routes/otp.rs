@@ -1,5 +1,5 @@
 use crate::error::ApiError;
-use crate::extract::{ClientIp, IdempotencyHeader, JsonBody, OtpIdPath};
+use crate::extract::{Authenticated, EndUserIp, IdempotencyHeader, JsonBody, OtpIdPath};
 use crate::service::{Issued, OtpService, SendCommand, StatusView};
 use axum::Json;
 use axum::extract::State;
@@ -27,7 +27,8 @@ pub struct VerifyBody {
 
 pub async fn send(
     State(service): State<Arc<OtpService>>,
-    ClientIp(client_ip): ClientIp,
+    Authenticated(caller): Authenticated,
+    EndUserIp(client_ip): EndUserIp,
     IdempotencyHeader(idempotency_key): IdempotencyHeader,
     JsonBody(body): JsonBody<SendBody>,
 ) -> Result<(StatusCode, Json<Issued>), ApiError> {
@@ -42,40 +43,46 @@ pub async fn send(
         // No locale given: English (`Locale::default`).
         .unwrap_or_default();
     let issued = service
-        .send(SendCommand {
-            destination,
-            locale,
-            client_ip,
-            idempotency_key,
-        })
+        .send(
+            &caller,
+            SendCommand {
+                destination,
+                locale,
+                client_ip,
+                idempotency_key,
+            },
+        )
         .await?;
     Ok((StatusCode::ACCEPTED, Json(issued)))
 }
 
 pub async fn resend(
     State(service): State<Arc<OtpService>>,
-    ClientIp(client_ip): ClientIp,
+    Authenticated(caller): Authenticated,
+    EndUserIp(client_ip): EndUserIp,
     OtpIdPath(id): OtpIdPath,
 ) -> Result<(StatusCode, Json<Issued>), ApiError> {
     Ok((
         StatusCode::ACCEPTED,
-        Json(service.resend(id, client_ip).await?),
+        Json(service.resend(&caller, id, client_ip).await?),
     ))
 }
 
 pub async fn verify(
     State(service): State<Arc<OtpService>>,
+    Authenticated(caller): Authenticated,
     JsonBody(body): JsonBody<VerifyBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = OtpId::parse(&body.otp_id)?;
-    let code = OtpCode::parse(&body.code, service.rules.code_length)?;
-    service.verify(id, &code).await?;
+    let code = OtpCode::parse(&body.code, service.rules_for(&caller).code_length)?;
+    service.verify(&caller, id, &code).await?;
     Ok(Json(json!({ "otp_id": id, "verified": true })))
 }
 
 pub async fn status(
     State(service): State<Arc<OtpService>>,
+    Authenticated(caller): Authenticated,
     OtpIdPath(id): OtpIdPath,
 ) -> Result<Json<StatusView>, ApiError> {
-    Ok(Json(service.status(id).await?))
+    Ok(Json(service.status(&caller, id).await?))
 }

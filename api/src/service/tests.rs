@@ -8,12 +8,14 @@ use common::queue::MemoryQueue;
 use common::record::DeliveryState;
 use common::secret::ServiceSecret;
 use common::store::MemoryStore;
+use common::tenant::{ApiKey, Channels, KeyKind, Label, MemoryTenantStore, TenantId, TenantPolicy};
 use std::net::Ipv4Addr;
 
 const JANE: &str = "jane.doe@example.com";
 
 struct Harness {
     service: OtpService,
+    caller: Caller,
     store: Arc<MemoryStore>,
     queue: Arc<MemoryQueue>,
     keys: Arc<Keys>,
@@ -35,8 +37,10 @@ fn harness_with(rules: Rules) -> Harness {
     if into_hour > 3600 - 300 {
         clock.advance(600);
     }
+    let tenants = Arc::new(MemoryTenantStore::new());
     let service = OtpService {
         rules,
+        resolver: Arc::new(KeyResolver::new(tenants, &ServiceSecret::generate())),
         store: store.clone(),
         queue: queue.clone(),
         keys: keys.clone(),
@@ -44,10 +48,26 @@ fn harness_with(rules: Rules) -> Harness {
     };
     Harness {
         service,
+        caller: caller("acme"),
         store,
         queue,
         keys,
         clock,
+    }
+}
+
+/// A server key of tenant `id`, which sends e-mail and SMS with the deployment's limits.
+fn caller(id: &str) -> Caller {
+    let policy = TenantPolicy::new(
+        TenantId::parse(id).unwrap(),
+        Label::parse("Acme").unwrap(),
+        Channels::new([Channel::Email, Channel::Sms]).unwrap(),
+        0,
+    );
+    Caller {
+        tenant: Arc::new(policy),
+        key: ApiKey::generate(KeyKind::Server).id(),
+        kind: KeyKind::Server,
     }
 }
 
@@ -92,7 +112,7 @@ fn wrong(code: &OtpCode) -> OtpCode {
 
 impl Harness {
     async fn send(&self, address: &str) -> Issued {
-        self.service.send(to(address)).await.unwrap()
+        self.service.send(&self.caller, to(address)).await.unwrap()
     }
 
     /// The code the worker would deliver for `id`, as sealed in its record.
@@ -185,18 +205,18 @@ async fn the_right_code_verifies_once_and_then_reports_already_verified() {
     let id = h.send(JANE).await.otp_id;
     let code = h.code_of(id);
 
-    h.service.verify(id, &code).await.unwrap();
+    h.service.verify(&h.caller, id, &code).await.unwrap();
     assert!(matches!(
-        h.service.verify(id, &code).await,
+        h.service.verify(&h.caller, id, &code).await,
         Err(ApiError::AlreadyVerified)
     ));
     // A wrong guess after success changes nothing either.
     assert!(matches!(
-        h.service.verify(id, &wrong(&code)).await,
+        h.service.verify(&h.caller, id, &wrong(&code)).await,
         Err(ApiError::AlreadyVerified)
     ));
 
-    let status = h.service.status(id).await.unwrap();
+    let status = h.service.status(&h.caller, id).await.unwrap();
     assert_eq!(status.status, "verified");
     assert_eq!(status.attempts_remaining, 0);
     assert_eq!(
@@ -214,7 +234,7 @@ async fn wrong_codes_count_down_to_zero_then_even_the_right_code_is_refused() {
     let bad = wrong(&code);
 
     for expected in [4, 3, 2, 1, 0] {
-        match h.service.verify(id, &bad).await {
+        match h.service.verify(&h.caller, id, &bad).await {
             Err(ApiError::InvalidCode { attempts_remaining }) => {
                 assert_eq!(attempts_remaining, expected)
             }
@@ -222,15 +242,15 @@ async fn wrong_codes_count_down_to_zero_then_even_the_right_code_is_refused() {
         }
     }
     assert!(matches!(
-        h.service.verify(id, &bad).await,
+        h.service.verify(&h.caller, id, &bad).await,
         Err(ApiError::TooManyAttempts)
     ));
     assert!(matches!(
-        h.service.verify(id, &code).await,
+        h.service.verify(&h.caller, id, &code).await,
         Err(ApiError::TooManyAttempts)
     ));
 
-    let status = h.service.status(id).await.unwrap();
+    let status = h.service.status(&h.caller, id).await.unwrap();
     assert_eq!(status.status, "locked");
     assert_eq!(status.attempts_remaining, 0);
     assert_eq!(
@@ -250,12 +270,12 @@ async fn a_wrong_guess_does_not_spoil_a_later_right_one() {
     let id = h.send(JANE).await.otp_id;
     let code = h.code_of(id);
     assert!(matches!(
-        h.service.verify(id, &wrong(&code)).await,
+        h.service.verify(&h.caller, id, &wrong(&code)).await,
         Err(ApiError::InvalidCode {
             attempts_remaining: 4
         })
     ));
-    h.service.verify(id, &code).await.unwrap();
+    h.service.verify(&h.caller, id, &code).await.unwrap();
 }
 
 #[tokio::test]
@@ -268,7 +288,7 @@ async fn a_code_is_bound_to_its_own_otp() {
         return; // One chance in a million; the slots still differ, but the guess would be right.
     }
     assert!(matches!(
-        h.service.verify(second, &first_code).await,
+        h.service.verify(&h.caller, second, &first_code).await,
         Err(ApiError::InvalidCode { .. })
     ));
 }
@@ -282,14 +302,14 @@ async fn after_the_ttl_verify_is_expired_status_says_expired_and_the_record_stay
     h.clock.advance(h.service.rules.ttl_seconds);
 
     assert!(matches!(
-        h.service.verify(id, &code).await,
+        h.service.verify(&h.caller, id, &code).await,
         Err(ApiError::Expired)
     ));
     assert!(matches!(
-        h.service.verify(id, &wrong(&code)).await,
+        h.service.verify(&h.caller, id, &wrong(&code)).await,
         Err(ApiError::Expired)
     ));
-    let status = h.service.status(id).await.unwrap();
+    let status = h.service.status(&h.caller, id).await.unwrap();
     assert_eq!(status.status, "expired");
     let record = h
         .store
@@ -309,15 +329,15 @@ async fn verify_and_status_of_an_unknown_id_are_not_found() {
     let unknown = OtpId::new_random();
     let code = OtpCode::parse("123456", OtpCodeLength::default()).unwrap();
     assert!(matches!(
-        h.service.verify(unknown, &code).await,
+        h.service.verify(&h.caller, unknown, &code).await,
         Err(ApiError::NotFound)
     ));
     assert!(matches!(
-        h.service.status(unknown).await,
+        h.service.status(&h.caller, unknown).await,
         Err(ApiError::NotFound)
     ));
     assert!(matches!(
-        h.service.resend(unknown, None).await,
+        h.service.resend(&h.caller, unknown, None).await,
         Err(ApiError::NotFound)
     ));
 }
@@ -330,15 +350,18 @@ async fn status_shows_the_masked_destination_and_never_the_full_one() {
     let mail = h.send(JANE).await.otp_id;
     let phone = h
         .service
-        .send(SendCommand {
-            destination: Destination::parse(Channel::Sms, "+447700900121").unwrap(),
-            ..to(JANE)
-        })
+        .send(
+            &h.caller,
+            SendCommand {
+                destination: Destination::parse(Channel::Sms, "+447700900121").unwrap(),
+                ..to(JANE)
+            },
+        )
         .await
         .unwrap()
         .otp_id;
 
-    let status = h.service.status(mail).await.unwrap();
+    let status = h.service.status(&h.caller, mail).await.unwrap();
     assert_eq!(status.otp_id, mail);
     assert_eq!(status.channel, Channel::Email);
     assert_eq!(status.destination, "j***@example.com");
@@ -350,7 +373,7 @@ async fn status_shows_the_masked_destination_and_never_the_full_one() {
     assert!(!json.contains("jane.doe"), "{json}");
     assert!(!json.contains(h.code_of(mail).expose()), "{json}");
 
-    let status = h.service.status(phone).await.unwrap();
+    let status = h.service.status(&h.caller, phone).await.unwrap();
     assert_eq!(status.channel, Channel::Sms);
     assert_eq!(status.destination, "+4477******21");
     let json = serde_json::to_string(&status).unwrap();
@@ -364,7 +387,7 @@ async fn a_second_send_to_the_same_destination_within_the_cooldown_is_rate_limit
     let h = harness();
     h.send(JANE).await;
 
-    let limit = expect_rate_limited(h.service.send(to(JANE)).await);
+    let limit = expect_rate_limited(h.service.send(&h.caller, to(JANE)).await);
     assert_eq!(limit.scope, LimitScope::DestinationCooldown);
     let wait = limit.retry_after.expect("waiting helps for a cooldown");
     assert!((1..=30).contains(&wait), "retry_after {wait}");
@@ -381,7 +404,7 @@ async fn a_second_send_to_the_same_destination_within_the_cooldown_is_rate_limit
 async fn the_cooldown_applies_to_case_variants_of_one_mailbox() {
     let h = harness();
     h.send(JANE).await;
-    let limit = expect_rate_limited(h.service.send(to("Jane.Doe@EXAMPLE.com")).await);
+    let limit = expect_rate_limited(h.service.send(&h.caller, to("Jane.Doe@EXAMPLE.com")).await);
     assert_eq!(limit.scope, LimitScope::DestinationCooldown);
 }
 
@@ -396,7 +419,7 @@ async fn the_hourly_limit_per_destination_refuses_the_send_after_the_maximum() {
         h.send(JANE).await;
     }
 
-    let limit = expect_rate_limited(h.service.send(to(JANE)).await);
+    let limit = expect_rate_limited(h.service.send(&h.caller, to(JANE)).await);
     assert_eq!(limit.scope, LimitScope::DestinationHourly);
     let wait = limit
         .retry_after
@@ -414,16 +437,25 @@ async fn the_hourly_limit_per_client_ip_spans_destinations() {
         max_sends_per_ip_per_hour: 2,
         ..Rules::default()
     });
-    h.service.send(from_ip("a@example.com", 7)).await.unwrap();
-    h.service.send(from_ip("b@example.com", 7)).await.unwrap();
+    h.service
+        .send(&h.caller, from_ip("a@example.com", 7))
+        .await
+        .unwrap();
+    h.service
+        .send(&h.caller, from_ip("b@example.com", 7))
+        .await
+        .unwrap();
 
-    let limit = expect_rate_limited(h.service.send(from_ip("c@example.com", 7)).await);
+    let limit = expect_rate_limited(h.service.send(&h.caller, from_ip("c@example.com", 7)).await);
     assert_eq!(limit.scope, LimitScope::IpHourly);
     assert!(limit.retry_after.is_some_and(|s| (1..=3600).contains(&s)));
     assert_eq!(h.store.len(), 2);
 
     // Another client is not held up by this one.
-    h.service.send(from_ip("c@example.com", 8)).await.unwrap();
+    h.service
+        .send(&h.caller, from_ip("c@example.com", 8))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -434,9 +466,9 @@ async fn resends_beyond_the_per_otp_maximum_are_refused_for_good() {
         ..Rules::default()
     });
     let id = h.send(JANE).await.otp_id;
-    h.service.resend(id, None).await.unwrap();
+    h.service.resend(&h.caller, id, None).await.unwrap();
 
-    let limit = expect_rate_limited(h.service.resend(id, None).await);
+    let limit = expect_rate_limited(h.service.resend(&h.caller, id, None).await);
     assert_eq!(limit.scope, LimitScope::OtpSends);
     assert_eq!(
         limit.retry_after, None,
@@ -450,7 +482,7 @@ async fn resends_beyond_the_per_otp_maximum_are_refused_for_good() {
 async fn a_resend_within_the_cooldown_is_rate_limited() {
     let h = harness();
     let id = h.send(JANE).await.otp_id;
-    let limit = expect_rate_limited(h.service.resend(id, None).await);
+    let limit = expect_rate_limited(h.service.resend(&h.caller, id, None).await);
     assert_eq!(limit.scope, LimitScope::DestinationCooldown);
     assert!(limit.retry_after.is_some_and(|s| (1..=30).contains(&s)));
     assert_eq!(h.record(id).sends, 1);
@@ -462,8 +494,16 @@ async fn a_resend_within_the_cooldown_is_rate_limited() {
 #[tokio::test]
 async fn the_same_idempotency_key_and_body_return_the_first_otp_and_enqueue_nothing_more() {
     let h = harness();
-    let first = h.service.send(with_key(JANE, "req-1")).await.unwrap();
-    let again = h.service.send(with_key(JANE, "req-1")).await.unwrap();
+    let first = h
+        .service
+        .send(&h.caller, with_key(JANE, "req-1"))
+        .await
+        .unwrap();
+    let again = h
+        .service
+        .send(&h.caller, with_key(JANE, "req-1"))
+        .await
+        .unwrap();
 
     assert_eq!(again.otp_id, first.otp_id);
     assert_eq!(again.channel, first.channel);
@@ -476,11 +516,14 @@ async fn the_same_idempotency_key_and_body_return_the_first_otp_and_enqueue_noth
 #[tokio::test]
 async fn the_same_idempotency_key_with_another_body_is_refused() {
     let h = harness();
-    h.service.send(with_key(JANE, "req-1")).await.unwrap();
+    h.service
+        .send(&h.caller, with_key(JANE, "req-1"))
+        .await
+        .unwrap();
 
     let other_destination = h
         .service
-        .send(with_key("someone.else@example.com", "req-1"))
+        .send(&h.caller, with_key("someone.else@example.com", "req-1"))
         .await;
     assert!(
         matches!(other_destination, Err(ApiError::IdempotencyKeyReused)),
@@ -488,10 +531,13 @@ async fn the_same_idempotency_key_with_another_body_is_refused() {
     );
     let other_locale = h
         .service
-        .send(SendCommand {
-            locale: Locale::parse("de").unwrap(),
-            ..with_key(JANE, "req-1")
-        })
+        .send(
+            &h.caller,
+            SendCommand {
+                locale: Locale::parse("de").unwrap(),
+                ..with_key(JANE, "req-1")
+            },
+        )
         .await;
     assert!(
         matches!(other_locale, Err(ApiError::IdempotencyKeyReused)),
@@ -516,7 +562,7 @@ async fn an_enqueue_failure_is_unavailable_and_undoes_the_record_the_limits_and_
     };
     h.queue.set_unavailable(true);
 
-    let result = h.service.send(command()).await;
+    let result = h.service.send(&h.caller, command()).await;
     assert!(
         matches!(result, Err(ApiError::Unavailable(_))),
         "{result:?}"
@@ -529,7 +575,7 @@ async fn an_enqueue_failure_is_unavailable_and_undoes_the_record_the_limits_and_
     // The failed attempt counted against no limit (cooldown, hourly per destination and per IP
     // are all at their first send), and the key does not replay the abandoned OTP.
     h.queue.set_unavailable(false);
-    let issued = h.service.send(command()).await.unwrap();
+    let issued = h.service.send(&h.caller, command()).await.unwrap();
     assert!(h.store.record(issued.otp_id).is_some());
     let jobs = h.queue.drain();
     assert_eq!(jobs.len(), 1);
@@ -546,7 +592,7 @@ async fn a_resend_enqueue_failure_is_unavailable_and_restores_the_send_count() {
     let id = h.send(JANE).await.otp_id;
     h.queue.set_unavailable(true);
 
-    let result = h.service.resend(id, None).await;
+    let result = h.service.resend(&h.caller, id, None).await;
     assert!(
         matches!(result, Err(ApiError::Unavailable(_))),
         "{result:?}"
@@ -555,7 +601,7 @@ async fn a_resend_enqueue_failure_is_unavailable_and_restores_the_send_count() {
     assert_eq!(h.record(id).delivery, DeliveryState::Queued);
 
     h.queue.set_unavailable(false);
-    h.service.resend(id, None).await.unwrap();
+    h.service.resend(&h.caller, id, None).await.unwrap();
     assert_eq!(h.record(id).sends, 2);
 }
 
@@ -566,18 +612,21 @@ async fn a_store_outage_is_unavailable_for_every_operation() {
     let code = h.code_of(id);
     h.store.set_unavailable(true);
 
-    let send = h.service.send(to("someone.else@example.com")).await;
+    let send = h
+        .service
+        .send(&h.caller, to("someone.else@example.com"))
+        .await;
     assert!(matches!(send, Err(ApiError::Unavailable(_))), "{send:?}");
     assert!(matches!(
-        h.service.verify(id, &code).await,
+        h.service.verify(&h.caller, id, &code).await,
         Err(ApiError::Unavailable(_))
     ));
     assert!(matches!(
-        h.service.status(id).await,
+        h.service.status(&h.caller, id).await,
         Err(ApiError::Unavailable(_))
     ));
     assert!(matches!(
-        h.service.resend(id, None).await,
+        h.service.resend(&h.caller, id, None).await,
         Err(ApiError::Unavailable(_))
     ));
     assert_eq!(
@@ -587,7 +636,7 @@ async fn a_store_outage_is_unavailable_for_every_operation() {
     );
 
     h.store.set_unavailable(false);
-    h.service.verify(id, &code).await.unwrap();
+    h.service.verify(&h.caller, id, &code).await.unwrap();
 }
 
 // ---- resend ----
@@ -600,7 +649,7 @@ async fn resend_delivers_the_same_code_again() {
     let code = h.code_of(id);
     h.clock.advance(30);
 
-    let again = h.service.resend(id, None).await.unwrap();
+    let again = h.service.resend(&h.caller, id, None).await.unwrap();
 
     assert_eq!(again.otp_id, id);
     assert_eq!(
@@ -621,18 +670,21 @@ async fn resend_delivers_the_same_code_again() {
     let record = h.record(id);
     assert_eq!(record.sends, 2);
     assert_eq!(record.delivery, DeliveryState::Queued);
-    h.service.verify(id, &code).await.unwrap();
+    h.service.verify(&h.caller, id, &code).await.unwrap();
 }
 
 #[tokio::test]
 async fn resend_of_a_verified_otp_is_already_verified() {
     let h = harness();
     let id = h.send(JANE).await.otp_id;
-    h.service.verify(id, &h.code_of(id)).await.unwrap();
+    h.service
+        .verify(&h.caller, id, &h.code_of(id))
+        .await
+        .unwrap();
     h.clock.advance(30);
 
     assert!(matches!(
-        h.service.resend(id, None).await,
+        h.service.resend(&h.caller, id, None).await,
         Err(ApiError::AlreadyVerified)
     ));
     assert_eq!(h.queue.calls(), 1);
@@ -646,7 +698,7 @@ async fn resend_of_an_expired_otp_is_expired() {
     h.clock.advance(h.service.rules.ttl_seconds);
 
     assert!(matches!(
-        h.service.resend(id, None).await,
+        h.service.resend(&h.caller, id, None).await,
         Err(ApiError::Expired)
     ));
     assert_eq!(h.queue.calls(), 1);
@@ -661,7 +713,7 @@ async fn resend_of_a_locked_otp_is_too_many_attempts() {
     let id = h.send(JANE).await.otp_id;
     let bad = wrong(&h.code_of(id));
     assert!(matches!(
-        h.service.verify(id, &bad).await,
+        h.service.verify(&h.caller, id, &bad).await,
         Err(ApiError::InvalidCode {
             attempts_remaining: 0
         })
@@ -669,7 +721,7 @@ async fn resend_of_a_locked_otp_is_too_many_attempts() {
     h.clock.advance(30);
 
     assert!(matches!(
-        h.service.resend(id, None).await,
+        h.service.resend(&h.caller, id, None).await,
         Err(ApiError::TooManyAttempts)
     ));
     assert_eq!(h.queue.calls(), 1);
@@ -686,10 +738,15 @@ async fn of_twenty_concurrent_right_guesses_exactly_one_verifies() {
 
     let tasks: Vec<_> = (0..20)
         .map(|_| {
-            let (service, code, start) = (h.service.clone(), code.clone(), start.clone());
+            let (service, code, start, caller) = (
+                h.service.clone(),
+                code.clone(),
+                start.clone(),
+                h.caller.clone(),
+            );
             tokio::spawn(async move {
                 start.wait().await;
-                service.verify(id, &code).await
+                service.verify(&caller, id, &code).await
             })
         })
         .collect();
@@ -714,10 +771,15 @@ async fn of_twenty_concurrent_wrong_guesses_only_max_attempts_are_evaluated() {
 
     let tasks: Vec<_> = (0..20)
         .map(|_| {
-            let (service, bad, start) = (h.service.clone(), bad.clone(), start.clone());
+            let (service, bad, start, caller) = (
+                h.service.clone(),
+                bad.clone(),
+                start.clone(),
+                h.caller.clone(),
+            );
             tokio::spawn(async move {
                 start.wait().await;
-                service.verify(id, &bad).await
+                service.verify(&caller, id, &bad).await
             })
         })
         .collect();
@@ -754,4 +816,85 @@ async fn a_record_without_a_live_slot_gives_no_job_but_already_verified() {
         OtpService::job(&record, 2, h.clock.now()),
         Err(ApiError::AlreadyVerified)
     ));
+}
+
+// ---- tenants ----
+
+#[tokio::test]
+async fn another_tenant_s_otp_is_not_found_and_a_guess_at_it_is_not_counted() {
+    let h = harness();
+    let id = h.send(JANE).await.otp_id;
+    let other = caller("other");
+    let code = h.code_of(id);
+    assert!(matches!(
+        h.service.status(&other, id).await,
+        Err(ApiError::NotFound)
+    ));
+    assert!(matches!(
+        h.service.verify(&other, id, &code).await,
+        Err(ApiError::NotFound)
+    ));
+    assert!(matches!(
+        h.service.resend(&other, id, None).await,
+        Err(ApiError::NotFound)
+    ));
+    assert_eq!(
+        h.record(id).attempts,
+        0,
+        "the foreign guess was not counted"
+    );
+    h.service.verify(&h.caller, id, &code).await.unwrap();
+}
+
+#[tokio::test]
+async fn idempotency_keys_and_destination_limits_are_per_tenant() {
+    let h = harness_with(Rules {
+        max_sends_per_hour: 1,
+        ..Rules::default()
+    });
+    let other = caller("other");
+    let mine = h
+        .service
+        .send(&h.caller, with_key(JANE, "k"))
+        .await
+        .unwrap();
+    let theirs = h.service.send(&other, with_key(JANE, "k")).await.unwrap();
+    assert_ne!(mine.otp_id, theirs.otp_id);
+    h.clock.advance(60);
+    expect_rate_limited(h.service.send(&h.caller, to(JANE)).await);
+    expect_rate_limited(h.service.send(&other, to(JANE)).await);
+    h.service.send(&caller("third"), to(JANE)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_channel_the_tenant_does_not_use_is_refused_and_the_budget_counts_all_sends() {
+    let h = harness();
+    let mut policy = (*caller("mail-only").tenant).clone();
+    policy.channels = Channels::new([Channel::Email]).unwrap();
+    policy
+        .limits
+        .set(common::tenant::Limit::TenantSendsPerHour, 2)
+        .unwrap();
+    let mail_only = Caller {
+        tenant: Arc::new(policy),
+        ..caller("mail-only")
+    };
+    let sms = SendCommand {
+        destination: Destination::parse(Channel::Sms, "+447700900121").unwrap(),
+        ..to(JANE)
+    };
+    assert!(matches!(
+        h.service.send(&mail_only, sms).await,
+        Err(ApiError::ChannelNotAllowed)
+    ));
+    h.service
+        .send(&mail_only, to("a@example.com"))
+        .await
+        .unwrap();
+    h.service
+        .send(&mail_only, to("b@example.com"))
+        .await
+        .unwrap();
+    let limit = expect_rate_limited(h.service.send(&mail_only, to("c@example.com")).await);
+    assert_eq!(limit.scope, LimitScope::TenantHourly);
 }

@@ -1,5 +1,5 @@
 //! Send rate limits as DynamoDB-friendly counters: a cooldown timestamp per destination, and
-//! fixed hourly buckets per destination and per client IP, each a plain conditional increment so
+//! fixed hourly buckets per destination, per end-user IP and per tenant, each a plain conditional increment so
 //! they join the record's write in one transaction (no read first).
 //!
 //! Fixed buckets let a client spend one hour's allowance at the end of an hour and the next at
@@ -24,6 +24,16 @@ pub struct SendGuards {
     pub cooldown_seconds: i64,
     pub max_per_destination_hour: u32,
     pub max_per_ip_hour: u32,
+    /// The tenant-wide hourly budget; `None` for sends that belong to no tenant (tests of the
+    /// worker and replayer, which never go through the API).
+    pub tenant: Option<TenantBudget>,
+}
+
+/// One tenant's sends per hour, all destinations and end users together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantBudget {
+    pub tenant: String,
+    pub max_per_hour: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -32,6 +42,8 @@ pub enum LimitScope {
     DestinationCooldown,
     DestinationHourly,
     IpHourly,
+    /// The tenant's whole hourly budget is spent.
+    TenantHourly,
     OtpSends,
 }
 
@@ -44,6 +56,8 @@ pub struct SeenCounts {
     pub destination_hour: u32,
     /// Sends from the client IP in the current hour (0 when the request has none).
     pub ip_hour: u32,
+    /// Sends of the tenant in the current hour (0 when the send has no tenant).
+    pub tenant_hour: u32,
 }
 
 /// A refused send, and when waiting would help (`None`: it will not).
@@ -107,6 +121,11 @@ impl SendGuards {
         }
         if self.ip_key.is_some() && seen.ip_hour >= self.max_per_ip_hour {
             hit.push(self.hourly(LimitScope::IpHourly));
+        }
+        if let Some(budget) = &self.tenant
+            && seen.tenant_hour >= budget.max_per_hour
+        {
+            hit.push(self.hourly(LimitScope::TenantHourly));
         }
         hit
     }
@@ -176,6 +195,7 @@ mod tests {
             cooldown_seconds: 30,
             max_per_destination_hour: 5,
             max_per_ip_hour: 50,
+            tenant: None,
         }
     }
 
@@ -212,6 +232,7 @@ mod tests {
             last_send,
             destination_hour,
             ip_hour,
+            tenant_hour: 0,
         };
         assert!(g.violations(SeenCounts::default()).is_empty());
         assert!(g.violations(seen(Some(7200 + 70), 4, 0)).is_empty());
@@ -295,5 +316,40 @@ mod tests {
             Some(ResendRefusal::Limited(hourly))
         );
         assert_eq!(resend_refusal(&read, Some(&read), 5, &g, []), None);
+    }
+}
+
+#[cfg(test)]
+mod tenant_budget_tests {
+    use super::*;
+
+    #[test]
+    fn the_tenant_budget_refuses_at_its_limit_and_only_when_the_send_has_a_tenant() {
+        let mut g = SendGuards {
+            destination_key: "d".into(),
+            ip_key: None,
+            now: 100,
+            cooldown_seconds: 30,
+            max_per_destination_hour: 5,
+            max_per_ip_hour: 50,
+            tenant: None,
+        };
+        let seen = |tenant_hour| SeenCounts {
+            tenant_hour,
+            ..SeenCounts::default()
+        };
+        assert!(g.violations(seen(1_000)).is_empty(), "no tenant, no budget");
+        g.tenant = Some(TenantBudget {
+            tenant: "acme".into(),
+            max_per_hour: 3,
+        });
+        assert!(g.violations(seen(2)).is_empty());
+        assert_eq!(
+            g.violations(seen(3)),
+            [RateLimited {
+                scope: LimitScope::TenantHourly,
+                retry_after: Some(3500)
+            }]
+        );
     }
 }

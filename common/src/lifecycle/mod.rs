@@ -22,6 +22,7 @@ pub use delivery::{
     replay_precheck, replay_skip, skip_reason,
 };
 pub use limits::{
-    LimitScope, RateLimited, ResendRefusal, SeenCounts, SendGuards, resend_refusal, sends_exhausted,
+    LimitScope, RateLimited, ResendRefusal, SeenCounts, SendGuards, TenantBudget, resend_refusal,
+    sends_exhausted,
 };
-pub use status::{OtpStatus, VerifyOutcome, guess_is_counted, verify_outcome};
+pub use status::{OtpStatus, VerifyOutcome, guess_is_counted, verify_outcome, visible_to};

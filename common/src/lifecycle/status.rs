@@ -95,6 +95,13 @@ pub fn verify_outcome(
 
 /// Whether a verify guess would be counted now. The DynamoDB adapter's `verify` expresses it as
 /// its condition (`attempts < max_attempts AND expires_at > :now`).
+/// Whether a caller acting for `tenant` may see `record` (`None`: the caller is not a tenant,
+/// e.g. the worker). Another tenant's OTP is answered exactly like one that does not exist, and
+/// a guess at it is never counted.
+pub fn visible_to(record: &OtpRecord, tenant: Option<&str>) -> bool {
+    tenant.is_none_or(|t| record.tenant.as_deref() == Some(t))
+}
+
 pub fn guess_is_counted(record: &OtpRecord, now: i64) -> bool {
     record.attempts < record.max_attempts && record.expires_at > now
 }
@@ -108,6 +115,15 @@ mod tests {
         let mut job = crate::test_support::job(Channel::Email, now, now + 600);
         job.slot = "live_right".into();
         crate::test_support::record(&job, "sealed")
+    }
+
+    #[test]
+    fn a_tenant_sees_only_its_own_records() {
+        let mine = record(0).for_tenant("acme");
+        assert!(visible_to(&mine, Some("acme")));
+        assert!(!visible_to(&mine, Some("other")));
+        assert!(visible_to(&mine, None));
+        assert!(!visible_to(&record(0), Some("acme")));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! Item kinds, by key prefix:
 //! - `otp#<id>`: the record; its unused code is the attribute `live_<hmac>`;
 //! - `rate#dest#<hmac>`: last send time to a destination (cooldown);
-//! - `rate#dest#<hmac>#h<hour>` / `rate#ip#<hmac>#h<hour>`: hourly send counters;
+//! - `rate#dest#<hmac>#h<hour>` / `rate#ip#<hmac>#h<hour>` / `rate#tenant#<id>#h<hour>`: hourly
+//!   send counters (the destination and IP hashes are keyed by tenant, see [`crate::crypto`]);
 //! - `idem#<hmac>`: an idempotency key's first answer.
 
 use super::{
@@ -14,7 +15,7 @@ use crate::domain::{Channel, OtpId};
 use crate::error::BackendError;
 use crate::job::DeliveryJob;
 use crate::lifecycle::{
-    VerifyOutcome, claim_refusal, delivery_state, sends_exhausted, verify_outcome,
+    VerifyOutcome, claim_refusal, delivery_state, sends_exhausted, verify_outcome, visible_to,
 };
 use crate::record::{DeliveryState, OtpRecord};
 use aws_sdk_dynamodb::Client;
@@ -121,7 +122,7 @@ impl DynamoStore {
         guards: &SendGuards,
         delta: i64,
     ) -> Result<Vec<TransactWriteItem>, BackendError> {
-        let mut items = Vec::with_capacity(3);
+        let mut items = Vec::with_capacity(4);
         let bucket = guards.hour_bucket();
         let cooldown_key = key(format!("rate#dest#{}", guards.destination_key));
         items.push(if delta > 0 {
@@ -161,6 +162,12 @@ impl DynamoStore {
         if let Some(ip) = &guards.ip_key {
             counter(format!("rate#ip#{ip}#h{bucket}"), guards.max_per_ip_hour);
         }
+        if let Some(budget) = &guards.tenant {
+            counter(
+                format!("rate#tenant#{}#h{bucket}", budget.tenant),
+                budget.max_per_hour,
+            );
+        }
         items
             .into_iter()
             .map(|b| {
@@ -192,8 +199,15 @@ impl DynamoStore {
         if failed(first + 1) {
             hit.push(guards.hourly(LimitScope::DestinationHourly));
         }
-        if guards.ip_key.is_some() && failed(first + 2) {
-            hit.push(guards.hourly(LimitScope::IpHourly));
+        let mut next = first + 2;
+        if guards.ip_key.is_some() {
+            if failed(next) {
+                hit.push(guards.hourly(LimitScope::IpHourly));
+            }
+            next += 1;
+        }
+        if guards.tenant.is_some() && failed(next) {
+            hit.push(guards.hourly(LimitScope::TenantHourly));
         }
         hit
     }
@@ -318,8 +332,9 @@ impl OtpStore for DynamoStore {
         out.item.as_ref().map(parse_record).transpose()
     }
 
-    async fn verify(
+    async fn verify_for(
         &self,
+        tenant: Option<&str>,
         id: OtpId,
         guess_slot: &str,
         token: &str,
@@ -329,7 +344,13 @@ impl OtpStore for DynamoStore {
         // Count the guess and consume the code in one step: the guess is evaluated only if it
         // was counted, and only one request can remove the slot. The first request to guess a
         // slot leaves its token under it, so a retry of the winning request can recognise itself.
-        let request = self
+        // Another tenant's record fails the condition (`lifecycle::visible_to`): not counted.
+        let condition = if tenant.is_some() {
+            "attribute_exists(pk) AND attempts < max_attempts AND expires_at > :now AND tenant = :tenant"
+        } else {
+            "attribute_exists(pk) AND attempts < max_attempts AND expires_at > :now"
+        };
+        let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -337,21 +358,22 @@ impl OtpStore for DynamoStore {
             .update_expression(
                 "ADD attempts :one REMOVE #guess SET first_guess.#guess = if_not_exists(first_guess.#guess, :token)",
             )
-            .condition_expression(
-                "attribute_exists(pk) AND attempts < max_attempts AND expires_at > :now",
-            )
+            .condition_expression(condition)
             .expression_attribute_names("#guess", guess_slot)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":token", s(token))
             .return_values(ReturnValue::AllOld);
+        if let Some(tenant) = tenant {
+            request = request.expression_attribute_values(":tenant", s(tenant));
+        }
         let (before, counted) = match self.conditional_update(request, "UpdateItem").await? {
             Ok(old) => (old, true),
             Err(old) => (old, false),
         };
         let before = before.as_ref().map(parse_record).transpose()?;
         Ok(verify_outcome(
-            before.as_ref(),
+            before.as_ref().filter(|r| visible_to(r, tenant)),
             guess_slot,
             token,
             counted,
@@ -552,6 +574,9 @@ fn num(item: &Item, name: &str) -> Option<i64> {
 fn record_item(r: &OtpRecord) -> Item {
     let mut item = key(format!("otp#{}", r.id));
     item.insert("kind".into(), s("otp"));
+    if let Some(tenant) = &r.tenant {
+        item.insert("tenant".into(), s(tenant));
+    }
     item.insert("channel".into(), s(r.channel.as_str()));
     item.insert("masked_destination".into(), s(&r.masked_destination));
     item.insert("destination_key".into(), s(&r.destination_key));
@@ -594,6 +619,7 @@ fn parse_record(item: &Item) -> Result<OtpRecord, BackendError> {
     };
     Ok(OtpRecord {
         id,
+        tenant: text(item, "tenant").map(str::to_owned),
         channel: text(item, "channel")
             .and_then(Channel::parse)
             .ok_or_else(|| bad("channel"))?,

@@ -10,7 +10,7 @@ use crate::error::BackendError;
 use crate::job::DeliveryJob;
 use crate::lifecycle::{
     ResendRefusal, SeenCounts, VerifyOutcome, claim_allowed, claim_refusal, delivery_state,
-    guess_is_counted, resend_refusal, verify_outcome,
+    guess_is_counted, resend_refusal, verify_outcome, visible_to,
 };
 use crate::record::{DeliveryState, OtpRecord};
 use std::collections::HashMap;
@@ -23,6 +23,7 @@ struct Tables {
     cooldowns: HashMap<String, i64>,
     destination_hours: HashMap<(String, i64), u32>,
     ip_hours: HashMap<(String, i64), u32>,
+    tenant_hours: HashMap<(String, i64), u32>,
     idempotency: HashMap<String, IdempotencyRecord>,
 }
 
@@ -43,6 +44,7 @@ impl MemoryStore {
             cooldowns: HashMap::with_capacity(records),
             destination_hours: HashMap::with_capacity(records),
             ip_hours: HashMap::new(),
+            tenant_hours: HashMap::new(),
             idempotency: HashMap::new(),
         };
         Self {
@@ -108,6 +110,10 @@ impl Tables {
                 .ip_key
                 .as_deref()
                 .map_or(0, |ip| count(&self.ip_hours, ip)),
+            tenant_hour: guards
+                .tenant
+                .as_ref()
+                .map_or(0, |b| count(&self.tenant_hours, &b.tenant)),
         })
     }
 
@@ -122,6 +128,13 @@ impl Tables {
         );
         if let Some(ip) = &guards.ip_key {
             bump(self.ip_hours.entry((ip.clone(), bucket)).or_default());
+        }
+        if let Some(budget) = &guards.tenant {
+            bump(
+                self.tenant_hours
+                    .entry((budget.tenant.clone(), bucket))
+                    .or_default(),
+            );
         }
         if delta > 0 {
             self.cooldowns
@@ -180,15 +193,16 @@ impl OtpStore for MemoryStore {
         Ok(self.enter("get")?.records.get(&id).cloned())
     }
 
-    async fn verify(
+    async fn verify_for(
         &self,
+        tenant: Option<&str>,
         id: OtpId,
         guess_slot: &str,
         token: &str,
         now: i64,
     ) -> Result<VerifyOutcome, BackendError> {
         let mut t = self.enter("verify")?;
-        let Some(record) = t.records.get_mut(&id) else {
+        let Some(record) = t.records.get_mut(&id).filter(|r| visible_to(r, tenant)) else {
             return Ok(VerifyOutcome::NotFound);
         };
         let before = record.clone();

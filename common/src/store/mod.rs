@@ -10,6 +10,7 @@ pub use memory::MemoryStore;
 // The store's vocabulary; the rules behind these types are in the lifecycle core.
 pub use crate::lifecycle::{
     Claim, DeliveryResult, LeaseHolder, LimitScope, RateLimited, SendGuards, SkipReason,
+    TenantBudget,
 };
 
 use crate::domain::{Channel, OtpId};
@@ -79,6 +80,20 @@ pub trait OtpStore: Send + Sync + std::fmt::Debug {
     /// slot. See [`crate::lifecycle::verify_outcome`].
     async fn verify(
         &self,
+        id: OtpId,
+        guess_slot: &str,
+        token: &str,
+        now: i64,
+    ) -> Result<VerifyOutcome, BackendError> {
+        self.verify_for(None, id, guess_slot, token, now).await
+    }
+
+    /// [`OtpStore::verify`] for a caller acting for `tenant`: a record of another tenant is
+    /// [`VerifyOutcome::NotFound`] and the guess is not counted (a condition of the same
+    /// write, see [`crate::lifecycle::visible_to`]).
+    async fn verify_for(
+        &self,
+        tenant: Option<&str>,
         id: OtpId,
         guess_slot: &str,
         token: &str,

@@ -3,10 +3,11 @@
 //! checking a key needs no new permission, and the deployment keeps one table to back up,
 //! encrypt and watch. Their items carry no `ttl`, so they never expire.
 
-use super::fields::TenantId;
+use super::fields::{Origin, TenantId};
 use super::key::{KeyHash, KeyId, KeyKind, KeyRecord};
 use super::policy::TenantPolicy;
-use super::store::{StoreFailure, TenantStore, TenantStoreError, Versioned, rules};
+use super::store::{TenantStore, TenantStoreError, Versioned, rules};
+use crate::error::BackendError;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -36,7 +37,7 @@ impl DynamoTenantStore {
         }
     }
 
-    async fn get(&self, pk: String, operation: &'static str) -> Result<Option<Item>, StoreFailure> {
+    async fn get(&self, pk: String, operation: &'static str) -> Result<Option<Item>, BackendError> {
         self.client
             .get_item()
             .table_name(&self.table)
@@ -87,10 +88,37 @@ impl DynamoTenantStore {
         KeyHash::parse(hash).map_err(|e| corrupt(&tenant_pk(tenant), e.to_string()))
     }
 
+    /// The origin-index writes of a policy change ([`rules::origin_changes`]): this tenant
+    /// added to the set of each new origin, removed from that of each dropped one.
+    fn origin_items(
+        &self,
+        tenant: &TenantId,
+        before: &[Origin],
+        after: &[Origin],
+    ) -> Result<Vec<TransactWriteItem>, TenantStoreError> {
+        let (added, removed) = rules::origin_changes(before, after);
+        let change = |origin: &Origin, action: &str| {
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(origin_pk(origin.as_str()))))
+                .update_expression(format!("{action} tenants :id"))
+                .expression_attribute_values(":id", AttributeValue::Ss(vec![tenant.to_string()]))
+                .build()
+                .map(|u| TransactWriteItem::builder().update(u).build())
+                .map_err(build_error)
+        };
+        added
+            .into_iter()
+            .map(|o| change(o, "ADD"))
+            .chain(removed.into_iter().map(|o| change(o, "DELETE")))
+            .collect::<Result<_, _>>()
+            .map_err(TenantStoreError::from)
+    }
+
     async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
-    ) -> Result<Result<(), Vec<bool>>, StoreFailure> {
+    ) -> Result<Result<(), Vec<bool>>, BackendError> {
         match self
             .client
             .transact_write_items()
@@ -132,13 +160,12 @@ impl TenantStore for DynamoTenantStore {
             .expression_attribute_values(":id", AttributeValue::Ss(vec![policy.id.to_string()]))
             .build()
             .map_err(build_error)?;
-        match self
-            .transact(vec![
-                TransactWriteItem::builder().put(put).build(),
-                TransactWriteItem::builder().update(list).build(),
-            ])
-            .await?
-        {
+        let mut items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().update(list).build(),
+        ];
+        items.extend(self.origin_items(&policy.id, &[], &policy.origins)?);
+        match self.transact(items).await? {
             Ok(()) => Ok(()),
             Err(failed) if failed.first() == Some(&true) => {
                 Err(TenantStoreError::TenantExists(policy.id.clone()))
@@ -179,6 +206,38 @@ impl TenantStore for DynamoTenantStore {
         version: u64,
     ) -> Result<u64, TenantStoreError> {
         let next = version + 1;
+        // The origin index changes with the policy, in one transaction; the read tells which
+        // origins come and go, and the version condition makes sure it is still true.
+        let current = self.stored_tenant(&policy.id).await?;
+        let before = match &current {
+            Some((tenant, _)) if tenant.version == version => tenant.value.origins.clone(),
+            other => {
+                return rules::update(other.as_ref().map(|(t, _)| t.version), &policy.id, version)
+                    .and(Err(TenantStoreError::Conflict(policy.id.clone())));
+            }
+        };
+        let origin_items = self.origin_items(&policy.id, &before, &policy.origins)?;
+        if !origin_items.is_empty() {
+            let bump = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(tenant_pk(&policy.id))))
+                .update_expression("SET policy = :policy, version = :next")
+                .condition_expression("version = :version")
+                .expression_attribute_values(":policy", s(policy.to_json()))
+                .expression_attribute_values(":next", n(next))
+                .expression_attribute_values(":version", n(version))
+                .build()
+                .map_err(build_error)?;
+            let mut items = vec![TransactWriteItem::builder().update(bump).build()];
+            items.extend(origin_items);
+            return match self.transact(items).await? {
+                Ok(()) => Ok(next),
+                Err(failed) if failed.first() == Some(&true) => {
+                    Err(TenantStoreError::Conflict(policy.id.clone()))
+                }
+                Err(_) => Err(unexplained("TransactWriteItems")),
+            };
+        }
         let result = self
             .client
             .update_item()
@@ -277,6 +336,18 @@ impl TenantStore for DynamoTenantStore {
             .transpose()
     }
 
+    async fn origin_listed(&self, origin: &str) -> Result<bool, TenantStoreError> {
+        Ok(self
+            .get(origin_pk(origin), "GetItem")
+            .await?
+            .and_then(|item| {
+                item.get("tenants")
+                    .and_then(|v| v.as_ss().ok())
+                    .map(Vec::len)
+            })
+            .is_some_and(|n| n > 0))
+    }
+
     async fn revoke_key(
         &self,
         tenant: &TenantId,
@@ -312,6 +383,10 @@ impl TenantStore for DynamoTenantStore {
             },
         }
     }
+}
+
+fn origin_pk(origin: &str) -> String {
+    format!("origin#{origin}")
 }
 
 fn tenant_pk(id: &TenantId) -> String {
@@ -391,35 +466,24 @@ fn corrupt(item: &str, problem: impl Into<String>) -> TenantStoreError {
 /// A transaction cancelled for no condition of ours (throttling, a conflicting transaction):
 /// the caller runs the command again.
 fn unexplained(operation: &'static str) -> TenantStoreError {
-    StoreFailure {
+    BackendError::from_code(
+        "dynamodb",
         operation,
-        code: Some("TransactionCanceledException".to_owned()),
-        source: "the transaction was cancelled for a reason other than its conditions (a concurrent change or throttling): run it again".into(),
-    }
+        "TransactionCanceledException",
+        "the transaction was cancelled for a reason other than its conditions (a concurrent change or throttling): run it again",
+    )
     .into()
 }
 
-fn build_error(err: aws_sdk_dynamodb::error::BuildError) -> StoreFailure {
-    StoreFailure {
-        operation: "build request",
-        code: None,
-        source: Box::new(err),
-    }
+fn build_error(err: aws_sdk_dynamodb::error::BuildError) -> BackendError {
+    BackendError::new("dynamodb", "build request", err.to_string())
 }
 
-/// Keeps the service's error code as data and the SDK error as the source.
-fn failure<E, R>(operation: &'static str, err: SdkError<E, R>) -> StoreFailure
+/// Keeps the service's error code and kind as data and the SDK error as the source.
+fn failure<E, R>(operation: &'static str, err: SdkError<E, R>) -> BackendError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let code = match &err {
-        SdkError::ServiceError(service) => service.err().code().map(str::to_owned),
-        _ => None,
-    };
-    StoreFailure {
-        operation,
-        code,
-        source: Box::new(err),
-    }
+    BackendError::sdk("dynamodb", operation, err)
 }

@@ -1,11 +1,12 @@
 //! [`TenantStore`] in memory, for tests and benchmarks. It keeps the policy in its stored form
 //! (JSON) and decides through [`rules`], as the DynamoDB adapter's conditions do.
 
+use super::fields::Origin;
 use super::fields::TenantId;
 use super::key::{KeyHash, KeyId, KeyRecord};
 use super::policy::TenantPolicy;
 use super::store::{TenantStore, TenantStoreError, Versioned, rules};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 #[derive(Debug, Default)]
@@ -17,6 +18,25 @@ pub struct MemoryTenantStore {
 struct State {
     tenants: BTreeMap<TenantId, StoredTenant>,
     keys: HashMap<KeyHash, KeyRecord>,
+    /// The origin index, kept through [`rules::origin_changes`] as DynamoDB's is.
+    origins: HashMap<String, BTreeSet<TenantId>>,
+}
+
+impl State {
+    fn index_origins(&mut self, tenant: &TenantId, before: &[Origin], after: &[Origin]) {
+        let (added, removed) = rules::origin_changes(before, after);
+        for origin in added {
+            self.origins
+                .entry(origin.as_str().to_owned())
+                .or_default()
+                .insert(tenant.clone());
+        }
+        for origin in removed {
+            if let Some(set) = self.origins.get_mut(origin.as_str()) {
+                set.remove(tenant);
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -61,6 +81,7 @@ impl TenantStore for MemoryTenantStore {
                 keys: BTreeMap::new(),
             },
         );
+        state.index_origins(&policy.id, &[], &policy.origins);
         Ok(())
     }
 
@@ -98,10 +119,13 @@ impl TenantStore for MemoryTenantStore {
         let mut state = self.state();
         let stored = state.tenants.get_mut(&policy.id);
         let next = rules::update(stored.as_ref().map(|s| s.version), &policy.id, version)?;
+        let mut before = Vec::new();
         if let Some(stored) = stored {
+            before = read(&policy.id, stored)?.origins;
             stored.policy = policy.to_json();
             stored.version = next;
         }
+        state.index_origins(&policy.id, &before, &policy.origins);
         Ok(next)
     }
 
@@ -137,6 +161,14 @@ impl TenantStore for MemoryTenantStore {
 
     async fn key_by_hash(&self, hash: &KeyHash) -> Result<Option<KeyRecord>, TenantStoreError> {
         Ok(self.state().keys.get(hash).cloned())
+    }
+
+    async fn origin_listed(&self, origin: &str) -> Result<bool, TenantStoreError> {
+        Ok(self
+            .state()
+            .origins
+            .get(origin)
+            .is_some_and(|tenants| !tenants.is_empty()))
     }
 
     async fn revoke_key(

@@ -102,6 +102,43 @@ pub struct KeyResolver {
     store: Arc<dyn TenantStore>,
     hasher: KeyHasher,
     cache: KeyCache,
+    /// CORS preflights' answers by origin, with the key cache's TTL and capacity.
+    origins: OriginCache,
+}
+
+/// Whether an origin is listed, by origin, each for the TTL after it was read. Unlisted origins
+/// are cached too (a preflight is cheap to send, and one read each would be an amplifier);
+/// like [`KeyCache`], a full cache drops what expired, then everything.
+#[derive(Debug)]
+struct OriginCache {
+    ttl: Duration,
+    capacity: usize,
+    entries: RwLock<HashMap<String, (Instant, bool)>>,
+}
+
+impl OriginCache {
+    fn get(&self, origin: &str, now: Instant) -> Option<bool> {
+        let entries = self
+            .entries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (read_at, listed) = entries.get(origin)?;
+        (now.saturating_duration_since(*read_at) < self.ttl).then_some(*listed)
+    }
+
+    fn insert(&self, origin: &str, listed: bool, now: Instant) {
+        let mut entries = self
+            .entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= self.capacity && !entries.contains_key(origin) {
+            entries.retain(|_, (read_at, _)| now.saturating_duration_since(*read_at) < self.ttl);
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+        }
+        entries.insert(origin.to_owned(), (now, listed));
+    }
 }
 
 impl KeyResolver {
@@ -126,8 +163,26 @@ impl KeyResolver {
         Self {
             store,
             hasher: KeyHasher::derive(secret),
+            origins: OriginCache {
+                ttl: cache.ttl,
+                capacity: cache.capacity,
+                entries: RwLock::new(HashMap::new()),
+            },
             cache,
         }
+    }
+
+    /// Whether some tenant lists `origin` (see [`TenantStore::origin_listed`]): what a CORS
+    /// preflight is answered by. Cached like keys, so a listing change also takes up to the
+    /// TTL to reach a warm instance.
+    pub async fn origin_listed(&self, origin: &str) -> Result<bool, TenantStoreError> {
+        let now = Instant::now();
+        if let Some(listed) = self.origins.get(origin, now) {
+            return Ok(listed);
+        }
+        let listed = self.store.origin_listed(origin).await?;
+        self.origins.insert(origin, listed, now);
+        Ok(listed)
     }
 
     /// Who `presented` (the text after `Bearer `) acts for. `Err` only when the store could
@@ -281,6 +336,34 @@ mod tests {
             resolver.resolve_at(key.expose(), t0 + TTL).await.unwrap(),
             Err(Refusal::Revoked)
         );
+    }
+
+    #[tokio::test]
+    async fn an_origin_is_listed_while_a_tenant_lists_it() {
+        use crate::tenant::Origin;
+        let store = Arc::new(MemoryTenantStore::new());
+        let secret = ServiceSecret::generate();
+        let origin = "https://shop.example";
+        let mut policy = tenant("acme");
+        policy.set_origins([Origin::parse(origin).unwrap()]);
+        store.create_tenant(&policy).await.unwrap();
+        let mut other = tenant("other");
+        other.set_origins([Origin::parse(origin).unwrap()]);
+        store.create_tenant(&other).await.unwrap();
+        assert!(store.origin_listed(origin).await.unwrap());
+        assert!(!store.origin_listed("https://evil.example").await.unwrap());
+        policy.set_origins([]);
+        store.update_tenant(&policy, 1).await.unwrap();
+        assert!(
+            store.origin_listed(origin).await.unwrap(),
+            "other lists it still"
+        );
+        other.set_origins([]);
+        store.update_tenant(&other, 1).await.unwrap();
+        assert!(!store.origin_listed(origin).await.unwrap());
+        // The resolver caches the answer: a warm instance asks the store once per TTL.
+        let resolver = KeyResolver::new(store.clone(), &secret);
+        assert!(!resolver.origin_listed(origin).await.unwrap());
     }
 
     #[tokio::test]

@@ -6,11 +6,15 @@
 //!   update, which is conditional on it), and `keys`, a map from [`KeyId`] to key hash, so
 //!   listing or revoking by id needs no scan;
 //! - `key#<hash>`: one [`KeyRecord`], found with one `GetItem` when a key is presented;
-//! - `tenants`: the set of tenant ids (`ids`), so listing tenants needs no scan of OTP records.
+//! - `tenants`: the set of tenant ids (`ids`), so listing tenants needs no scan of OTP records;
+//! - `origin#<origin>`: the set of tenants (`tenants`) that list this browser origin, written in
+//!   the same transaction as the tenant, so a CORS preflight (which carries no key, hence names
+//!   no tenant) is answered with one read.
 
-use super::fields::TenantId;
+use super::fields::{Origin, TenantId};
 use super::key::{KeyHash, KeyId, KeyRecord};
 use super::policy::TenantPolicy;
+use crate::error::BackendError;
 
 /// A value as read, with the version an update must name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,21 +40,10 @@ pub enum TenantStoreError {
     /// An item that does not parse: written by hand, or by another version.
     #[error("stored item {item} is unreadable: {problem}")]
     Corrupt { item: String, problem: String },
+    /// A call to the store that failed for a reason of the store's own: its AWS error code
+    /// (read by the CLI to say what to fix) and kind, and the SDK error as its source.
     #[error(transparent)]
-    Backend(#[from] StoreFailure),
-}
-
-/// A call to the store that failed for a reason of the store's own: the AWS error code when
-/// there is one (read by the CLI to say what to fix), and the SDK error as its source.
-#[derive(Debug, thiserror::Error)]
-#[error("dynamodb {operation} failed: {}", code.as_deref().unwrap_or("no answer"))]
-pub struct StoreFailure {
-    pub operation: &'static str,
-    /// The service's error code (`ResourceNotFoundException`, `AccessDeniedException`...);
-    /// `None` when no answer came (network, timeout, credentials).
-    pub code: Option<String>,
-    #[source]
-    pub source: Box<dyn std::error::Error + Send + Sync>,
+    Backend(#[from] BackendError),
 }
 
 #[async_trait::async_trait]
@@ -82,6 +75,10 @@ pub trait TenantStore: Send + Sync + std::fmt::Debug {
     /// The key with this hash: one read, the one a request makes on a cold cache.
     async fn key_by_hash(&self, hash: &KeyHash) -> Result<Option<KeyRecord>, TenantStoreError>;
 
+    /// Whether any tenant lists `origin` for its publishable keys: all a CORS preflight, which
+    /// carries no key, can be asked about.
+    async fn origin_listed(&self, origin: &str) -> Result<bool, TenantStoreError>;
+
     /// Revokes a key (see [`KeyRecord::revoke`]) and returns it as it now is.
     async fn revoke_key(
         &self,
@@ -106,6 +103,16 @@ pub mod rules {
             Some(v) if v == based_on => Ok(v + 1),
             Some(_) => Err(TenantStoreError::Conflict(id.clone())),
         }
+    }
+
+    /// The origins a policy change adds to the index and those it removes from it.
+    pub fn origin_changes<'a>(
+        before: &'a [Origin],
+        after: &'a [Origin],
+    ) -> (Vec<&'a Origin>, Vec<&'a Origin>) {
+        let added = after.iter().filter(|o| !before.contains(o)).collect();
+        let removed = before.iter().filter(|o| !after.contains(o)).collect();
+        (added, removed)
     }
 
     /// A key is added only to an existing tenant, under an id and a hash not yet taken.

@@ -4,7 +4,7 @@
 #![allow(clippy::expect_used)] // a benchmark that cannot set up has nothing to measure
 
 use std::path::PathBuf;
-use tests::throughput::{Load, Run, seed, serve_in_memory, wrk};
+use tests::throughput::{Load, Run, seed, serve_floor, serve_in_memory, wrk};
 
 use tests::knob;
 
@@ -40,8 +40,9 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let (address, service) = runtime.block_on(serve_in_memory());
-    let ids = runtime.block_on(seed(&service, 10_000));
+    let (address, service, caller, key) = runtime.block_on(serve_in_memory());
+    let floor = runtime.block_on(serve_floor());
+    let ids = runtime.block_on(seed(&service, &caller, 10_000));
     let ids_file = std::env::temp_dir().join(format!("otp-bench-ids-{}.txt", std::process::id()));
     std::fs::write(&ids_file, ids.join("\n")).expect("write the ids file");
     let scripts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench");
@@ -52,12 +53,30 @@ fn main() {
     // A short warm-up, then rounds of one run per operation: a machine's noise falls on both,
     // and the median round is the figure.
     let warm = Load { seconds: 2, ..load };
-    let _ = wrk(address, &scripts.join("send.lua"), &[], warm);
+    let _ = wrk(address, &scripts.join("send.lua"), &[], &key, warm);
+    let _ = wrk(floor, &scripts.join("send.lua"), &[], &key, warm);
     let mut sends = Vec::new();
     let mut verifies = Vec::new();
+    let mut floor_sends = Vec::new();
+    let mut floor_verifies = Vec::new();
     for _ in 0..rounds {
-        sends.push(wrk(address, &scripts.join("send.lua"), &[], load));
-        verifies.push(wrk(address, &scripts.join("verify.lua"), &[&ids_arg], load));
+        // The same scripts, key header included, against the bare router: the floor.
+        floor_sends.push(wrk(floor, &scripts.join("send.lua"), &[], &key, load));
+        floor_verifies.push(wrk(
+            floor,
+            &scripts.join("verify.lua"),
+            &[&ids_arg],
+            &key,
+            load,
+        ));
+        sends.push(wrk(address, &scripts.join("send.lua"), &[], &key, load));
+        verifies.push(wrk(
+            address,
+            &scripts.join("verify.lua"),
+            &[&ids_arg],
+            &key,
+            load,
+        ));
     }
     let _ = std::fs::remove_file(&ids_file);
 
@@ -68,6 +87,8 @@ fn main() {
     for (name, runs) in [
         ("send (202)", &sends),
         ("verify, wrong code (422)", &verifies),
+        ("floor: bare axum, send's answer (202)", &floor_sends),
+        ("floor: bare axum, verify's answer (422)", &floor_verifies),
     ] {
         for (i, run) in runs.iter().enumerate() {
             println!("{}", row(&format!("{name}, round {}", i + 1), run));
@@ -77,5 +98,24 @@ fn main() {
     println!("median round (by requests per second):");
     println!("{}", row("send (202)", median(&sends)));
     println!("{}", row("verify, wrong code (422)", median(&verifies)));
+    println!(
+        "{}",
+        row(
+            "floor: bare axum, send's answer (202)",
+            median(&floor_sends)
+        )
+    );
+    println!(
+        "{}",
+        row(
+            "floor: bare axum, verify's answer (422)",
+            median(&floor_verifies)
+        )
+    );
+    println!(
+        "\nagainst the floor (median rounds): send {:.2}, verify {:.2}",
+        median(&sends).per_second / median(&floor_sends).per_second,
+        median(&verifies).per_second / median(&floor_verifies).per_second,
+    );
     println!("\n(a wrong-code verify answers 422 by design: its non-2xx count is every request)");
 }

@@ -449,6 +449,40 @@ async fn store_contract(store: &dyn TenantStore) {
         store.revoke_key(&zeta.id, &record.id, 300).await,
         Err(TenantStoreError::NoKey { .. })
     ));
+
+    // The origin index follows every policy change, tenant by tenant.
+    let shop = common::tenant::Origin::parse("https://shop.example").unwrap();
+    let app = common::tenant::Origin::parse("https://app.example").unwrap();
+    assert!(!store.origin_listed(shop.as_str()).await.unwrap());
+    let (mut a, a_version) = {
+        let v = store.tenant(&acme.id).await.unwrap().unwrap();
+        (v.value, v.version)
+    };
+    a.set_origins([shop.clone(), app.clone()]);
+    let a_version = store.update_tenant(&a, a_version).await.unwrap();
+    let mut z = store.tenant(&zeta.id).await.unwrap().unwrap();
+    z.value.set_origins([shop.clone()]);
+    store.update_tenant(&z.value, z.version).await.unwrap();
+    assert!(store.origin_listed(shop.as_str()).await.unwrap());
+    assert!(store.origin_listed(app.as_str()).await.unwrap());
+    a.set_origins([]);
+    // A stale version changes neither the policy nor the index.
+    assert!(matches!(
+        store.update_tenant(&a, a_version - 1).await,
+        Err(TenantStoreError::Conflict(_))
+    ));
+    assert!(store.origin_listed(app.as_str()).await.unwrap());
+    store.update_tenant(&a, a_version).await.unwrap();
+    assert!(!store.origin_listed(app.as_str()).await.unwrap());
+    assert!(
+        store.origin_listed(shop.as_str()).await.unwrap(),
+        "zeta lists it still"
+    );
+    let mut with_origin = acme.clone();
+    with_origin.id = TenantId::parse("born-listed").unwrap();
+    with_origin.set_origins([common::tenant::Origin::parse("https://new.example").unwrap()]);
+    store.create_tenant(&with_origin).await.unwrap();
+    assert!(store.origin_listed("https://new.example").await.unwrap());
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 fn service(app: &TestApp, store: Option<DynamoStore>, queue: Option<SqsQueue>) -> OtpService {
     OtpService {
         rules: app.rules.clone(),
+        resolver: app.tenants.resolver.clone(),
         store: Arc::new(
             store.unwrap_or_else(|| DynamoStore::new(app.dynamo.clone(), app.table.clone())),
         ),

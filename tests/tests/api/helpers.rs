@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tests::fault_proxy::FaultProxy;
 pub use tests::stack::{EMAIL_FROM, StackNames, ensure_ses_identity, local_stack, sdk_config};
+pub use tests::tenants::{TEST_ORIGIN, Tenants};
 use tokio_util::sync::CancellationToken;
 use worker::deliver::Deliverer;
 use worker::metrics::Counts;
@@ -31,7 +32,7 @@ pub fn moto_endpoint() -> String {
     )
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TestApp {
     pub address: SocketAddr,
     pub http: reqwest::Client,
@@ -48,6 +49,10 @@ pub struct TestApp {
     pub proxy: FaultProxy,
     pub secret_b64: String,
     pub poller: Poller,
+    /// The app's tenants (in memory: a key check costs no AWS call, as on a warm instance).
+    pub tenants: Tenants,
+    /// A server key of tenant `acme`, which `http` sends with every request.
+    pub api_key: String,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -77,12 +82,14 @@ pub async fn spawn_app_with(rules: Rules) -> TestApp {
     let secret = ServiceSecret::generate();
     let keys = Arc::new(Keys::derive(&secret));
     let clock = Arc::new(ShiftedClock::default());
+    let (tenants, api_key) = Tenants::with_server_key(&secret, "acme").await;
     let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&app_sdk),
         table.clone(),
     ));
     let service = OtpService {
         rules: rules.clone(),
+        resolver: tenants.resolver.clone(),
         store: store.clone(),
         queue: Arc::new(SqsQueue::new(
             aws_sdk_sqs::Client::new(&app_sdk),
@@ -115,7 +122,7 @@ pub async fn spawn_app_with(rules: Rules) -> TestApp {
     };
     TestApp {
         address,
-        http: reqwest::Client::new(),
+        http: keyed_client(api_key.expose()),
         endpoint,
         dynamo,
         sqs,
@@ -128,7 +135,25 @@ pub async fn spawn_app_with(rules: Rules) -> TestApp {
         proxy,
         secret_b64: secret.to_base64(),
         poller,
+        tenants,
+        api_key: api_key.expose().to_owned(),
     }
+}
+
+/// A client that calls as a relying app's backend does: with a server key, naming the end user
+/// (here the test itself, on loopback) in `X-End-User-Ip`, so the per-IP limit applies as it
+/// did before keys existed. A request's own headers override these.
+pub fn keyed_client(key: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {key}").parse().unwrap(),
+    );
+    headers.insert("x-end-user-ip", "127.0.0.1".parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 /// Serves a service on a random loopback port, as `axum::serve` does in the binary.
@@ -279,6 +304,41 @@ impl TestApp {
                 .unwrap(),
         )
         .await
+    }
+
+    /// A request with exactly `headers` (none of `http`'s defaults: no key, no end-user IP) and
+    /// an optional JSON body.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Answer {
+        let mut request = reqwest::Client::new().request(method.parse().unwrap(), self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Answer::from(method, request.send().await.unwrap()).await
+    }
+
+    /// Stores this app's key in its table too (under tenant `test-app`), for a test that runs
+    /// the API binary against the table and calls it with [`TestApp::http`].
+    pub async fn store_key_in_table(&self) {
+        let secret = common::secret::ServiceSecret::from_base64(&self.secret_b64).unwrap();
+        let key = common::tenant::ApiKey::parse(&self.api_key).unwrap();
+        tests::tenants::store_in_table(&self.dynamo, &self.table, &secret, "test-app", &key).await;
+    }
+
+    /// A client that calls with `key` (and `X-End-User-Ip: 127.0.0.1`), like [`TestApp::http`].
+    pub fn client_with(&self, key: &str) -> TestApp {
+        TestApp {
+            http: keyed_client(key),
+            ..self.clone()
+        }
     }
 
     /// Any request, raw: for malformed-input tests.

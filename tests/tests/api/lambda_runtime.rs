@@ -12,7 +12,7 @@ use crate::process::{Process, lambda_binary};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use serde_json::{Value, json};
 use std::time::Duration;
-use tests::runtime_api::{Outcome, RuntimeApi, http_event, sqs_record};
+use tests::runtime_api::{Outcome, RuntimeApi, http_event, sqs_record, with_bearer};
 
 /// A local stack and what a function's process gets: the template's environment for the
 /// functions, the local AWS, and no other variable.
@@ -21,6 +21,8 @@ struct Deployment {
     env: Vec<(String, String)>,
     queue_url: String,
     queue_arn: String,
+    /// A server key of a tenant in the stack's table.
+    api_key: String,
 }
 
 impl Deployment {
@@ -46,7 +48,12 @@ impl Deployment {
         assert_eq!(stack.environment["OTP_EMAIL_FROM"], EMAIL_FROM);
         let queue_url = stack.environment["OTP_QUEUE_URL"].clone();
         let queue_arn = stack.resources["JobQueue"].attributes["Arn"].clone();
+        let api_key = tests::tenants::server_key_in_stack(&sdk, &stack.environment, "lambda")
+            .await
+            .expose()
+            .to_owned();
         Self {
+            api_key,
             sdk,
             env,
             queue_url,
@@ -132,13 +139,14 @@ fn http_answer(outcome: Outcome) -> (u64, String, Value) {
     )
 }
 
-async fn send(runtime: &RuntimeApi, channel: &str, to: &str) -> String {
+async fn send(runtime: &RuntimeApi, key: &str, channel: &str, to: &str) -> String {
     let event = http_event(
         "POST",
         "/v1/otp/send",
         Some(&json!({ "channel": channel, "destination": to })),
         "203.0.113.7",
     );
+    let event = with_bearer(event, key);
     let (status, content_type, body) = http_answer(runtime.invoke(event).await);
     assert_eq!(
         (status, content_type.as_str()),
@@ -173,8 +181,9 @@ async fn send_deliver_and_verify_through_the_runtime_api() {
 
     let email = random_email();
     let phone = random_phone();
-    let email_id = send(&api_runtime, "email", &email).await;
-    let sms_id = send(&api_runtime, "sms", &phone).await;
+    let key = deployment.api_key.as_str();
+    let email_id = send(&api_runtime, key, "email", &email).await;
+    let sms_id = send(&api_runtime, key, "sms", &phone).await;
 
     // A bad request is the API's 400, not a failed invocation.
     let bad = http_event(
@@ -183,6 +192,7 @@ async fn send_deliver_and_verify_through_the_runtime_api() {
         Some(&json!({ "channel": "fax", "destination": "x" })),
         "203.0.113.7",
     );
+    let bad = with_bearer(bad, key);
     let (status, content_type, body) = http_answer(api_runtime.invoke(bad).await);
     assert_eq!((status, content_type.as_str()), (400, "application/json"));
     assert_eq!(body["error"], "invalid_request");
@@ -241,12 +251,13 @@ async fn send_deliver_and_verify_through_the_runtime_api() {
     let email_code = code_for(&email).await;
     let sms_code = code_for(&phone).await;
     let verify = |id: &str, code: &str| {
-        http_event(
+        let event = http_event(
             "POST",
             "/v1/otp/verify",
             Some(&json!({ "otp_id": id, "code": code })),
             "203.0.113.7",
-        )
+        );
+        with_bearer(event, key)
     };
     let (status, _, body) = http_answer(
         api_runtime
@@ -261,7 +272,10 @@ async fn send_deliver_and_verify_through_the_runtime_api() {
         assert_eq!(status, 200, "{body}");
         assert_eq!(body, json!({ "otp_id": id, "verified": true }));
     }
-    let status_event = http_event("GET", &format!("/v1/otp/{email_id}"), None, "203.0.113.7");
+    let status_event = with_bearer(
+        http_event("GET", &format!("/v1/otp/{email_id}"), None, "203.0.113.7"),
+        key,
+    );
     let (status, _, body) = http_answer(api_runtime.invoke(status_event).await);
     assert_eq!(status, 200);
     assert_eq!(body["status"], "verified");
@@ -298,7 +312,7 @@ async fn send_deliver_and_verify_through_the_runtime_api() {
 async fn a_systemic_failure_fails_the_worker_invocation() {
     let deployment = Deployment::new().await;
     let (api_runtime, api) = deployment.function("api", &[], &[]).await;
-    send(&api_runtime, "email", &random_email()).await;
+    send(&api_runtime, &deployment.api_key, "email", &random_email()).await;
     let jobs = deployment.receive(1).await;
     // A worker with another secret cannot open the sealed code: systemic, not the job's fault.
     let other_secret = common::secret::ServiceSecret::generate().to_base64();

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 mod admin;
+mod auth;
 mod calls;
 mod cfn;
 mod delivery;
@@ -22,6 +23,7 @@ mod rate_limits;
 mod replayer;
 mod secrecy;
 mod template;
+mod tenants;
 mod unreachable;
 mod verify;
 mod worker_process;

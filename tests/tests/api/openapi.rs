@@ -161,9 +161,13 @@ fn every_error() -> Vec<ApiError> {
         limited(LimitScope::DestinationCooldown, Some(0)),
         limited(LimitScope::DestinationHourly, Some(3000)),
         limited(LimitScope::IpHourly, Some(3592)),
+        limited(LimitScope::TenantHourly, Some(1200)),
         limited(LimitScope::OtpSends, None),
         ApiError::TooManyAttempts,
         ApiError::Unavailable(BackendError::new("dynamodb", "GetItem", "timed out")),
+        ApiError::Unauthorized,
+        ApiError::Forbidden,
+        ApiError::ChannelNotAllowed,
     ];
     let kind = |error: &ApiError| match error {
         ApiError::InvalidRequest(_) => 0,
@@ -178,9 +182,12 @@ fn every_error() -> Vec<ApiError> {
         ApiError::RateLimited(_) => 9,
         ApiError::TooManyAttempts => 10,
         ApiError::Unavailable(_) => 11,
+        ApiError::Unauthorized => 12,
+        ApiError::Forbidden => 13,
+        ApiError::ChannelNotAllowed => 14,
     };
     let kinds: BTreeSet<usize> = all.iter().map(kind).collect();
-    assert_eq!(kinds, (0..=11).collect(), "list one of each variant");
+    assert_eq!(kinds, (0..=14).collect(), "list one of each variant");
     all
 }
 
@@ -458,6 +465,9 @@ fn every_answer_shown_in_docs_api_md_matches_the_description() {
             )
             .unwrap_or_else(|problem| panic!("docs/api.md: {problem}"));
     }
-    let all: BTreeSet<u16> = [200, 202, 400, 404, 405, 409, 410, 413, 415, 422, 429, 503].into();
+    let all: BTreeSet<u16> = [
+        200, 202, 400, 401, 403, 404, 405, 409, 410, 413, 415, 422, 429, 503,
+    ]
+    .into();
     assert_eq!(statuses, all, "docs/api.md shows an example of each status");
 }

@@ -15,6 +15,7 @@ fn contains_code(text: &str, code: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_full_run_no_code_is_in_the_logs_the_table_or_the_queue() {
     let app = spawn_app().await;
+    app.store_key_in_table().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

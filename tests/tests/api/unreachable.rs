@@ -27,6 +27,7 @@ async fn spawn_app_with_production_timeouts() -> TestApp {
         .await;
     let service = api::OtpService {
         rules: app.rules.clone(),
+        resolver: app.tenants.resolver.clone(),
         store: Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             app.table.clone(),

@@ -133,6 +133,7 @@ async fn a_resend_job_is_delivered_with_the_same_code_and_a_stale_one_after_it_i
         cooldown_seconds: 0,
         max_per_destination_hour: 1_000,
         max_per_ip_hour: 1_000,
+        tenant: None,
     };
     assert_eq!(f.store.add_send(&record, &guards, 5).await.unwrap(), 2);
     let second = DeliveryJob {
