@@ -8,6 +8,7 @@ pub mod aws;
 pub mod aws_clients;
 pub mod aws_errors;
 pub mod bounds;
+pub mod cli_output;
 pub mod clock;
 pub mod config;
 pub mod crypto;

@@ -23,10 +23,13 @@ pub async fn create(ctx: &Context, args: &KeyCreateArgs) -> Result<Done, Error> 
         .add_key(&record)
         .await
         .map_err(|e| Error::from_store(&ctx.table, e))?;
-    Ok(Done::of(&NewKey {
-        record,
-        key: key.expose().to_owned(),
-    }))
+    Ok(Done::of(
+        &NewKey {
+            record,
+            key: key.expose().to_owned(),
+        },
+        None,
+    ))
 }
 
 pub async fn list(ctx: &Context, tenant: &str) -> Result<Done, Error> {
@@ -36,10 +39,13 @@ pub async fn list(ctx: &Context, tenant: &str) -> Result<Done, Error> {
         .keys(&id)
         .await
         .map_err(|e| Error::from_store(&ctx.table, e))?;
-    Ok(Done::of(&KeyList {
-        tenant: id.to_string(),
-        keys,
-    }))
+    Ok(Done::of(
+        &KeyList {
+            tenant: id.to_string(),
+            keys,
+        },
+        None,
+    ))
 }
 
 pub async fn revoke(ctx: &Context, args: &KeyRevokeArgs) -> Result<Done, Error> {
@@ -50,5 +56,5 @@ pub async fn revoke(ctx: &Context, args: &KeyRevokeArgs) -> Result<Done, Error> 
         .revoke_key(&tenant, &key, ctx.clock.now())
         .await
         .map_err(|e| Error::from_store(&ctx.table, e))?;
-    Ok(Done::of(&Revoked { record }))
+    Ok(Done::of(&Revoked { record }, None))
 }

@@ -25,10 +25,13 @@ pub async fn create(ctx: &Context, args: &CreateArgs) -> Result<Done, Error> {
         .create_tenant(&policy)
         .await
         .map_err(|e| Error::from_store(&ctx.table, e))?;
-    Ok(Done::of(&TenantView {
-        tenant: policy,
-        version: 1,
-    }))
+    Ok(Done::of(
+        &TenantView {
+            tenant: policy,
+            version: 1,
+        },
+        None,
+    ))
 }
 
 pub async fn list(ctx: &Context) -> Result<Done, Error> {
@@ -37,15 +40,18 @@ pub async fn list(ctx: &Context) -> Result<Done, Error> {
         .tenants()
         .await
         .map_err(|e| Error::from_store(&ctx.table, e))?;
-    Ok(Done::of(&TenantList { tenants }))
+    Ok(Done::of(&TenantList { tenants }, None))
 }
 
 pub async fn show(ctx: &Context, tenant: &str) -> Result<Done, Error> {
     let current = read(ctx, tenant).await?;
-    Ok(Done::of(&TenantView {
-        tenant: current.value,
-        version: current.version,
-    }))
+    Ok(Done::of(
+        &TenantView {
+            tenant: current.value,
+            version: current.version,
+        },
+        None,
+    ))
 }
 
 pub async fn update(ctx: &Context, args: &UpdateArgs) -> Result<Done, Error> {
@@ -114,10 +120,13 @@ async fn change(
         .update_tenant(&policy, version)
         .await
         .map_err(|e| Error::from_store(&ctx.table, e))?;
-    Ok(Done::of(&TenantView {
-        tenant: policy,
-        version,
-    }))
+    Ok(Done::of(
+        &TenantView {
+            tenant: policy,
+            version,
+        },
+        None,
+    ))
 }
 
 /// The policy fields `create` and `update` share; only those given change.
