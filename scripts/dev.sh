@@ -68,7 +68,7 @@ tenant dev, keys in .dev/keys.env:
   curl -s -X POST http://$OTP_HTTP_ADDR/v1/otp/send -H "authorization: Bearer \$OTP_DEV_SERVER_KEY" \\
        -H 'content-type: application/json' -d '{"channel":"email","destination":"jane@example.com"}'
   curl -s -X POST http://$OTP_HTTP_ADDR/v1/otp/send -H "authorization: Bearer \$OTP_DEV_SERVER_KEY" \\
-       -H 'content-type: application/json' -d '{"channel":"sms","destination":"+447700900121"}'
+       -H 'content-type: application/json' -d '{"channel":"sms","destination":"+447400123456"}'
   make outbox                                   # read the delivered codes
   curl -s http://$OTP_HTTP_ADDR/v1/otp/<otp_id> -H "authorization: Bearer \$OTP_DEV_SERVER_KEY"
   curl -s -X POST http://$OTP_HTTP_ADDR/v1/otp/verify -H "authorization: Bearer \$OTP_DEV_SERVER_KEY" \\

@@ -141,6 +141,11 @@ pub struct PolicyArgs {
     #[arg(long = "origin", value_name = "ORIGIN")]
     pub origins: Vec<String>,
 
+    /// The countries the tenant may text (ISO 3166-1 alpha-2, comma-separated, e.g. GB,US).
+    /// Replaces the list. A tenant lists none until given some: it then texts nobody.
+    #[arg(long, value_delimiter = ',', value_name = "COUNTRIES")]
+    pub sms_countries: Option<Vec<String>>,
+
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -169,6 +174,9 @@ pub struct LimitArgs {
     /// Sends of the whole tenant per hour.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub tenant_sends_per_hour: Option<i64>,
+    /// Wrong guesses at one destination's codes per hour, all its codes together.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub wrong_guesses_per_destination_per_hour: Option<i64>,
 }
 
 impl LimitArgs {
@@ -186,6 +194,10 @@ impl LimitArgs {
             ),
             (Limit::SendsPerIpPerHour, self.sends_per_ip_per_hour),
             (Limit::TenantSendsPerHour, self.tenant_sends_per_hour),
+            (
+                Limit::WrongGuessesPerDestinationPerHour,
+                self.wrong_guesses_per_destination_per_hour,
+            ),
         ]
         .into_iter()
         .filter_map(|(limit, value)| Some((limit, value?)))
@@ -230,6 +242,10 @@ pub struct UpdateArgs {
     /// No browser origins (publishable keys then work from nowhere).
     #[arg(long, conflicts_with = "origins")]
     pub clear_origins: bool,
+
+    /// No SMS countries (the tenant then texts nobody).
+    #[arg(long, conflicts_with = "sms_countries")]
+    pub clear_sms_countries: bool,
 
     /// Back to the deployment's setting for this limit (e.g. ttl-seconds); repeat for several.
     #[arg(long = "unset", value_name = "LIMIT")]

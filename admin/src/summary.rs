@@ -39,6 +39,16 @@ impl fmt::Display for TenantView {
                 origins.join(" ")
             }
         )?;
+        let countries: Vec<&str> = t.sms_countries.iter().map(|c| c.as_str()).collect();
+        writeln!(
+            f,
+            "  sms to:     {}",
+            if countries.is_empty() {
+                "(no country: texts nobody)".to_owned()
+            } else {
+                countries.join(" ")
+            }
+        )?;
         writeln!(f, "  limits:")?;
         for limit in Limit::ALL {
             match t.limits.get(limit) {
@@ -48,6 +58,12 @@ impl fmt::Display for TenantView {
                     "    {:<32}{} (default)",
                     limit.name(),
                     t.limits.tenant_sends_per_hour()
+                )?,
+                None if limit == Limit::WrongGuessesPerDestinationPerHour => writeln!(
+                    f,
+                    "    {:<32}{} (default)",
+                    limit.name(),
+                    t.limits.wrong_guesses_per_destination_per_hour()
                 )?,
                 None => writeln!(f, "    {:<32}(deployment's)", limit.name())?,
             }

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use common::error::BackendError;
+use common::lifecycle::NotAllowedReason;
 use common::store::{LimitScope, RateLimited};
 use serde::Serialize;
 
@@ -58,6 +59,10 @@ pub enum ApiError {
     /// 429: no guesses left for this OTP; waiting does not help, a new OTP does.
     #[error("too many attempts")]
     TooManyAttempts,
+    /// 403: the tenant may not send to this destination; `reason` says why (see
+    /// [`NotAllowedReason`]). Nothing was counted or stored.
+    #[error("destination not allowed")]
+    DestinationNotAllowed(NotAllowedReason),
     /// 503: a backend failed or throttled; logged, never shown.
     #[error("backend unavailable")]
     Unavailable(#[source] BackendError),
@@ -68,7 +73,9 @@ impl ApiError {
         match self {
             ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden | ApiError::ChannelNotAllowed => StatusCode::FORBIDDEN,
+            ApiError::Forbidden
+            | ApiError::ChannelNotAllowed
+            | ApiError::DestinationNotAllowed(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::AlreadyVerified => StatusCode::CONFLICT,
@@ -100,6 +107,7 @@ impl ApiError {
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::TooManyAttempts => "too_many_attempts",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::DestinationNotAllowed(_) => "destination_not_allowed",
         }
     }
 
@@ -121,6 +129,10 @@ impl ApiError {
                 "this Idempotency-Key was already used with a different request body".into()
             }
             ApiError::InvalidCode { .. } => "the code is not correct".into(),
+            ApiError::RateLimited(RateLimited {
+                scope: LimitScope::DestinationGuesses,
+                ..
+            }) => "too many wrong codes for this destination; retry after the time given".into(),
             ApiError::RateLimited(limit) => match limit.retry_after {
                 Some(_) => "too many codes requested; retry after the time given".into(),
                 None => {
@@ -131,6 +143,14 @@ impl ApiError {
             ApiError::Unavailable(_) => {
                 "the service is temporarily unavailable; retry shortly".into()
             }
+            ApiError::DestinationNotAllowed(reason) => match reason {
+                NotAllowedReason::Country => {
+                    "this tenant does not send SMS to that number's country".into()
+                }
+                NotAllowedReason::NumberType => {
+                    "codes are texted to mobile numbers only; this number is not one".into()
+                }
+            },
         }
     }
 
@@ -163,6 +183,10 @@ impl IntoResponse for ApiError {
                 _ => None,
             },
             retry_after,
+            reason: match &self {
+                ApiError::DestinationNotAllowed(reason) => Some(*reason),
+                _ => None,
+            },
         };
         let mut response = (self.status_code(), Json(body)).into_response();
         if let Some(seconds) = retry_after {
@@ -191,6 +215,8 @@ struct ErrorBody {
     limit: Option<LimitScope>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<NotAllowedReason>,
 }
 
 impl From<BackendError> for ApiError {

@@ -16,6 +16,9 @@ use std::sync::Arc;
 
 /// Builds the service from the environment: `OTP_*` settings and the SDK's standard config.
 pub async fn service_from_env() -> Result<(OtpService, Settings), StartupError> {
+    // libphonenumber's metadata is decoded on first use; a thread does it now, while start-up
+    // waits on the network for the secret, so neither init nor the first SMS send waits for it.
+    std::thread::spawn(common::domain::PhoneNumber::load_metadata);
     let Startup {
         settings,
         sdk,

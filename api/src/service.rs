@@ -7,7 +7,7 @@ use common::config::Rules;
 use common::crypto::Keys;
 use common::domain::{Channel, Destination, IdempotencyKey, Locale, OtpCode, OtpId};
 use common::job::{DeliveryJob, JOB_VERSION};
-use common::lifecycle::{OtpStatus, VerifyOutcome, visible_to};
+use common::lifecycle::{GuessBudget, OtpStatus, VerifyOutcome, sms_refusal, visible_to};
 use common::queue::JobQueue;
 use common::record::{Issue, OtpRecord};
 use common::store::{
@@ -121,6 +121,18 @@ impl OtpService {
         let channel = destination.channel();
         if !caller.tenant.channels.allows(channel) {
             return Err(ApiError::ChannelNotAllowed);
+        }
+        // Before anything is counted or stored: a refusal costs the caller nothing to learn.
+        if let Destination::Sms(phone) = destination
+            && let Some(reason) = sms_refusal(phone, &caller.tenant.sms_countries)
+        {
+            tracing::info!(
+                reason = reason.as_str(),
+                country = phone.country().unwrap_or("none"),
+                kind = phone.kind().as_str(),
+                "send refused: destination not allowed"
+            );
+            return Err(ApiError::DestinationNotAllowed(reason));
         }
         let tenant = caller.tenant.id.as_str();
         let rules = self.rules_for(caller);
@@ -278,9 +290,12 @@ impl OtpService {
         // Identifies this request across the SDK's retries (see `verify_outcome`).
         let token = uuid::Uuid::new_v4().simple().to_string();
         let tenant = Some(caller.tenant.id.as_str());
+        let budget = GuessBudget {
+            max_wrong_per_hour: caller.tenant.limits.wrong_guesses_per_destination_per_hour(),
+        };
         let outcome = self
             .store
-            .verify_for(tenant, id, &slot, &token, now)
+            .verify_budgeted(tenant, id, &slot, &token, now, budget)
             .await?;
         tracing::info!(otp_id = %id, outcome = ?outcome, "verify");
         match outcome {

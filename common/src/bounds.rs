@@ -24,3 +24,9 @@ pub const SENDS_PER_IP_PER_HOUR: RangeInclusive<i64> = 1..=100_000;
 pub const TENANT_SENDS_PER_HOUR: RangeInclusive<i64> = 1..=10_000_000;
 /// A tenant's hourly budget when its policy names none.
 pub const DEFAULT_TENANT_SENDS_PER_HOUR: i64 = 10_000;
+/// Wrong guesses at one destination's codes per hour, all its codes together.
+pub const WRONG_GUESSES_PER_DESTINATION_PER_HOUR: RangeInclusive<i64> = 1..=1000;
+/// Twice the default per-code attempts (5): a user who mistypes one code and then the next still
+/// gets in, while an attacker who asks for a new code each time the last one locks gets 10 guesses
+/// an hour at a 6-digit code (1 in 100,000) instead of 5 per code times 5 codes.
+pub const DEFAULT_WRONG_GUESSES_PER_DESTINATION_PER_HOUR: i64 = 10;

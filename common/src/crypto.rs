@@ -79,7 +79,8 @@ impl Keys {
     /// The rate-limit identity of a destination, within one tenant (so one tenant's sends never
     /// spend another's allowance). Lowercased so case variants of one mailbox share a limit.
     pub fn destination_key(&self, tenant: &str, destination: &Destination) -> String {
-        let normalised = destination.as_str().to_ascii_lowercase();
+        // Aliases of one mailbox are one destination (`Destination::canonical`).
+        let normalised = destination.canonical();
         self.tag(
             "destination",
             &[
@@ -124,7 +125,7 @@ impl Keys {
             &[
                 tenant.as_bytes(),
                 destination.channel().as_str().as_bytes(),
-                destination.as_str().as_bytes(),
+                destination.canonical().as_bytes(),
                 locale.as_bytes(),
             ],
         )

@@ -5,7 +5,7 @@ use common::domain::Channel;
 use common::secret::ServiceSecret;
 use common::tenant::{
     ApiKey, Caller, Channels, KeyHasher, KeyKind, KeyRecord, KeyResolver, Label, MemoryTenantStore,
-    Origin, TenantId, TenantPolicy, TenantStore,
+    CountryCode, Origin, TenantId, TenantPolicy, TenantStore,
 };
 use std::sync::Arc;
 
@@ -30,7 +30,8 @@ impl Tenants {
         }
     }
 
-    /// A new enabled tenant `id` (e-mail and SMS, the deployment's limits, [`TEST_ORIGIN`]),
+    /// A new enabled tenant `id` (e-mail and SMS to GB, US and CA, the deployment's limits,
+    /// [`TEST_ORIGIN`]),
     /// changed by `edit` before it is stored.
     pub async fn create(&self, id: &str, edit: impl FnOnce(&mut TenantPolicy)) -> TenantPolicy {
         let mut policy = TenantPolicy::new(
@@ -40,6 +41,9 @@ impl Tenants {
             0,
         );
         policy.set_origins([Origin::parse(TEST_ORIGIN).expect("a valid origin")]);
+        policy.set_sms_countries(
+            ["GB", "US", "CA"].map(|c| CountryCode::parse(c).expect("a valid country")),
+        );
         edit(&mut policy);
         self.store
             .create_tenant(&policy)

@@ -7,7 +7,9 @@ use crate::error::Error;
 use crate::output::Done;
 use crate::summary::{TenantList, TenantView};
 use common::domain::{Channel, EmailAddress};
-use common::tenant::{Channels, EmailSender, Label, Limit, Origin, TenantPolicy, Versioned};
+use common::tenant::{
+    Channels, CountryCode, EmailSender, Label, Limit, Origin, TenantPolicy, Versioned,
+};
 
 pub async fn create(ctx: &Context, args: &CreateArgs) -> Result<Done, Error> {
     let id = tenant_id(&args.tenant)?;
@@ -75,6 +77,9 @@ pub async fn update(ctx: &Context, args: &UpdateArgs) -> Result<Done, Error> {
         }
         if args.clear_origins {
             policy.origins.clear();
+        }
+        if args.clear_sms_countries {
+            policy.sms_countries.clear();
         }
         for limit in &unset {
             policy.limits.unset(*limit);
@@ -159,6 +164,13 @@ fn apply(policy: &mut TenantPolicy, args: &PolicyArgs) -> Result<(), Error> {
             .map(|raw| Origin::parse(raw).map_err(|e| Error::invalid("--origin", e)))
             .collect::<Result<Vec<_>, _>>()?;
         policy.set_origins(origins);
+    }
+    if let Some(countries) = &args.sms_countries {
+        let countries = countries
+            .iter()
+            .map(|raw| CountryCode::parse(raw).map_err(|e| Error::invalid("--sms-countries", e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        policy.set_sms_countries(countries);
     }
     for (limit, value) in args.limits.given() {
         policy

@@ -8,7 +8,9 @@ use common::queue::MemoryQueue;
 use common::record::DeliveryState;
 use common::secret::ServiceSecret;
 use common::store::MemoryStore;
-use common::tenant::{ApiKey, Channels, KeyKind, Label, MemoryTenantStore, TenantId, TenantPolicy};
+use common::tenant::{
+    ApiKey, Channels, CountryCode, KeyKind, Label, MemoryTenantStore, TenantId, TenantPolicy,
+};
 use std::net::Ipv4Addr;
 
 const JANE: &str = "jane.doe@example.com";
@@ -56,14 +58,16 @@ fn harness_with(rules: Rules) -> Harness {
     }
 }
 
-/// A server key of tenant `id`, which sends e-mail and SMS with the deployment's limits.
+/// A server key of tenant `id`, which sends e-mail and SMS (to GB and US) with the deployment's
+/// limits.
 fn caller(id: &str) -> Caller {
-    let policy = TenantPolicy::new(
+    let mut policy = TenantPolicy::new(
         TenantId::parse(id).unwrap(),
         Label::parse("Acme").unwrap(),
         Channels::new([Channel::Email, Channel::Sms]).unwrap(),
         0,
     );
+    policy.set_sms_countries(["GB", "US"].map(|c| CountryCode::parse(c).unwrap()));
     Caller {
         tenant: Arc::new(policy),
         key: ApiKey::generate(KeyKind::Server).id(),
@@ -353,7 +357,7 @@ async fn status_shows_the_masked_destination_and_never_the_full_one() {
         .send(
             &h.caller,
             SendCommand {
-                destination: Destination::parse(Channel::Sms, "+447700900121").unwrap(),
+                destination: Destination::parse(Channel::Sms, "+447400123456").unwrap(),
                 ..to(JANE)
             },
         )
@@ -880,7 +884,7 @@ async fn a_channel_the_tenant_does_not_use_is_refused_and_the_budget_counts_all_
         ..caller("mail-only")
     };
     let sms = SendCommand {
-        destination: Destination::parse(Channel::Sms, "+447700900121").unwrap(),
+        destination: Destination::parse(Channel::Sms, "+447400123456").unwrap(),
         ..to(JANE)
     };
     assert!(matches!(

@@ -29,6 +29,15 @@ impl Destination {
         }
     }
 
+    /// The form limits, cooldowns and idempotency key on: aliases of one mailbox fold into
+    /// one ([`EmailAddress::canonical`]); a phone number's E.164 is already canonical.
+    pub fn canonical(&self) -> String {
+        match self {
+            Destination::Email(email) => email.canonical(),
+            Destination::Sms(phone) => phone.as_str().to_owned(),
+        }
+    }
+
     pub fn masked(&self) -> String {
         match self {
             Destination::Email(email) => email.masked(),

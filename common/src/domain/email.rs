@@ -9,15 +9,25 @@ pub struct EmailAddress(String);
 
 const MAX_LEN: usize = 254;
 const MAX_LOCAL: usize = 64;
+/// Gmail ignores dots in the local part; both domains are one mailbox.
+const GMAIL: [&str; 2] = ["gmail.com", "googlemail.com"];
 
 impl EmailAddress {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let value = raw.trim();
         let invalid = || ParseError::new("destination is not a valid e-mail address");
+        let (local, domain) = value.rsplit_once('@').ok_or_else(invalid)?;
+        // An internationalised domain is kept in its ASCII (punycode) form, which is the same
+        // mailbox, what SES takes, and one key for limits however the client spelled it.
+        let domain = if domain.is_ascii() {
+            domain.to_owned()
+        } else {
+            idna::domain_to_ascii(domain).map_err(|_| invalid())?
+        };
+        let value = format!("{local}@{domain}");
         if value.is_empty() || value.len() > MAX_LEN || !value.is_ascii() {
             return Err(invalid());
         }
-        let (local, domain) = value.rsplit_once('@').ok_or_else(invalid)?;
         let local_ok = !local.is_empty()
             && local.len() <= MAX_LOCAL
             && !local.starts_with('.')
@@ -49,6 +59,24 @@ impl EmailAddress {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The mailbox behind the address, for limits, cooldowns and idempotency (delivery still
+    /// goes to [`Self::as_str`]): lower case, without a `+tag`, and for Gmail without dots and
+    /// with `googlemail.com` as `gmail.com`. `bob+1@` and `bob+2@example.com` reach one inbox,
+    /// so they must share one hourly limit, or fifty aliases are fifty mails a minute.
+    pub fn canonical(&self) -> String {
+        let lower = self.0.to_ascii_lowercase();
+        let (local, domain) = lower.rsplit_once('@').unwrap_or(("", &lower));
+        let local = match local.split_once('+') {
+            Some((base, _tag)) if !base.is_empty() => base,
+            _ => local,
+        };
+        if GMAIL.contains(&domain) {
+            format!("{}@gmail.com", local.replace('.', ""))
+        } else {
+            format!("{local}@{domain}")
+        }
     }
 
     /// `j***@example.com`: enough for a user to recognise their own address, not enough to
@@ -100,6 +128,35 @@ mod tests {
         }
         let long_local = format!("{}@example.com", "a".repeat(65));
         assert!(EmailAddress::parse(&long_local).is_err());
+    }
+
+    #[test]
+    fn aliases_of_one_mailbox_share_a_canonical_form() {
+        let canonical = |raw: &str| EmailAddress::parse(raw).unwrap().canonical();
+        assert_eq!(canonical("bob+1@example.com"), "bob@example.com");
+        assert_eq!(canonical("Bob+2@Example.com"), "bob@example.com");
+        assert_eq!(canonical("b.o.b+x@googlemail.com"), "bob@gmail.com");
+        assert_eq!(canonical("B.ob@gmail.com"), "bob@gmail.com");
+        // Dots matter elsewhere; a bare `+` prefix is not a tag.
+        assert_eq!(canonical("b.ob@example.com"), "b.ob@example.com");
+        assert_eq!(canonical("+x@example.com"), "+x@example.com");
+        // Delivery keeps the address as given.
+        assert_eq!(
+            EmailAddress::parse("bob+1@example.com").unwrap().as_str(),
+            "bob+1@example.com"
+        );
+    }
+
+    #[test]
+    fn internationalised_domains_are_kept_in_ascii() {
+        let email = EmailAddress::parse("jane@bücher.example").unwrap();
+        assert_eq!(email.as_str(), "jane@xn--bcher-kva.example");
+        assert_eq!(
+            email.canonical(),
+            EmailAddress::parse("jane@xn--bcher-kva.example")
+                .unwrap()
+                .canonical()
+        );
     }
 
     #[test]

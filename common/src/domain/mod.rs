@@ -16,7 +16,7 @@ pub use idempotency_key::IdempotencyKey;
 pub use locale::Locale;
 pub use otp_code::{OtpCode, OtpCodeLength};
 pub use otp_id::OtpId;
-pub use phone::PhoneNumber;
+pub use phone::{PhoneKind, PhoneNumber};
 
 /// Why a value was rejected; the text is written for the API client, so it never echoes the
 /// rejected value back (it may be a code or a full destination).

@@ -45,6 +45,9 @@ pub enum LimitScope {
     /// The tenant's whole hourly budget is spent.
     TenantHourly,
     OtpSends,
+    /// The destination's wrong guesses this hour spent its guess budget (see
+    /// [`super::guesses`]): a new code could not be verified before the hour ends.
+    DestinationGuesses,
 }
 
 /// What the counters of one send's destination and IP hold before the send.

@@ -11,9 +11,13 @@
 //! | whether a job may be claimed, delivered or replayed, and why not ([`SkipReason`]) | [`delivery`] |
 //! | which send rate limits a send would exceed; why a resend is refused | [`limits`] |
 //! | how long to wait before retrying a job, from its receive count | [`backoff`] |
+//! | which phone numbers a tenant may text (country, kind of line) | [`destination`] |
+//! | how many wrong guesses a destination may take in an hour, across its codes | [`guesses`] |
 
 pub mod backoff;
 pub mod delivery;
+pub mod destination;
+pub mod guesses;
 pub mod limits;
 pub mod status;
 
@@ -21,6 +25,8 @@ pub use delivery::{
     Claim, DeliveryResult, LeaseHolder, SkipReason, claim_allowed, claim_refusal, delivery_state,
     replay_precheck, replay_skip, skip_reason,
 };
+pub use destination::{NotAllowedReason, sms_refusal, textable_kind};
+pub use guesses::{GuessBudget, guess_hour, guesses_refusal, guesses_spent};
 pub use limits::{
     LimitScope, RateLimited, ResendRefusal, SeenCounts, SendGuards, TenantBudget, resend_refusal,
     sends_exhausted,

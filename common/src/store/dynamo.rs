@@ -15,7 +15,8 @@ use crate::domain::{Channel, OtpId};
 use crate::error::BackendError;
 use crate::job::DeliveryJob;
 use crate::lifecycle::{
-    VerifyOutcome, claim_refusal, delivery_state, sends_exhausted, verify_outcome, visible_to,
+    GuessBudget, VerifyOutcome, claim_refusal, delivery_state, guess_hour, guesses_refusal,
+    guesses_spent, sends_exhausted, verify_outcome, visible_to,
 };
 use crate::record::{DeliveryState, OtpRecord};
 use aws_sdk_dynamodb::Client;
@@ -117,10 +118,15 @@ impl DynamoStore {
     /// The rate-limit counters of one send (`delta` 1) or of its refund (-1). On a send, their
     /// conditions are [`SendGuards::violations`] expressed for DynamoDB; [`Self::limits_hit`]
     /// maps the failed ones back to the same [`RateLimited`]s.
+    ///
+    /// A send also records `otp` in the destination's hourly item (`live`, a string set), and is
+    /// refused there once a wrong guess spent the destination's guess budget (`blocked`): see
+    /// `lifecycle::guesses` and [`Self::count_wrong_guess`].
     fn limit_items(
         &self,
         guards: &SendGuards,
         delta: i64,
+        otp: OtpId,
     ) -> Result<Vec<TransactWriteItem>, BackendError> {
         let mut items = Vec::with_capacity(4);
         let bucket = guards.hour_bucket();
@@ -168,6 +174,22 @@ impl DynamoStore {
                 budget.max_per_hour,
             );
         }
+        if delta > 0 {
+            // `lifecycle::guesses_refusal`: a destination whose guess budget is spent.
+            let destination_hour = items.remove(1);
+            items.insert(
+                1,
+                destination_hour
+                    .update_expression("ADD #n :delta, #live :otp SET #ttl = :ttl")
+                    .condition_expression(
+                        "(attribute_not_exists(#n) OR #n < :max) AND attribute_not_exists(#blocked)",
+                    )
+                    .expression_attribute_names("#live", "live")
+                    .expression_attribute_names("#blocked", "blocked")
+                    .expression_attribute_values(":otp", AttributeValue::Ss(vec![otp.to_string()]))
+                    .return_values_on_condition_check_failure(OnFail::AllOld),
+            );
+        }
         items
             .into_iter()
             .map(|b| {
@@ -176,6 +198,135 @@ impl DynamoStore {
                     .map_err(build_error)
             })
             .collect()
+    }
+
+    /// One guess, as [`OtpStore::verify_for`] answers it, with the record (if visible) as it
+    /// was just before.
+    async fn guess(
+        &self,
+        tenant: Option<&str>,
+        id: OtpId,
+        guess_slot: &str,
+        token: &str,
+        now: i64,
+    ) -> Result<(VerifyOutcome, Option<OtpRecord>), BackendError> {
+        // The condition is `lifecycle::guess_is_counted`; the outcome, `lifecycle::verify_outcome`.
+        // Count the guess and consume the code in one step: the guess is evaluated only if it
+        // was counted, and only one request can remove the slot. The first request to guess a
+        // slot leaves its token under it, so a retry of the winning request can recognise itself.
+        // Another tenant's record fails the condition (`lifecycle::visible_to`): not counted.
+        let condition = if tenant.is_some() {
+            "attribute_exists(pk) AND attempts < max_attempts AND expires_at > :now AND tenant = :tenant"
+        } else {
+            "attribute_exists(pk) AND attempts < max_attempts AND expires_at > :now"
+        };
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("otp#{id}"))))
+            .update_expression(
+                "ADD attempts :one REMOVE #guess SET first_guess.#guess = if_not_exists(first_guess.#guess, :token)",
+            )
+            .condition_expression(condition)
+            .expression_attribute_names("#guess", guess_slot)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":token", s(token))
+            .return_values(ReturnValue::AllOld);
+        if let Some(tenant) = tenant {
+            request = request.expression_attribute_values(":tenant", s(tenant));
+        }
+        let (before, counted) = match self.conditional_update(request, "UpdateItem").await? {
+            Ok(old) => (old, true),
+            Err(old) => (old, false),
+        };
+        let before = before
+            .as_ref()
+            .map(parse_record)
+            .transpose()?
+            .filter(|r| visible_to(r, tenant));
+        let outcome = verify_outcome(before.as_ref(), guess_slot, token, counted, now);
+        Ok((outcome, before))
+    }
+
+    /// `lifecycle::guesses`: counts a wrong guess on the destination's hourly item and, if that
+    /// spends the budget, marks the item `blocked` (sends refuse it) and locks every code sent to
+    /// the destination in this hour or the last (their ids are the items' `live` sets). Returns
+    /// whether the budget is spent. The locks cost one `UpdateItem` per live code, once per
+    /// destination and hour.
+    async fn count_wrong_guess(
+        &self,
+        destination_key: &str,
+        now: i64,
+        budget: GuessBudget,
+    ) -> Result<bool, BackendError> {
+        let hour = guess_hour(now);
+        let item_of = |hour: i64| key(format!("rate#dest#{destination_key}#h{hour}"));
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_of(hour)))
+            .update_expression("ADD #wrong :one SET #ttl = if_not_exists(#ttl, :ttl)")
+            .expression_attribute_names("#wrong", "wrong")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":ttl", n((hour + 2) * 3600))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| BackendError::sdk("dynamodb", "UpdateItem", e))?;
+        let wrong = out
+            .attributes
+            .as_ref()
+            .and_then(|item| num(item, "wrong"))
+            .and_then(|v| u32::try_from(v).ok())
+            .unwrap_or(u32::MAX);
+        if !guesses_spent(wrong, budget) {
+            return Ok(false);
+        }
+        let block = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_of(hour)))
+            .update_expression("SET #blocked = :yes")
+            .expression_attribute_names("#blocked", "blocked")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| BackendError::sdk("dynamodb", "UpdateItem", e))?;
+        let previous = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item_of(hour - 1)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| BackendError::sdk("dynamodb", "GetItem", e))?;
+        let live = |item: Option<&Item>| -> Vec<String> {
+            item.and_then(|item| item.get("live"))
+                .and_then(|v| v.as_ss().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let mut ids = live(block.attributes.as_ref());
+        ids.extend(live(previous.item.as_ref()));
+        for id in ids {
+            let lock = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(format!("otp#{id}"))))
+                .update_expression("SET attempts = max_attempts")
+                .condition_expression("attribute_exists(pk)");
+            // A code that is gone (cancelled, or deleted by TTL) needs no lock.
+            let _locked_or_gone = self.conditional_update(lock, "UpdateItem").await?;
+        }
+        Ok(true)
     }
 
     /// Which limits refused a transaction whose items after `first` are [`Self::limit_items`].
@@ -197,7 +348,14 @@ impl DynamoStore {
             });
         }
         if failed(first + 1) {
-            hit.push(guards.hourly(LimitScope::DestinationHourly));
+            let blocked = reasons[first + 1]
+                .item()
+                .is_some_and(|item| item.contains_key("blocked"));
+            hit.push(if blocked {
+                guesses_refusal(guards)
+            } else {
+                guards.hourly(LimitScope::DestinationHourly)
+            });
         }
         let mut next = first + 2;
         if guards.ip_key.is_some() {
@@ -246,7 +404,7 @@ impl OtpStore for DynamoStore {
             .build()
             .map_err(build_error)?;
         let mut items = vec![TransactWriteItem::builder().put(put_record).build()];
-        items.extend(self.limit_items(guards, 1)?);
+        items.extend(self.limit_items(guards, 1, record.id)?);
         let idem_index = items.len();
         if let Some(idem) = idempotency {
             let put = Put::builder()
@@ -310,7 +468,7 @@ impl OtpStore for DynamoStore {
         if let Some(idem) = idempotency {
             items.push(delete(format!("idem#{}", idem.key_hash))?);
         }
-        items.extend(self.limit_items(guards, -1)?);
+        items.extend(self.limit_items(guards, -1, record.id)?);
         self.transact(items, &format!("u{}", record.id.compact()))
             .await
             .map_err(|e| match e {
@@ -340,45 +498,36 @@ impl OtpStore for DynamoStore {
         token: &str,
         now: i64,
     ) -> Result<VerifyOutcome, BackendError> {
-        // The condition is `lifecycle::guess_is_counted`; the outcome, `lifecycle::verify_outcome`.
-        // Count the guess and consume the code in one step: the guess is evaluated only if it
-        // was counted, and only one request can remove the slot. The first request to guess a
-        // slot leaves its token under it, so a retry of the winning request can recognise itself.
-        // Another tenant's record fails the condition (`lifecycle::visible_to`): not counted.
-        let condition = if tenant.is_some() {
-            "attribute_exists(pk) AND attempts < max_attempts AND expires_at > :now AND tenant = :tenant"
-        } else {
-            "attribute_exists(pk) AND attempts < max_attempts AND expires_at > :now"
-        };
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("otp#{id}"))))
-            .update_expression(
-                "ADD attempts :one REMOVE #guess SET first_guess.#guess = if_not_exists(first_guess.#guess, :token)",
-            )
-            .condition_expression(condition)
-            .expression_attribute_names("#guess", guess_slot)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":token", s(token))
-            .return_values(ReturnValue::AllOld);
-        if let Some(tenant) = tenant {
-            request = request.expression_attribute_values(":tenant", s(tenant));
+        self.guess(tenant, id, guess_slot, token, now)
+            .await
+            .map(|(outcome, _)| outcome)
+    }
+
+    async fn verify_budgeted(
+        &self,
+        tenant: Option<&str>,
+        id: OtpId,
+        guess_slot: &str,
+        token: &str,
+        now: i64,
+        budget: GuessBudget,
+    ) -> Result<VerifyOutcome, BackendError> {
+        let (outcome, before) = self.guess(tenant, id, guess_slot, token, now).await?;
+        match (outcome, before) {
+            (VerifyOutcome::Wrong { .. }, Some(before)) => {
+                let spent = self
+                    .count_wrong_guess(&before.destination_key, now, budget)
+                    .await?;
+                Ok(if spent {
+                    VerifyOutcome::Wrong {
+                        attempts_remaining: 0,
+                    }
+                } else {
+                    outcome
+                })
+            }
+            (outcome, _) => Ok(outcome),
         }
-        let (before, counted) = match self.conditional_update(request, "UpdateItem").await? {
-            Ok(old) => (old, true),
-            Err(old) => (old, false),
-        };
-        let before = before.as_ref().map(parse_record).transpose()?;
-        Ok(verify_outcome(
-            before.as_ref().filter(|r| visible_to(r, tenant)),
-            guess_slot,
-            token,
-            counted,
-            now,
-        ))
     }
 
     async fn add_send(
@@ -406,7 +555,7 @@ impl OtpStore for DynamoStore {
             .build()
             .map_err(build_error)?;
         let mut items = vec![TransactWriteItem::builder().update(bump).build()];
-        items.extend(self.limit_items(guards, 1)?);
+        items.extend(self.limit_items(guards, 1, record.id)?);
         match self
             .transact(
                 items,
@@ -441,7 +590,7 @@ impl OtpStore for DynamoStore {
             .build()
             .map_err(build_error)?;
         let mut items = vec![TransactWriteItem::builder().update(restore).build()];
-        items.extend(self.limit_items(guards, -1)?);
+        items.extend(self.limit_items(guards, -1, record.id)?);
         self.transact(
             items,
             &format!("x{}{}", record.sends + 1, record.id.compact()),

@@ -2,15 +2,16 @@
 //! conditions first and then applies all of its writes under one lock, like a transaction.
 
 use super::{
-    Claim, CreateError, DeliveryResult, IdempotencyRecord, LeaseHolder, OtpStore, RateLimited,
-    ResendError, SendGuards,
+    Claim, CreateError, DeliveryResult, GuessBudget, IdempotencyRecord, LeaseHolder, LimitScope,
+    OtpStore, RateLimited, ResendError, SendGuards,
 };
 use crate::domain::OtpId;
 use crate::error::BackendError;
 use crate::job::DeliveryJob;
 use crate::lifecycle::{
     ResendRefusal, SeenCounts, VerifyOutcome, claim_allowed, claim_refusal, delivery_state,
-    guess_is_counted, resend_refusal, verify_outcome, visible_to,
+    guess_hour, guess_is_counted, guesses_refusal, guesses_spent, resend_refusal, verify_outcome,
+    visible_to,
 };
 use crate::record::{DeliveryState, OtpRecord};
 use std::collections::HashMap;
@@ -25,6 +26,17 @@ struct Tables {
     ip_hours: HashMap<(String, i64), u32>,
     tenant_hours: HashMap<(String, i64), u32>,
     idempotency: HashMap<String, IdempotencyRecord>,
+    /// By destination and hour: the codes sent, the wrong guesses, and whether they spent the
+    /// guess budget (`lifecycle::guesses`; the `live`, `wrong` and `blocked` attributes of
+    /// DynamoDB's hourly destination item).
+    guess_hours: HashMap<(String, i64), GuessHour>,
+}
+
+#[derive(Debug, Default)]
+struct GuessHour {
+    live: Vec<OtpId>,
+    wrong: u32,
+    blocked: bool,
 }
 
 #[derive(Debug, Default)]
@@ -46,6 +58,7 @@ impl MemoryStore {
             ip_hours: HashMap::new(),
             tenant_hours: HashMap::new(),
             idempotency: HashMap::new(),
+            guess_hours: HashMap::with_capacity(records),
         };
         Self {
             tables: Mutex::new(tables),
@@ -103,7 +116,11 @@ impl Tables {
         let count = |table: &HashMap<(String, i64), u32>, key: &str| {
             table.get(&(key.to_owned(), bucket)).copied().unwrap_or(0)
         };
-        guards.violations(SeenCounts {
+        let blocked = self
+            .guess_hours
+            .get(&(guards.destination_key.clone(), bucket))
+            .is_some_and(|hour| hour.blocked);
+        let mut hit = guards.violations(SeenCounts {
             last_send: self.cooldowns.get(&guards.destination_key).copied(),
             destination_hour: count(&self.destination_hours, &guards.destination_key),
             ip_hour: guards
@@ -114,7 +131,25 @@ impl Tables {
                 .tenant
                 .as_ref()
                 .map_or(0, |b| count(&self.tenant_hours, &b.tenant)),
-        })
+        });
+        if blocked {
+            // DynamoDB's hourly destination item refuses the send (one condition): a spent
+            // guess budget is reported instead of the hourly count it shares the item with.
+            hit.retain(|l| l.scope != LimitScope::DestinationHourly);
+            hit.push(guesses_refusal(guards));
+        }
+        hit
+    }
+
+    /// Remembers that `id` was sent to its destination in this hour.
+    fn note_live(&mut self, guards: &SendGuards, id: OtpId) {
+        let hour = self
+            .guess_hours
+            .entry((guards.destination_key.clone(), guards.hour_bucket()))
+            .or_default();
+        if !hour.live.contains(&id) {
+            hour.live.push(id);
+        }
     }
 
     fn count_send(&mut self, guards: &SendGuards, delta: i64) {
@@ -167,6 +202,7 @@ impl OtpStore for MemoryStore {
             return Err(BackendError::new("memory", "create", "duplicate id").into());
         }
         t.count_send(guards, 1);
+        t.note_live(guards, record.id);
         t.records.insert(record.id, record.clone());
         if let Some(idem) = idempotency {
             t.idempotency.insert(idem.key_hash.clone(), idem.clone());
@@ -223,6 +259,45 @@ impl OtpStore for MemoryStore {
         ))
     }
 
+    async fn verify_budgeted(
+        &self,
+        tenant: Option<&str>,
+        id: OtpId,
+        guess_slot: &str,
+        token: &str,
+        now: i64,
+        budget: GuessBudget,
+    ) -> Result<VerifyOutcome, BackendError> {
+        let outcome = self.verify_for(tenant, id, guess_slot, token, now).await?;
+        if !matches!(outcome, VerifyOutcome::Wrong { .. }) {
+            return Ok(outcome);
+        }
+        // A second call, as on DynamoDB: the count on the destination's hourly item.
+        let mut t = self.enter("count_wrong_guess")?;
+        let Some(destination) = t.records.get(&id).map(|r| r.destination_key.clone()) else {
+            return Ok(outcome);
+        };
+        let hour = guess_hour(now);
+        let entry = t.guess_hours.entry((destination.clone(), hour)).or_default();
+        entry.wrong += 1;
+        if !guesses_spent(entry.wrong, budget) {
+            return Ok(outcome);
+        }
+        entry.blocked = true;
+        let mut live = entry.live.clone();
+        if let Some(previous) = t.guess_hours.get(&(destination, hour - 1)) {
+            live.extend(previous.live.iter().copied());
+        }
+        for id in live {
+            if let Some(record) = t.records.get_mut(&id) {
+                record.attempts = record.max_attempts;
+            }
+        }
+        Ok(VerifyOutcome::Wrong {
+            attempts_remaining: 0,
+        })
+    }
+
     async fn add_send(
         &self,
         record: &OtpRecord,
@@ -237,6 +312,7 @@ impl OtpStore for MemoryStore {
             None => {}
         }
         t.count_send(guards, 1);
+        t.note_live(guards, record.id);
         let current = t.records.get_mut(&record.id).ok_or(ResendError::Changed)?;
         current.sends += 1;
         current.delivery = DeliveryState::Queued;

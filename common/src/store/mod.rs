@@ -9,8 +9,8 @@ pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
 // The store's vocabulary; the rules behind these types are in the lifecycle core.
 pub use crate::lifecycle::{
-    Claim, DeliveryResult, LeaseHolder, LimitScope, RateLimited, SendGuards, SkipReason,
-    TenantBudget,
+    Claim, DeliveryResult, GuessBudget, LeaseHolder, LimitScope, RateLimited, SendGuards,
+    SkipReason, TenantBudget,
 };
 
 use crate::domain::{Channel, OtpId};
@@ -98,6 +98,20 @@ pub trait OtpStore: Send + Sync + std::fmt::Debug {
         guess_slot: &str,
         token: &str,
         now: i64,
+    ) -> Result<VerifyOutcome, BackendError>;
+
+    /// [`OtpStore::verify_for`] within the destination's guess budget (see
+    /// [`crate::lifecycle::guesses`]): a wrong guess is also counted against its destination's
+    /// hour, and the one that spends the budget locks the destination's live codes and refuses
+    /// its sends for the rest of the hour; that guess answers `Wrong` with no attempts left.
+    async fn verify_budgeted(
+        &self,
+        tenant: Option<&str>,
+        id: OtpId,
+        guess_slot: &str,
+        token: &str,
+        now: i64,
+        budget: GuessBudget,
     ) -> Result<VerifyOutcome, BackendError>;
 
     /// Registers one more send of `record` (as read at `record.sends`), returning its number.

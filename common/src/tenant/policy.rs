@@ -21,10 +21,11 @@ pub enum Limit {
     SendsPerDestinationPerHour,
     SendsPerIpPerHour,
     TenantSendsPerHour,
+    WrongGuessesPerDestinationPerHour,
 }
 
 impl Limit {
-    pub const ALL: [Limit; 7] = [
+    pub const ALL: [Limit; 8] = [
         Limit::CodeLength,
         Limit::TtlSeconds,
         Limit::MaxAttempts,
@@ -32,6 +33,7 @@ impl Limit {
         Limit::SendsPerDestinationPerHour,
         Limit::SendsPerIpPerHour,
         Limit::TenantSendsPerHour,
+        Limit::WrongGuessesPerDestinationPerHour,
     ];
 
     /// The name in storage, in `--json` output and (with hyphens) as the CLI flag.
@@ -44,6 +46,7 @@ impl Limit {
             Limit::SendsPerDestinationPerHour => "sends_per_destination_per_hour",
             Limit::SendsPerIpPerHour => "sends_per_ip_per_hour",
             Limit::TenantSendsPerHour => "tenant_sends_per_hour",
+            Limit::WrongGuessesPerDestinationPerHour => "wrong_guesses_per_destination_per_hour",
         }
     }
 
@@ -57,6 +60,9 @@ impl Limit {
             Limit::SendsPerDestinationPerHour => bounds::SENDS_PER_DESTINATION_PER_HOUR,
             Limit::SendsPerIpPerHour => bounds::SENDS_PER_IP_PER_HOUR,
             Limit::TenantSendsPerHour => bounds::TENANT_SENDS_PER_HOUR,
+            Limit::WrongGuessesPerDestinationPerHour => {
+                bounds::WRONG_GUESSES_PER_DESTINATION_PER_HOUR
+            }
         }
     }
 }
@@ -159,6 +165,17 @@ impl Limits {
     }
 }
 
+impl Limits {
+    /// Wrong guesses at one destination per hour, across its codes (see
+    /// [`crate::lifecycle::guesses`]).
+    pub fn wrong_guesses_per_destination_per_hour(&self) -> u32 {
+        let value = self
+            .get(Limit::WrongGuessesPerDestinationPerHour)
+            .unwrap_or(bounds::DEFAULT_WRONG_GUESSES_PER_DESTINATION_PER_HOUR);
+        u32::try_from(value).unwrap_or(u32::MAX)
+    }
+}
+
 impl TryFrom<BTreeMap<Limit, i64>> for Limits {
     type Error = PolicyError;
     fn try_from(values: BTreeMap<Limit, i64>) -> Result<Self, Self::Error> {
@@ -231,7 +248,8 @@ pub struct TenantPolicy {
     pub origins: Vec<Origin>,
     #[serde(default)]
     pub limits: Limits,
-    /// Countries SMS may go to; empty: the deployment's rule (filled by a later issue).
+    /// Countries SMS may go to (ISO 3166-1 alpha-2, sorted). Empty: none, so a new tenant texts
+    /// nobody until its operator lists countries (see [`crate::lifecycle::destination`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sms_countries: Vec<CountryCode>,
     /// The audience of the tokens a verify hands out (filled by a later issue).
@@ -273,6 +291,14 @@ impl TenantPolicy {
         list.sort();
         list.dedup();
         self.origins = list;
+    }
+
+    /// Replaces the countries SMS may go to (deduplicated, sorted).
+    pub fn set_sms_countries(&mut self, countries: impl IntoIterator<Item = CountryCode>) {
+        let mut list: Vec<CountryCode> = countries.into_iter().collect();
+        list.sort();
+        list.dedup();
+        self.sms_countries = list;
     }
 
     pub fn allows_origin(&self, origin: &str) -> bool {

@@ -176,11 +176,12 @@ pub fn random_email() -> String {
     format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
 }
 
-/// A random, valid E.164 number (+1 555 then 10 digits: 14 in all, within the 15 allowed).
+/// A random UK mobile number (+44 740 then 7 digits), valid by libphonenumber's metadata and
+/// in a country the test tenant texts.
 pub fn random_phone() -> String {
     format!(
-        "+1555{:010}",
-        uuid::Uuid::new_v4().as_u128() % 10_000_000_000
+        "+44740{:07}",
+        uuid::Uuid::new_v4().as_u128() % 10_000_000
     )
 }
 

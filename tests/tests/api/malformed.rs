@@ -70,7 +70,7 @@ async fn malformed_requests_get_a_clear_4xx_json_error() {
             "POST",
             send.into(),
             JSON,
-            br#"{"channel":"email","destination":"+447700900121"}"#.to_vec(),
+            br#"{"channel":"email","destination":"+447400123456"}"#.to_vec(),
             400,
         ),
         (

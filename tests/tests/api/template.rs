@@ -309,10 +309,25 @@ fn the_dashboard_shows_every_alarm_and_its_signals() {
 
 /// action -> resources, over every statement of a role's inline policies.
 fn grants(role: &Value) -> BTreeMap<String, BTreeSet<String>> {
+    statements(role, "Allow")
+}
+
+/// What a role's policies deny, by action (a Deny wins over any Allow).
+fn denials(role: &Value) -> BTreeMap<String, BTreeSet<String>> {
+    statements(role, "Deny")
+}
+
+fn statements(role: &Value, effect: &str) -> BTreeMap<String, BTreeSet<String>> {
     let mut grants: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for policy in role["Policies"].as_array().unwrap() {
         for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
-            assert_eq!(statement["Effect"], "Allow", "{statement}");
+            assert!(
+                ["Allow", "Deny"].contains(&statement["Effect"].as_str().unwrap_or_default()),
+                "{statement}"
+            );
+            if statement["Effect"] != effect {
+                continue;
+            }
             let list = |v: &Value| -> Vec<String> {
                 match v {
                     Value::String(s) => vec![s.clone()],
@@ -344,6 +359,21 @@ fn expect(pairs: &[(&[&str], &[&str])]) -> BTreeMap<String, BTreeSet<String>> {
         }
     }
     out
+}
+
+/// The worker's one `*` (sns:Publish, for phone numbers, which have no ARN) must not reach a
+/// topic: every topic ARN in every region and account is denied, so the alarm topic cannot be
+/// published to with the worker's credentials. The API denies nothing (it has no `*`).
+#[test]
+fn the_workers_sns_publish_reaches_phone_numbers_only() {
+    let resources = deployed(&[("EmailFrom", "no-reply@mail.example.com")]);
+    assert_eq!(
+        denials(&resources["WorkerRole"].1),
+        expect(&[(&["sns:Publish"], &["arn:aws:sns:*:*:*"])])
+    );
+    assert!(denials(&resources["ApiRole"].1).is_empty());
+    let topic = resources["AlarmTopic"].0.as_str();
+    assert_eq!(topic, "AWS::SNS::Topic", "the alarm topic exists to be protected");
 }
 
 #[test]

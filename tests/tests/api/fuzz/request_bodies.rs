@@ -30,7 +30,7 @@ fn app() -> (tokio::runtime::Runtime, InMemory, Vec<String>) {
     let mut ids = Vec::new();
     for body in [
         json!({"channel": "email", "destination": "jane@example.com"}),
-        json!({"channel": "sms", "destination": "+447700900121", "locale": "de"}),
+        json!({"channel": "sms", "destination": "+447400123456", "locale": "de"}),
     ] {
         let request = Request::post("/v1/otp/send")
             .header("content-type", "application/json")
@@ -83,7 +83,7 @@ fn near_valid_string(ids: Vec<String>) -> impl Strategy<Value = String> {
         Just("email".to_owned()),
         Just("sms".to_owned()),
         Just("jane@example.com".to_owned()),
-        Just("+447700900121".to_owned()),
+        Just("+447400123456".to_owned()),
         Just("pt-BR".to_owned()),
         Just("123456".to_owned()),
         select(ids),
