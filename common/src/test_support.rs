@@ -17,7 +17,7 @@ pub fn job(channel: Channel, created: i64, expires: i64) -> DeliveryJob {
         slot: format!("live_{}", id.compact()),
         to: match channel {
             Channel::Email => "j***@example.com".into(),
-            Channel::Sms => "+4477******21".into(),
+            Channel::Sms => "+4474******56".into(),
         },
         expires_at: expires,
         enqueued_at: created,

@@ -4,6 +4,7 @@
 use super::*;
 use common::clock::ShiftedClock;
 use common::domain::OtpCodeLength;
+use common::lifecycle::NotAllowedReason;
 use common::queue::MemoryQueue;
 use common::record::DeliveryState;
 use common::secret::ServiceSecret;
@@ -379,9 +380,9 @@ async fn status_shows_the_masked_destination_and_never_the_full_one() {
 
     let status = h.service.status(&h.caller, phone).await.unwrap();
     assert_eq!(status.channel, Channel::Sms);
-    assert_eq!(status.destination, "+4477******21");
+    assert_eq!(status.destination, "+4474******56");
     let json = serde_json::to_string(&status).unwrap();
-    assert!(!json.contains("900121"), "{json}");
+    assert!(!json.contains("400123"), "{json}");
 }
 
 // ---- rate limits ----
@@ -901,4 +902,106 @@ async fn a_channel_the_tenant_does_not_use_is_refused_and_the_budget_counts_all_
         .unwrap();
     let limit = expect_rate_limited(h.service.send(&mail_only, to("c@example.com")).await);
     assert_eq!(limit.scope, LimitScope::TenantHourly);
+}
+
+// ---- destinations (issue 14) ----
+
+fn sms(number: &str) -> SendCommand {
+    SendCommand {
+        destination: Destination::parse(Channel::Sms, number).unwrap(),
+        ..to(JANE)
+    }
+}
+
+#[tokio::test]
+async fn numbers_that_are_not_mobiles_in_listed_countries_are_refused_before_anything_counts() {
+    let h = harness();
+    for (number, reason) in [
+        ("+449091234567", NotAllowedReason::NumberType), // GB premium rate
+        ("+8823421234", NotAllowedReason::NumberType),   // international networks
+        ("+4915123456789", NotAllowedReason::Country),   // a DE mobile; the tenant lists GB, US
+    ] {
+        match h.service.send(&h.caller, sms(number)).await {
+            Err(ApiError::DestinationNotAllowed(got)) => assert_eq!(got, reason, "{number}"),
+            other => panic!("{number}: {other:?}"),
+        }
+    }
+    assert_eq!(h.store.calls(), 0, "a refusal touches no counter");
+    assert!(h.service.send(&h.caller, sms("+447400123456")).await.is_ok());
+    assert!(h.service.send(&h.caller, sms("+12015550123")).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_tenant_that_lists_no_country_texts_nobody() {
+    let h = harness();
+    let mut policy = (*caller("fresh").tenant).clone();
+    policy.sms_countries.clear();
+    let fresh = Caller {
+        tenant: Arc::new(policy),
+        ..caller("fresh")
+    };
+    assert!(matches!(
+        h.service.send(&fresh, sms("+447400123456")).await,
+        Err(ApiError::DestinationNotAllowed(NotAllowedReason::Country))
+    ));
+}
+
+#[tokio::test]
+async fn aliases_of_one_mailbox_share_its_cooldown() {
+    let h = harness();
+    h.send("bob+1@example.com").await;
+    match h.service.send(&h.caller, to("Bob+2@example.com")).await {
+        Err(ApiError::RateLimited(limit)) => {
+            assert_eq!(limit.scope, LimitScope::DestinationCooldown);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_wrong_guess_that_spends_a_destinations_budget_locks_all_its_codes_and_sends() {
+    let h = harness_with(Rules {
+        resend_cooldown_seconds: 0,
+        max_attempts: 8,
+        ..Rules::default()
+    });
+    let first = h.send(JANE).await.otp_id;
+    let second = h.send(JANE).await.otp_id;
+    let first_code = h.code_of(first);
+    let second_code = h.code_of(second);
+    for _ in 0..8 {
+        assert!(matches!(
+            h.service.verify(&h.caller, first, &wrong(&first_code)).await,
+            Err(ApiError::InvalidCode { .. })
+        ));
+    }
+    assert!(matches!(
+        h.service.verify(&h.caller, second, &wrong(&second_code)).await,
+        Err(ApiError::InvalidCode {
+            attempts_remaining: 7
+        })
+    ));
+    // The tenth wrong guess spends the budget (10): no attempts left anywhere.
+    assert!(matches!(
+        h.service.verify(&h.caller, second, &wrong(&second_code)).await,
+        Err(ApiError::InvalidCode {
+            attempts_remaining: 0
+        })
+    ));
+    assert!(matches!(
+        h.service.verify(&h.caller, second, &second_code).await,
+        Err(ApiError::TooManyAttempts)
+    ));
+    match h.service.send(&h.caller, to(JANE)).await {
+        Err(ApiError::RateLimited(limit)) => {
+            assert_eq!(limit.scope, LimitScope::DestinationGuesses);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Another destination is not affected.
+    let other = h.send("someone.else@example.com").await.otp_id;
+    h.service
+        .verify(&h.caller, other, &h.code_of(other))
+        .await
+        .unwrap();
 }
