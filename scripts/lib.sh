@@ -73,16 +73,16 @@ provision_local_stack() {
   export OTP_DLQ_URL="${STACK_DeadLetterQueueUrl:-}"
 }
 
-# Creates tenant $2 (e-mail and SMS; origins http://127.0.0.1:3000 and http://localhost:3000;
-# the per-IP limit at its maximum, so a schemathesis run or a morning of clicking does not lock
-# 127.0.0.1 out) with one server key and one publishable key, in the stack the environment
-# points at (target/debug/otp-admin must be built), and writes the keys to $1 as
+# Creates tenant $2 (e-mail and SMS, texting GB, US and CA; origins http://127.0.0.1:3000 and
+# http://localhost:3000; the per-IP limit at its maximum, so a schemathesis run or a morning of
+# clicking does not lock 127.0.0.1 out) with one server key and one publishable key, in the
+# stack the environment points at (target/debug/otp-admin must be built), and writes the keys to $1 as
 # OTP_DEV_SERVER_KEY=... and OTP_DEV_PUBLISHABLE_KEY=... lines (mode 600). The one way any
 # script makes a tenant to call the API with.
 create_local_tenant() {
   local file="$1" tenant="$2" admin="$ROOT/target/debug/otp-admin" server publishable
   "$admin" tenant create "$tenant" --name "Local development" --channels email,sms \
-    --origin http://127.0.0.1:3000 --origin http://localhost:3000 \
+    --sms-countries GB,US,CA --origin http://127.0.0.1:3000 --origin http://localhost:3000 \
     --sends-per-ip-per-hour 100000 >/dev/null || die "could not create tenant $tenant"
   server="$("$admin" key create "$tenant" --kind server --label "local server key" --json \
     | "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["key"])')" \

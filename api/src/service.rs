@@ -291,7 +291,10 @@ impl OtpService {
         let token = uuid::Uuid::new_v4().simple().to_string();
         let tenant = Some(caller.tenant.id.as_str());
         let budget = GuessBudget {
-            max_wrong_per_hour: caller.tenant.limits.wrong_guesses_per_destination_per_hour(),
+            max_wrong_per_hour: caller
+                .tenant
+                .limits
+                .wrong_guesses_per_destination_per_hour(),
         };
         let outcome = self
             .store

@@ -32,7 +32,7 @@ pub fn open(
 ) -> Result<(OtpCode, Destination), CryptoError> {
     let bytes = keys.open(id, sealed)?;
     let plain: Plain = serde_json::from_slice(&bytes).map_err(|_| CryptoError::Unseal)?;
-    let to = Destination::parse(channel, &plain.to).map_err(|_| CryptoError::Unseal)?;
+    let to = Destination::from_sealed(channel, plain.to).map_err(|_| CryptoError::Unseal)?;
     Ok((OtpCode::from_sealed(plain.code), to))
 }
 
@@ -52,5 +52,21 @@ mod tests {
         let (opened, dest) = open(&keys, id, Channel::Email, &sealed).unwrap();
         assert_eq!(opened, code);
         assert_eq!(dest, to);
+    }
+
+    #[test]
+    fn a_sealed_number_opens_as_it_was_sealed() {
+        let keys = Keys::derive(&ServiceSecret::generate());
+        let id = OtpId::new_random();
+        let code = OtpCode::generate(Default::default());
+        let to = Destination::parse(Channel::Sms, "+447400123456").unwrap();
+        let sealed = seal(&keys, id, &code, &to);
+        let (_, opened) = open(&keys, id, Channel::Sms, &sealed).unwrap();
+        assert_eq!(opened, to);
+        assert_eq!(opened.as_str(), "+447400123456");
+        // An e-mail sealed record opened as SMS (or the reverse) is refused, not delivered.
+        let mail = Destination::parse(Channel::Email, "jane@example.com").unwrap();
+        let sealed = seal(&keys, id, &code, &mail);
+        assert!(open(&keys, id, Channel::Sms, &sealed).is_err());
     }
 }

@@ -248,7 +248,7 @@ pub async fn run(endpoint: &str, plan: &Plan) -> Report {
         let (channel, to) = if n.is_multiple_of(2) {
             ("email", format!("soak-{n}@example.com"))
         } else {
-            ("sms", format!("+1555{:07}", n % 10_000_000))
+            ("sms", format!("+44740{:07}", n % 10_000_000))
         };
         let (status, body) = post(
             &http,

@@ -4,8 +4,8 @@
 use common::domain::Channel;
 use common::secret::ServiceSecret;
 use common::tenant::{
-    ApiKey, Caller, Channels, KeyHasher, KeyKind, KeyRecord, KeyResolver, Label, MemoryTenantStore,
-    CountryCode, Origin, TenantId, TenantPolicy, TenantStore,
+    ApiKey, Caller, Channels, CountryCode, KeyHasher, KeyKind, KeyRecord, KeyResolver, Label,
+    MemoryTenantStore, Origin, TenantId, TenantPolicy, TenantStore,
 };
 use std::sync::Arc;
 

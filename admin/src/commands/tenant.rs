@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::output::Done;
 use crate::summary::{TenantList, TenantView};
 use common::domain::{Channel, EmailAddress};
+use common::lifecycle::listable_country;
 use common::tenant::{
     Channels, CountryCode, EmailSender, Label, Limit, Origin, TenantPolicy, Versioned,
 };
@@ -168,7 +169,22 @@ fn apply(policy: &mut TenantPolicy, args: &PolicyArgs) -> Result<(), Error> {
     if let Some(countries) = &args.sms_countries {
         let countries = countries
             .iter()
-            .map(|raw| CountryCode::parse(raw).map_err(|e| Error::invalid("--sms-countries", e)))
+            .map(|raw| {
+                let country =
+                    CountryCode::parse(raw).map_err(|e| Error::invalid("--sms-countries", e))?;
+                if listable_country(&country) {
+                    Ok(country)
+                } else {
+                    Err(Error::invalid(
+                        "--sms-countries",
+                        format!(
+                            "{} is not an ISO 3166-1 country with phone numbers; use the \
+                             two-letter code, e.g. GB for the United Kingdom",
+                            country.as_str()
+                        ),
+                    ))
+                }
+            })
             .collect::<Result<Vec<_>, _>>()?;
         policy.set_sms_countries(countries);
     }

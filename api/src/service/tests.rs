@@ -927,7 +927,12 @@ async fn numbers_that_are_not_mobiles_in_listed_countries_are_refused_before_any
         }
     }
     assert_eq!(h.store.calls(), 0, "a refusal touches no counter");
-    assert!(h.service.send(&h.caller, sms("+447400123456")).await.is_ok());
+    assert!(
+        h.service
+            .send(&h.caller, sms("+447400123456"))
+            .await
+            .is_ok()
+    );
     assert!(h.service.send(&h.caller, sms("+12015550123")).await.is_ok());
 }
 
@@ -971,19 +976,25 @@ async fn the_wrong_guess_that_spends_a_destinations_budget_locks_all_its_codes_a
     let second_code = h.code_of(second);
     for _ in 0..8 {
         assert!(matches!(
-            h.service.verify(&h.caller, first, &wrong(&first_code)).await,
+            h.service
+                .verify(&h.caller, first, &wrong(&first_code))
+                .await,
             Err(ApiError::InvalidCode { .. })
         ));
     }
     assert!(matches!(
-        h.service.verify(&h.caller, second, &wrong(&second_code)).await,
+        h.service
+            .verify(&h.caller, second, &wrong(&second_code))
+            .await,
         Err(ApiError::InvalidCode {
             attempts_remaining: 7
         })
     ));
     // The tenth wrong guess spends the budget (10): no attempts left anywhere.
     assert!(matches!(
-        h.service.verify(&h.caller, second, &wrong(&second_code)).await,
+        h.service
+            .verify(&h.caller, second, &wrong(&second_code))
+            .await,
         Err(ApiError::InvalidCode {
             attempts_remaining: 0
         })

@@ -13,7 +13,7 @@ use phonenumber::{Mode, Type};
 /// The metadata (all countries' patterns, in the `phonenumber` crate) is decoded on first use;
 /// [`PhoneNumber::load_metadata`] lets a binary pay for that at start-up instead (see
 /// docs/benchmarks.md, cold start).
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct PhoneNumber {
     e164: String,
     /// ISO 3166-1 alpha-2, upper case; `None` for the non-geographic codes (`+800`, `+808`,
@@ -90,7 +90,9 @@ const NON_GEOGRAPHIC: &str = "001";
 impl PhoneNumber {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let value = raw.trim();
-        let digits = value.strip_prefix('+').ok_or_else(|| ParseError::new(SHAPE))?;
+        let digits = value
+            .strip_prefix('+')
+            .ok_or_else(|| ParseError::new(SHAPE))?;
         let shaped = (8..=15).contains(&digits.len())
             && digits.bytes().all(|b| b.is_ascii_digit())
             && !digits.starts_with('0');
@@ -111,6 +113,26 @@ impl PhoneNumber {
             country,
             kind: PhoneKind::of(number.number_type(&DATABASE)),
         })
+    }
+
+    /// A number the API accepted and sealed into a record, opened by the worker to deliver: its
+    /// E.164 form is trusted as it is (the seal is authenticated), and the metadata is not
+    /// consulted again. So a worker never pays for loading it, and a number accepted before a
+    /// metadata update is still delivered. Its country and kind are not known (`None`,
+    /// [`PhoneKind::Unknown`]): the rules that read them run in the API, before anything is
+    /// stored, and would refuse such a number, never let it through.
+    pub(crate) fn from_sealed(e164: String) -> Self {
+        Self {
+            e164,
+            country: None,
+            kind: PhoneKind::Unknown,
+        }
+    }
+
+    /// Whether libphonenumber's metadata has a numbering plan for `region` (ISO 3166-1 alpha-2,
+    /// upper case): a country a number can be in. `UK` (not ISO: `GB` is) and `ZZ` are not.
+    pub fn country_has_numbers(region: &str) -> bool {
+        region != NON_GEOGRAPHIC && DATABASE.by_id(region).is_some()
     }
 
     /// Decodes libphonenumber's metadata now rather than on the first phone number (a few
@@ -144,6 +166,22 @@ impl PhoneNumber {
             "*".repeat(hidden),
             &digits[digits.len() - 2..]
         )
+    }
+}
+
+/// One number is one E.164 string; its country and kind follow from it (or, for a sealed
+/// number, are not looked up: still the same number).
+impl PartialEq for PhoneNumber {
+    fn eq(&self, other: &Self) -> bool {
+        self.e164 == other.e164
+    }
+}
+
+impl Eq for PhoneNumber {}
+
+impl std::hash::Hash for PhoneNumber {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.e164.hash(state);
     }
 }
 
@@ -215,6 +253,16 @@ mod tests {
             PhoneNumber::parse("+12345678").unwrap_err().to_string(),
             INVALID
         );
+    }
+
+    #[test]
+    fn knows_which_countries_have_numbers() {
+        for region in ["GB", "US", "CA", "DE", "JP", "IE"] {
+            assert!(PhoneNumber::country_has_numbers(region), "{region}");
+        }
+        for region in ["UK", "ZZ", "EU", "001", "gb"] {
+            assert!(!PhoneNumber::country_has_numbers(region), "{region}");
+        }
     }
 
     #[test]

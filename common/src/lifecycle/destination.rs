@@ -41,6 +41,12 @@ pub fn textable_kind(kind: PhoneKind) -> bool {
     matches!(kind, PhoneKind::Mobile | PhoneKind::FixedLineOrMobile)
 }
 
+/// Whether listing `country` can ever let a number through: libphonenumber knows a numbering
+/// plan for it. The admin CLI refuses others (`UK` for `GB` would silently text nobody).
+pub fn listable_country(country: &CountryCode) -> bool {
+    PhoneNumber::country_has_numbers(country.as_str())
+}
+
 /// Why `phone` may not be texted by a tenant that lists `countries`; `None` if it may. The kind
 /// is judged first: it does not depend on the tenant, so the answer for a premium number is the
 /// same whatever the tenant lists.
@@ -63,7 +69,9 @@ mod tests {
     use super::*;
 
     fn countries(list: &[&str]) -> Vec<CountryCode> {
-        list.iter().map(|c| CountryCode::parse(c).unwrap()).collect()
+        list.iter()
+            .map(|c| CountryCode::parse(c).unwrap())
+            .collect()
     }
 
     fn refusal(number: &str, list: &[&str]) -> Option<NotAllowedReason> {

@@ -25,7 +25,7 @@ pub use delivery::{
     Claim, DeliveryResult, LeaseHolder, SkipReason, claim_allowed, claim_refusal, delivery_state,
     replay_precheck, replay_skip, skip_reason,
 };
-pub use destination::{NotAllowedReason, sms_refusal, textable_kind};
+pub use destination::{NotAllowedReason, listable_country, sms_refusal, textable_kind};
 pub use guesses::{GuessBudget, guess_hour, guesses_refusal, guesses_spent};
 pub use limits::{
     LimitScope, RateLimited, ResendRefusal, SeenCounts, SendGuards, TenantBudget, resend_refusal,

@@ -278,7 +278,10 @@ impl OtpStore for MemoryStore {
             return Ok(outcome);
         };
         let hour = guess_hour(now);
-        let entry = t.guess_hours.entry((destination.clone(), hour)).or_default();
+        let entry = t
+            .guess_hours
+            .entry((destination.clone(), hour))
+            .or_default();
         entry.wrong += 1;
         if !guesses_spent(entry.wrong, budget) {
             return Ok(outcome);

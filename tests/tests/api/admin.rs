@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Runs `otp-admin ARGS` with the environment the service binaries get (table, secret, AWS).
-async fn admin(app: &TestApp, args: &[&str]) -> Run {
+pub(crate) async fn admin(app: &TestApp, args: &[&str]) -> Run {
     admin_with(app.binary_env(), args).await
 }
 

@@ -2,7 +2,7 @@
 //! Each call costs latency on the request path and money at scale: a change that adds one fails
 //! here, and the table in docs/benchmarks.md must change with it.
 
-use crate::helpers::{TestApp, random_email, spawn_app, wrong_code};
+use crate::helpers::{TestApp, random_email, random_phone, spawn_app, wrong_code};
 use std::collections::BTreeMap;
 use tests::fault_proxy::{Fault, Target};
 use tokio_util::sync::CancellationToken;
@@ -77,7 +77,9 @@ async fn each_operation_makes_exactly_its_documented_aws_calls() {
         assert_eq!(app.verify(&otp_id, &wrong_code(&code)).await.status, 422);
     })
     .await;
-    assert_eq!(wrong, expect(&[("dynamodb:UpdateItem", 1)]), "wrong code");
+    // The guess on the record, then its count against the destination's hourly guess budget
+    // (`lifecycle::guesses`); a right guess stays one call.
+    assert_eq!(wrong, expect(&[("dynamodb:UpdateItem", 2)]), "wrong code");
 
     app.clock.advance(app.rules.resend_cooldown_seconds + 1);
     let resend = calls_of(&app, async {
@@ -112,6 +114,30 @@ async fn each_operation_makes_exactly_its_documented_aws_calls() {
         ]),
         "a job for a verified code"
     );
+}
+
+/// Issue 14's checks on a number (libphonenumber's metadata, the tenant's countries and kinds of
+/// line) are made in the process: an SMS send is still one transaction and one message, and a
+/// refused number costs no AWS call at all.
+#[tokio::test]
+async fn an_sms_send_makes_the_same_calls_and_a_refused_number_none() {
+    let app = spawn_app().await;
+    let send = calls_of(&app, async {
+        let answer = app.send_sms(&random_phone()).await;
+        assert_eq!(answer.status, 202, "{:?}", answer.body);
+    })
+    .await;
+    assert_eq!(
+        send,
+        expect(&[("dynamodb:TransactWriteItems", 1), ("sqs:SendMessage", 1)]),
+        "sms send"
+    );
+    let refused = calls_of(&app, async {
+        assert_eq!(app.send_sms("+449091234567").await.status, 403);
+        assert_eq!(app.send_sms("+4915123456789").await.status, 403);
+    })
+    .await;
+    assert_eq!(refused, expect(&[]), "refused numbers");
 }
 
 #[tokio::test]

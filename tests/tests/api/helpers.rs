@@ -179,10 +179,7 @@ pub fn random_email() -> String {
 /// A random UK mobile number (+44 740 then 7 digits), valid by libphonenumber's metadata and
 /// in a country the test tenant texts.
 pub fn random_phone() -> String {
-    format!(
-        "+44740{:07}",
-        uuid::Uuid::new_v4().as_u128() % 10_000_000
-    )
+    format!("+44740{:07}", uuid::Uuid::new_v4().as_u128() % 10_000_000)
 }
 
 #[derive(Debug)]

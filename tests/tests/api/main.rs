@@ -9,6 +9,7 @@ mod calls;
 mod cfn;
 mod delivery;
 mod delivery_failures;
+mod destinations;
 mod failures;
 mod fuzz;
 mod heavy;

@@ -10,6 +10,7 @@ use axum::response::IntoResponse;
 use common::config::Rules;
 use common::domain::OtpCodeLength;
 use common::error::BackendError;
+use common::lifecycle::NotAllowedReason;
 use common::store::{LimitScope, RateLimited};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -163,11 +164,14 @@ fn every_error() -> Vec<ApiError> {
         limited(LimitScope::IpHourly, Some(3592)),
         limited(LimitScope::TenantHourly, Some(1200)),
         limited(LimitScope::OtpSends, None),
+        limited(LimitScope::DestinationGuesses, Some(1200)),
         ApiError::TooManyAttempts,
         ApiError::Unavailable(BackendError::new("dynamodb", "GetItem", "timed out")),
         ApiError::Unauthorized,
         ApiError::Forbidden,
         ApiError::ChannelNotAllowed,
+        ApiError::DestinationNotAllowed(NotAllowedReason::Country),
+        ApiError::DestinationNotAllowed(NotAllowedReason::NumberType),
     ];
     let kind = |error: &ApiError| match error {
         ApiError::InvalidRequest(_) => 0,
@@ -185,9 +189,10 @@ fn every_error() -> Vec<ApiError> {
         ApiError::Unauthorized => 12,
         ApiError::Forbidden => 13,
         ApiError::ChannelNotAllowed => 14,
+        ApiError::DestinationNotAllowed(_) => 15,
     };
     let kinds: BTreeSet<usize> = all.iter().map(kind).collect();
-    assert_eq!(kinds, (0..=14).collect(), "list one of each variant");
+    assert_eq!(kinds, (0..=15).collect(), "list one of each variant");
     all
 }
 

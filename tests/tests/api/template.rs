@@ -373,7 +373,10 @@ fn the_workers_sns_publish_reaches_phone_numbers_only() {
     );
     assert!(denials(&resources["ApiRole"].1).is_empty());
     let topic = resources["AlarmTopic"].0.as_str();
-    assert_eq!(topic, "AWS::SNS::Topic", "the alarm topic exists to be protected");
+    assert_eq!(
+        topic, "AWS::SNS::Topic",
+        "the alarm topic exists to be protected"
+    );
 }
 
 #[test]
