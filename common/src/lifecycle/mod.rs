@@ -11,12 +11,17 @@
 //! | whether a job may be claimed, delivered or replayed, and why not ([`SkipReason`]) | [`delivery`] |
 //! | which send rate limits a send would exceed; why a resend is refused | [`limits`] |
 //! | how long to wait before retrying a job, from its receive count | [`backoff`] |
+//! | one live code per destination: when a send may take it, and what it does if not | [`live`] |
+//! | what a cancel writes and answers | [`cancel`] |
 
 pub mod backoff;
+pub mod cancel;
 pub mod delivery;
 pub mod limits;
+pub mod live;
 pub mod status;
 
+pub use cancel::{CancelOutcome, cancel_outcome, cancel_stamp};
 pub use delivery::{
     Claim, DeliveryResult, LeaseHolder, SkipReason, claim_allowed, claim_refusal, delivery_state,
     replay_precheck, replay_skip, skip_reason,
@@ -25,4 +30,5 @@ pub use limits::{
     LimitScope, RateLimited, ResendRefusal, SeenCounts, SendGuards, TenantBudget, resend_refusal,
     sends_exhausted,
 };
+pub use live::{Held, LivePointer, held_by, live_key, pointer_free};
 pub use status::{OtpStatus, VerifyOutcome, guess_is_counted, verify_outcome, visible_to};
