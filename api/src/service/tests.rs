@@ -899,3 +899,5 @@ async fn a_channel_the_tenant_does_not_use_is_refused_and_the_budget_counts_all_
     let limit = expect_rate_limited(h.service.send(&mail_only, to("c@example.com")).await);
     assert_eq!(limit.scope, LimitScope::TenantHourly);
 }
+
+mod live;
