@@ -168,6 +168,7 @@ fn every_error() -> Vec<ApiError> {
         ApiError::Unauthorized,
         ApiError::Forbidden,
         ApiError::ChannelNotAllowed,
+        ApiError::Canceled,
     ];
     let kind = |error: &ApiError| match error {
         ApiError::InvalidRequest(_) => 0,
@@ -185,9 +186,10 @@ fn every_error() -> Vec<ApiError> {
         ApiError::Unauthorized => 12,
         ApiError::Forbidden => 13,
         ApiError::ChannelNotAllowed => 14,
+        ApiError::Canceled => 15,
     };
     let kinds: BTreeSet<usize> = all.iter().map(kind).collect();
-    assert_eq!(kinds, (0..=14).collect(), "list one of each variant");
+    assert_eq!(kinds, (0..=15).collect(), "list one of each variant");
     all
 }
 

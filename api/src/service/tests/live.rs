@@ -20,7 +20,10 @@ async fn a_send_while_a_code_is_pending_resends_that_code_and_counts_as_a_resend
     assert_eq!(h.record(first.otp_id).sends, 2);
     let jobs = h.queue.drain();
     assert_eq!(jobs.len(), 2);
-    assert_eq!(jobs[0].slot, jobs[1].slot, "the same code is delivered again");
+    assert_eq!(
+        jobs[0].slot, jobs[1].slot,
+        "the same code is delivered again"
+    );
     assert_eq!(jobs[1].send, 2);
     // A case variant of the mailbox is the same destination; another channel is not.
     assert_eq!(h.send("Jane.Doe@EXAMPLE.com").await.otp_id, first.otp_id);
@@ -41,7 +44,10 @@ async fn a_send_while_pending_obeys_the_cooldown_and_the_per_otp_cap() {
     let id = h.send(JANE).await.otp_id;
     assert_eq!(h.send(JANE).await.otp_id, id);
     let limit = expect_rate_limited(h.service.send(&h.caller, to(JANE)).await);
-    assert_eq!((limit.scope, limit.retry_after), (LimitScope::OtpSends, None));
+    assert_eq!(
+        (limit.scope, limit.retry_after),
+        (LimitScope::OtpSends, None)
+    );
 }
 
 #[tokio::test]
@@ -73,9 +79,17 @@ async fn once_the_code_is_verified_locked_canceled_or_expired_a_send_makes_a_new
 async fn an_idempotency_key_replays_its_own_first_answer_even_when_that_was_a_resend() {
     let h = no_cooldown();
     let id = h.send(JANE).await.otp_id;
-    let keyed = h.service.send(&h.caller, with_key(JANE, "k-1")).await.unwrap();
+    let keyed = h
+        .service
+        .send(&h.caller, with_key(JANE, "k-1"))
+        .await
+        .unwrap();
     assert_eq!(keyed.otp_id, id);
-    let replay = h.service.send(&h.caller, with_key(JANE, "k-1")).await.unwrap();
+    let replay = h
+        .service
+        .send(&h.caller, with_key(JANE, "k-1"))
+        .await
+        .unwrap();
     assert_eq!(replay.otp_id, id);
     assert_eq!(h.record(id).sends, 2, "a replay sends nothing");
     assert_eq!(h.queue.drain().len(), 2);
@@ -101,7 +115,9 @@ async fn verify_by_destination_counts_guesses_on_the_live_code_like_verify_by_id
         Err(ApiError::NotFound)
     ));
     assert!(matches!(
-        h.service.live_otp(&h.caller, &email("nobody@example.com")).await,
+        h.service
+            .live_otp(&h.caller, &email("nobody@example.com"))
+            .await,
         Err(ApiError::NotFound)
     ));
 }
@@ -119,7 +135,11 @@ async fn cancel_makes_verify_and_resend_gone_and_status_canceled() {
         h.service.verify(&h.caller, id, &code).await,
         Err(ApiError::Canceled)
     ));
-    assert_eq!(h.record(id).attempts, 0, "a guess at a canceled code is not counted");
+    assert_eq!(
+        h.record(id).attempts,
+        0,
+        "a guess at a canceled code is not counted"
+    );
     h.clock.advance(h.service.rules.resend_cooldown_seconds);
     assert!(matches!(
         h.service.resend(&h.caller, id, None).await,
@@ -137,23 +157,39 @@ async fn cancel_of_a_verified_otp_is_already_verified_and_another_tenant_s_is_no
         h.service.cancel(&caller("other"), id).await,
         Err(ApiError::NotFound)
     ));
-    assert_eq!(h.record(id).canceled_at, None, "another tenant's cancel wrote nothing");
-    h.service.verify(&h.caller, id, &h.code_of(id)).await.unwrap();
+    assert_eq!(
+        h.record(id).canceled_at,
+        None,
+        "another tenant's cancel wrote nothing"
+    );
+    h.service
+        .verify(&h.caller, id, &h.code_of(id))
+        .await
+        .unwrap();
     assert!(matches!(
         h.service.cancel(&h.caller, id).await,
         Err(ApiError::AlreadyVerified)
     ));
-    assert_eq!(h.service.status(&h.caller, id).await.unwrap().status, "verified");
+    assert_eq!(
+        h.service.status(&h.caller, id).await.unwrap().status,
+        "verified"
+    );
 }
 
 #[tokio::test]
 async fn status_shows_verified_at_once_verified() {
     let h = harness();
     let id = h.send(JANE).await.otp_id;
-    assert_eq!(h.service.status(&h.caller, id).await.unwrap().verified_at, None);
+    assert_eq!(
+        h.service.status(&h.caller, id).await.unwrap().verified_at,
+        None
+    );
     h.clock.advance(7);
     let now = h.clock.now();
-    h.service.verify(&h.caller, id, &h.code_of(id)).await.unwrap();
+    h.service
+        .verify(&h.caller, id, &h.code_of(id))
+        .await
+        .unwrap();
     assert_eq!(
         h.service.status(&h.caller, id).await.unwrap().verified_at,
         Some(rfc3339(now))
