@@ -211,14 +211,10 @@ impl OtpStore for MemoryStore {
             .records
             .get_mut(&id)
             .filter(|r| visible_to(r, Some(tenant)));
-        Ok(cancel_outcome(
-            record
-                .map(|r| {
-                    cancel_stamp(r, now);
-                    &*r
-                })
-                .as_deref(),
-        ))
+        Ok(cancel_outcome(record.map(|r| {
+            cancel_stamp(r, now);
+            &*r
+        })))
     }
 
     async fn cancel_create(

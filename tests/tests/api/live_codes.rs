@@ -49,8 +49,10 @@ async fn sends_while_a_code_is_pending_return_the_same_otp_and_deliver_the_same_
         assert_eq!(again.status, 202, "{:?}", again.body);
         assert_eq!(again.otp_id(), id, "a second live code was made");
         assert_eq!(again.body["expires_at"], first.body["expires_at"]);
+        // One at a time: a send's job is skipped once a later send of the same code has
+        // reached the provider, so two jobs in one batch could make one message.
+        assert_eq!(app.deliver_all().await[Metric::Sent], 1);
     }
-    assert_eq!(app.deliver_all().await[Metric::Sent], 2);
     let messages = app.outbox(&to).await;
     assert_eq!(messages.len(), 3);
     assert!(
@@ -75,6 +77,9 @@ async fn a_send_while_pending_is_a_resend_with_the_resend_s_limits_and_keys_repl
     .await;
     let to = random_email();
     let id = app.send_email(&to).await.otp_id();
+    // Delivered before the resend: a send's job is skipped once a later send of the same code
+    // has reached the provider, so two jobs in one batch could make one message.
+    app.deliver_all().await;
     let early = app.send_email(&to).await;
     assert_eq!((early.status, early.error()), (429, "rate_limited"));
     assert_eq!(early.body["limit"], "destination_cooldown");
