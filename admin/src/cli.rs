@@ -22,19 +22,8 @@ needs the service secret the API uses: OTP_SECRET_ARN (Secrets Manager) or OTP_S
 Exit codes: 0 done; 1 failed; 2 bad command line or a value out of bounds."
 )]
 pub struct Cli {
-    /// The DynamoDB table the service uses (tenants and keys live beside the OTP records).
-    #[arg(
-        long,
-        env = "OTP_TABLE_NAME",
-        value_name = "NAME",
-        default_value = "otp-relay",
-        global = true
-    )]
-    pub table: String,
-
-    /// Print one JSON document on stdout instead of text.
-    #[arg(long, global = true)]
-    pub json: bool,
+    #[command(flatten)]
+    pub global: common::cli_output::OperatorArgs,
 
     #[command(subcommand)]
     pub command: Command,

@@ -42,19 +42,9 @@ pub struct Global {
     #[arg(long, env = "OTP_DLQ_URL", value_name = "URL", global = true)]
     pub dlq_url: Option<QueueUrl>,
 
-    /// The DynamoDB table of OTP records, read to tell live jobs from pointless ones.
-    #[arg(
-        long,
-        env = "OTP_TABLE_NAME",
-        value_name = "NAME",
-        default_value = "otp-relay",
-        global = true
-    )]
-    pub table: String,
-
-    /// Print a machine-readable JSON summary on stdout instead of text.
-    #[arg(long, global = true)]
-    pub json: bool,
+    /// `--table` (the OTP records, read to tell live jobs from pointless ones) and `--json`.
+    #[command(flatten)]
+    pub shared: common::cli_output::OperatorArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,6 +224,6 @@ mod tests {
             "sms",
         ])
         .unwrap();
-        assert!(cli.global.json);
+        assert!(cli.global.shared.json);
     }
 }

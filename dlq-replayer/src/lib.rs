@@ -13,7 +13,6 @@ pub mod context;
 pub mod error;
 pub mod inspect;
 pub mod monitoring;
-pub mod output;
 pub mod peek;
 pub mod progress;
 pub mod purge;
@@ -29,8 +28,18 @@ pub mod transfer;
 use cli::{Cli, Command};
 use context::Context;
 use error::Error;
-use output::Done;
 use tokio_util::sync::CancellationToken;
+
+/// A finished command's summary and, if not everything asked was done, why.
+pub type Done = common::cli_output::Done<Error>;
+
+/// How a summary starts when nothing was changed.
+pub const DRY_RUN: &str = "dry run (nothing changed; add --execute to do it)";
+
+/// A queue's name, from its URL: what the text summaries show.
+pub fn queue_name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or(url)
+}
 
 /// Runs one command and prints its outcome; returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
@@ -55,7 +64,7 @@ pub async fn run(cli: Cli) -> u8 {
         dispatch(&ctx, &cli.command).await
     }
     .await;
-    output::emit(name, outcome, cli.global.json)
+    common::cli_output::emit(name, outcome, cli.global.shared.json)
 }
 
 pub fn command_name(command: &Command) -> &'static str {

@@ -3,10 +3,10 @@
 //! records are even looked up. Nothing shown can be a code: a job holds none, a record's code
 //! is sealed (and never opened here), and a body that is not a job is described, not quoted.
 
+use crate::Done;
 use crate::context::Context;
 use crate::error::Error;
 use crate::inspect::{Inspected, inspect};
-use crate::output::Done;
 use crate::queues::{BATCH, Message};
 use crate::span::short;
 use crate::sweep::Sweep;
@@ -125,7 +125,7 @@ impl std::fmt::Display for Summary {
         writeln!(
             t,
             "{}: {} jobs visible, {} in flight; showing {} (all visible again)",
-            crate::output::queue_name(&self.dlq_url),
+            crate::queue_name(&self.dlq_url),
             self.visible,
             self.in_flight,
             self.shown

@@ -6,9 +6,9 @@
 use crate::classify;
 use crate::context::Context;
 use crate::error::Error;
-use crate::output::{DRY_RUN, Done, queue_name};
 use crate::queues::BATCH;
 use crate::sweep::Sweep;
+use crate::{DRY_RUN, Done, queue_name};
 use serde::Serialize;
 use std::time::Duration;
 

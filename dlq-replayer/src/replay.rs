@@ -11,10 +11,10 @@ use crate::classify::SkipReason;
 use crate::context::{Context, Pair};
 use crate::error::Error;
 use crate::inspect::inspect;
-use crate::output::{DRY_RUN, Done, queue_name};
 use crate::queues::{BATCH, Message, send_chunks};
 use crate::rate::Rate;
 use crate::sweep::Sweep;
+use crate::{DRY_RUN, Done, queue_name};
 use common::lifecycle::{replay_precheck, replay_skip};
 use common::pacer::Pacer;
 use serde::Serialize;
@@ -389,6 +389,7 @@ mod tests {
     use super::*;
     use crate::classify::Selection;
     use crate::testkit::Fixture;
+    use common::cli_output::CliError;
     use common::domain::Channel;
 
     fn plan(execute: bool) -> Plan {

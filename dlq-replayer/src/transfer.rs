@@ -9,10 +9,10 @@
 
 use crate::context::Context;
 use crate::error::Error;
-use crate::output::{DRY_RUN, Done, queue_name};
 use crate::progress::Progress;
 use crate::queues::{AttributeValue, BATCH, Message, Outgoing, send_chunks};
 use crate::sweep::Sweep;
+use crate::{DRY_RUN, Done, queue_name};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -288,6 +288,7 @@ fn ranges(lines: &[usize]) -> String {
 mod tests {
     use super::*;
     use crate::testkit::Fixture;
+    use common::cli_output::CliError;
     use common::domain::Channel;
 
     fn temp_path(name: &str) -> PathBuf {
