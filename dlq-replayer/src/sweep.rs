@@ -13,7 +13,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::progress::Progress;
 use crate::queue_url::QueueRef;
-use crate::queues::{BATCH, Message, Queues};
+use crate::queues::{BATCH, Message, QueueStats, Queues};
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -108,6 +108,23 @@ impl<'a> Sweep<'a> {
         outcome.and(released)
     }
 
+    /// Ends the sweep ([`Sweep::finish`]) and says why the run fell short, if it did: an
+    /// error, a signal, or a DLQ with nothing to `verb` (`examined` none of its `stats`).
+    pub async fn end(
+        &mut self,
+        outcome: Result<(), Error>,
+        examined: u64,
+        stats: &QueueStats,
+        verb: &'static str,
+    ) -> Option<Error> {
+        match self.finish(outcome).await {
+            Err(err) => Some(err),
+            Ok(()) if self.stop.is_cancelled() => Some(Error::Interrupted),
+            Ok(()) if examined == 0 => Some(Context::empty(self.queue, stats, verb)),
+            Ok(()) => None,
+        }
+    }
+
     /// The current receipt handle of a held message (it changes when a lapsed hold is renewed).
     fn handle(&self, id: &str) -> Option<&str> {
         match self.seen.get(id) {
@@ -138,20 +155,14 @@ impl<'a> Sweep<'a> {
     /// Makes every held message visible again at once. A handle SQS no longer takes belongs
     /// to a message whose hold already ran out: it is visible anyway.
     async fn release(&mut self) -> Result<(), Error> {
-        let held: Vec<(String, String)> = self
-            .seen
-            .iter()
-            .filter_map(|(id, seen)| match seen {
-                Seen::Held(handle) => Some((id.clone(), handle.clone())),
-                Seen::Deleted => None,
-            })
-            .collect();
-        for chunk in held.chunks(BATCH) {
+        let held = self.seen.iter().filter_map(|(id, seen)| match seen {
+            Seen::Held(handle) => Some((id.clone(), handle.clone())),
+            Seen::Deleted => None,
+        });
+        for chunk in held.collect::<Vec<_>>().chunks(BATCH) {
             let handles: Vec<String> = chunk.iter().map(|(_, h)| h.clone()).collect();
             self.queues.show(self.queue, &handles).await?;
-            for (id, _) in chunk {
-                self.seen.remove(id);
-            }
+            chunk.iter().for_each(|(id, _)| drop(self.seen.remove(id)));
         }
         Ok(())
     }
