@@ -6,6 +6,7 @@ use crate::error::Error;
 use crate::monitoring::{CloudWatch, Monitoring};
 use crate::queue_url::{QueueArn, QueueRef, QueueUrl, Role};
 use crate::queues::{QueueStats, Queues};
+use common::cli_output::AwsFailure;
 use common::clock::{Clock, SystemClock};
 use common::store::{DynamoStore, OtpStore};
 use std::sync::Arc;
@@ -38,7 +39,7 @@ impl Context {
     pub async fn aws(global: &Global, stop: CancellationToken) -> Result<Self, Error> {
         let sdk = common::aws::load(common::aws::Budget::Operator).await;
         if sdk.region().is_none() {
-            return Err(common::cli_output::AwsFailure::NoRegion.into());
+            return Err(AwsFailure::NoRegion.into());
         }
         let table = global.shared.table.clone();
         let dynamodb = common::aws_clients::DynamoClient::new(&sdk);
@@ -77,7 +78,15 @@ impl Context {
             "bad_redrive_policy",
             format!("the redrive policy of {} names {:?}, which is not an SQS queue ARN: pass --dlq-url or set OTP_DLQ_URL", job_queue.url, redrive.target_arn),
         ))?;
-        let url = self.queues.url_of(&arn, &job_queue).await?;
+        // A missing DLQ is the one the policy names, not the job queue: say so.
+        let named = format!(
+            "the DLQ {} named by the redrive policy of {job_queue}",
+            arn.name
+        );
+        let not_found = ("queue_not_found", Role::Dlq.flag());
+        let url = (self.queues.0.url_of(&arn.name, &arn.account).await)
+            .map_err(|e| Error::from(AwsFailure::of(&e, named, not_found)))?;
+        let url = url.parse().map_err(|e| queues("bad_redrive_policy", e))?;
         Ok(QueueRef::new(Role::Dlq, url))
     }
 

@@ -1,7 +1,6 @@
 //! Everything that can stop a command, each with what to do about it. The messages are read by
 //! an operator in the middle of an incident: they name the flag, variable or permission to fix.
 
-use crate::queue_url::QueueRef;
 use common::cli_output::{AwsFailure, CliError};
 use common::error::BackendError;
 use std::path::PathBuf;
@@ -96,10 +95,14 @@ impl CliError for Error {
 }
 
 impl Error {
-    /// A failed call on one of the queues: a missing one names the flag that chose it.
-    pub fn from_queue(queue: &QueueRef, err: &BackendError) -> Self {
-        let not_found = ("queue_not_found", queue.role.flag());
-        AwsFailure::of(err, queue.to_string(), not_found).into()
+    /// `failed` of `asked` jobs could not be `verb`; the summary says which were.
+    pub fn incomplete(failed: u64, asked: u64, verb: &'static str, detail: String) -> Self {
+        Error::Incomplete {
+            failed,
+            asked,
+            verb,
+            detail,
+        }
     }
 
     /// A failed read of an OTP record.
@@ -119,13 +122,10 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue_url::Role;
+    use crate::queue_url::{QueueRef, Role};
 
     fn sqs(operation: &'static str, queue: &QueueRef, code: &str, message: &str) -> Error {
-        Error::from_queue(
-            queue,
-            &BackendError::from_code("sqs", operation, code, message),
-        )
+        queue.failed()(BackendError::from_code("sqs", operation, code, message))
     }
 
     fn dlq() -> QueueRef {
@@ -199,7 +199,7 @@ mod tests {
         let refused: SdkError<DescribeAlarmsError, HttpResponse> =
             SdkError::dispatch_failure(ConnectorError::io(Box::new(io)));
         let backend = BackendError::sdk("sqs", "ReceiveMessage", refused);
-        let err = Error::from_queue(&dlq(), &backend);
+        let err = dlq().failed()(backend);
         assert_eq!(err.kind(), "unreachable");
         assert!(err.to_string().contains("AWS_ENDPOINT_URL"), "{err}");
     }

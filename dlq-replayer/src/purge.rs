@@ -63,11 +63,9 @@ pub async fn run(
         .end(swept, s.examined, &stats, "purge")
         .await
         .or_else(|| {
-            (s.kept.failed > 0).then(|| Error::Incomplete {
-                failed: s.kept.failed,
-                asked: s.removed + s.kept.failed,
-                verb: "removed",
-                detail: s.errors.first().cloned().unwrap_or_default(),
+            (s.kept.failed > 0).then(|| {
+                let detail = s.errors.first().cloned().unwrap_or_default();
+                Error::incomplete(s.kept.failed, s.removed + s.kept.failed, "removed", detail)
             })
         });
     Ok(Done::of(&s, error))

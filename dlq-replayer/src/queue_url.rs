@@ -1,6 +1,9 @@
 //! Queue names as SQS spells them: URLs (what operators pass) and ARNs (what a redrive policy
 //! holds), and which of the two queues a URL plays.
 
+use crate::error::Error;
+use common::cli_output::AwsFailure;
+use common::error::BackendError;
 use std::str::FromStr;
 
 /// An SQS queue URL, like `https://sqs.eu-west-1.amazonaws.com/123456789012/otp-relay-jobs`
@@ -100,6 +103,18 @@ pub struct QueueRef {
 impl QueueRef {
     pub fn new(role: Role, url: QueueUrl) -> Self {
         Self { role, url }
+    }
+
+    /// A failed call on this queue: a missing one names the flag that chose it.
+    pub fn failed(&self) -> impl Fn(BackendError) -> Error + '_ {
+        |err| {
+            AwsFailure::of(
+                &err,
+                self.to_string(),
+                ("queue_not_found", self.role.flag()),
+            )
+            .into()
+        }
     }
 }
 

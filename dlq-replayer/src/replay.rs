@@ -69,15 +69,9 @@ pub async fn run(ctx: &Context, plan: &Plan) -> Result<Done, Error> {
     }
     s.seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
     let first_error = s.errors.first().cloned().unwrap_or_default();
-    let incomplete = |failed, asked, verb, detail| Error::Incomplete {
-        failed,
-        asked,
-        verb,
-        detail,
-    };
     let error = stopped.or_else(|| match (s.kept_in_dlq.failed, s.not_removed) {
         (0, 0) => None,
-        (0, not_removed) => Some(incomplete(
+        (0, not_removed) => Some(Error::incomplete(
             not_removed,
             s.replayed,
             "removed from the DLQ after being put back",
@@ -85,7 +79,7 @@ pub async fn run(ctx: &Context, plan: &Plan) -> Result<Done, Error> {
                 "{first_error}; they are now in both queues, and the worker delivers each code once"
             ),
         )),
-        (failed, _) => Some(incomplete(
+        (failed, _) => Some(Error::incomplete(
             failed,
             s.replayed + failed,
             "put back",

@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::progress::Progress;
 use crate::queue_url::QueueRef;
 use crate::queues::{BATCH, Message, QueueStats, Queues};
+use common::queue::Receive;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -63,10 +64,14 @@ impl<'a> Sweep<'a> {
     /// hands out again (standard queues deliver at least once) is deleted again.
     pub async fn next(&mut self, max: usize) -> Result<Option<Vec<Message>>, Error> {
         while !self.stop.is_cancelled() {
-            let received = self
-                .queues
-                .receive(self.queue, max, self.hold_seconds, WAIT_SECONDS)
-                .await?;
+            let (max, wait_seconds) = (max.clamp(1, BATCH), WAIT_SECONDS);
+            let hold_seconds = Some(self.hold_seconds);
+            let ask = Receive {
+                max,
+                wait_seconds,
+                hold_seconds,
+            };
+            let received = self.queues.receive(self.queue, ask).await?;
             if received.is_empty() {
                 return Ok(None);
             }

@@ -10,35 +10,16 @@
 use crate::context::Context;
 use crate::error::Error;
 use crate::progress::Progress;
-use crate::queues::{AttributeValue, BATCH, Message, Outgoing, send_chunks};
+use crate::queues::{BATCH, Message, Outgoing, send_chunks};
 use crate::sweep::Sweep;
 use crate::{DRY_RUN, Done, queue_name};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use serde::Serialize;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Line {
-    pub message_id: String,
-    pub body: String,
-    #[serde(default)]
-    pub attributes: BTreeMap<String, String>,
-    #[serde(default)]
-    pub message_attributes: BTreeMap<String, AttributeValue>,
-}
-
-impl From<&Message> for Line {
-    fn from(m: &Message) -> Self {
-        Self {
-            message_id: m.id.clone(),
-            body: m.body.clone(),
-            attributes: m.attributes.clone(),
-            message_attributes: m.message_attributes.clone(),
-        }
-    }
-}
+/// One line of an export file: a message as [`Message`] serializes it.
+pub type Line = Message;
 
 fn partial_path(out: &Path) -> PathBuf {
     let mut name = out.file_name().unwrap_or_default().to_os_string();
@@ -63,7 +44,7 @@ pub async fn export(ctx: &Context, out: &Path, force: bool, hold: Duration) -> R
         let failed = |e| Error::file(&partial, e);
         while let Some(batch) = sweep.next(BATCH).await? {
             for message in &batch {
-                let line = serde_json::to_vec(&Line::from(message));
+                let line = serde_json::to_vec(message);
                 let mut line = line.map_err(|e| failed(std::io::Error::other(e)))?;
                 line.push(b'\n');
                 writer.write_all(&line).map_err(failed)?;
@@ -209,13 +190,7 @@ pub async fn import(ctx: &Context, input: &Path, execute: bool) -> Result<Done, 
     if !execute {
         return Ok(Done::of(&summary, None));
     }
-    let outgoing: Vec<Outgoing> = lines
-        .into_iter()
-        .map(|l| Outgoing {
-            body: l.body,
-            message_attributes: l.message_attributes,
-        })
-        .collect();
+    let outgoing: Vec<Outgoing> = lines.iter().map(Message::outgoing).collect();
     let mut progress = Progress::new("import", Some(total));
     let (mut not_imported, mut errors, mut failure) = (Vec::new(), Vec::new(), None);
     for chunk in send_chunks(&outgoing, BATCH) {
@@ -243,11 +218,9 @@ pub async fn import(ctx: &Context, input: &Path, execute: bool) -> Result<Done, 
     }
     progress.finish();
     let failure = failure.or_else(|| {
-        (!not_imported.is_empty()).then(|| Error::Incomplete {
-            failed: not_imported.len() as u64,
-            asked: total,
-            verb: "imported",
-            detail: errors.first().cloned().unwrap_or_default(),
+        (!not_imported.is_empty()).then(|| {
+            let (failed, detail) = (not_imported.len() as u64, errors.first().cloned());
+            Error::incomplete(failed, total, "imported", detail.unwrap_or_default())
         })
     });
     (summary.not_imported_lines, summary.errors) = (Some(not_imported), Some(errors));
