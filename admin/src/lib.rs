@@ -59,16 +59,12 @@ impl Context {
 
 /// Runs one command and prints its outcome; returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
-    if std::env::var_os("RUST_LOG").is_some() {
-        common::telemetry::init();
-    }
-    let name = command_name(&cli.command);
-    let outcome = async {
+    let command = async {
         let ctx = Context::aws(&cli.global.table).await?;
         dispatch(&ctx, &cli.command).await
-    }
-    .await;
-    common::cli_output::emit(name, outcome, cli.global.json)
+    };
+    let (name, json) = (command_name(&cli.command), cli.global.json);
+    common::cli_output::run(name, json, command).await
 }
 
 pub fn command_name(command: &Command) -> &'static str {

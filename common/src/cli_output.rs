@@ -187,6 +187,19 @@ pub fn document<E: CliError>(command: &str, summary: Option<&Value>, error: Opti
     doc
 }
 
+/// Runs one command of an operators' CLI: logs only when `RUST_LOG` asks for them, then
+/// [`emit`]s what `command` gave. Returns the process exit code.
+pub async fn run<E: CliError>(
+    name: &str,
+    json: bool,
+    command: impl std::future::Future<Output = Result<Done<E>, E>>,
+) -> u8 {
+    if std::env::var_os("RUST_LOG").is_some() {
+        crate::telemetry::init();
+    }
+    emit(name, command.await, json)
+}
+
 /// Prints the outcome and returns the exit code.
 pub fn emit<E: CliError>(command: &str, outcome: Result<Done<E>, E>, json: bool) -> u8 {
     let (summary, text, error) = match outcome {

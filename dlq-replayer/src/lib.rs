@@ -43,9 +43,6 @@ pub fn queue_name(url: &str) -> &str {
 
 /// Runs one command and prints its outcome; returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
-    if std::env::var_os("RUST_LOG").is_some() {
-        common::telemetry::init();
-    }
     let stop = CancellationToken::new();
     {
         let stop = stop.clone();
@@ -58,13 +55,12 @@ pub async fn run(cli: Cli) -> u8 {
             std::process::exit(130);
         });
     }
-    let name = command_name(&cli.command);
-    let outcome = async {
+    let command = async {
         let ctx = Context::aws(&cli.global, stop).await?;
         dispatch(&ctx, &cli.command).await
-    }
-    .await;
-    common::cli_output::emit(name, outcome, cli.global.shared.json)
+    };
+    let (name, json) = (command_name(&cli.command), cli.global.shared.json);
+    common::cli_output::run(name, json, command).await
 }
 
 pub fn command_name(command: &Command) -> &'static str {

@@ -33,7 +33,8 @@ pub struct Sweep<'a> {
     queues: &'a Queues,
     queue: &'a QueueRef,
     stop: &'a CancellationToken,
-    hold_seconds: i32,
+    /// How each receive asks: the hold, and a short long poll.
+    ask: Receive,
     seen: HashMap<String, Seen>,
     progress: Progress,
 }
@@ -52,7 +53,11 @@ impl<'a> Sweep<'a> {
             queues: &ctx.queues,
             queue,
             stop: &ctx.stop,
-            hold_seconds: i32::try_from(hold.as_secs()).unwrap_or(i32::MAX),
+            ask: Receive {
+                max: BATCH,
+                wait_seconds: WAIT_SECONDS,
+                hold_seconds: Some(i32::try_from(hold.as_secs()).unwrap_or(i32::MAX)),
+            },
             seen: HashMap::new(),
             progress: Progress::new(label, total),
         }
@@ -64,26 +69,18 @@ impl<'a> Sweep<'a> {
     /// hands out again (standard queues deliver at least once) is deleted again.
     pub async fn next(&mut self, max: usize) -> Result<Option<Vec<Message>>, Error> {
         while !self.stop.is_cancelled() {
-            let (max, wait_seconds) = (max.clamp(1, BATCH), WAIT_SECONDS);
-            let hold_seconds = Some(self.hold_seconds);
-            let ask = Receive {
-                max,
-                wait_seconds,
-                hold_seconds,
-            };
+            let max = max.clamp(1, BATCH);
+            let ask = Receive { max, ..self.ask };
             let received = self.queues.receive(self.queue, ask).await?;
             if received.is_empty() {
                 return Ok(None);
             }
-            let mut fresh = Vec::new();
-            let mut deleted_again = Vec::new();
+            let (mut fresh, mut deleted_again) = (Vec::new(), Vec::new());
             for message in received {
                 match self.seen.get_mut(&message.id) {
                     None => {
-                        self.seen.insert(
-                            message.id.clone(),
-                            Seen::Held(message.receipt_handle.clone()),
-                        );
+                        let held = Seen::Held(message.receipt_handle.clone());
+                        self.seen.insert(message.id.clone(), held);
                         fresh.push(message);
                     }
                     Some(Seen::Held(handle)) => *handle = message.receipt_handle,
