@@ -13,13 +13,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "otp-admin",
     version,
-    after_long_help = "\
-Credentials, region and endpoint come from the standard AWS environment: AWS_PROFILE,
-AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL. `key create` also
-needs the service secret the API uses: OTP_SECRET_ARN (Secrets Manager) or OTP_SECRET.
-`make admin ARGS=\"...\"` points everything at the `make dev` stack.
+    after_long_help = common::cli_output::help_after("`key create` also needs the service secret the API uses: OTP_SECRET_ARN
+(Secrets Manager) or OTP_SECRET. `make admin ARGS=\"...\"` points everything at the
+`make dev` stack.
 
-Exit codes: 0 done; 1 failed; 2 bad command line or a value out of bounds."
+Exit codes: 0 done; 1 failed; 2 bad command line or a value out of bounds.")
 )]
 pub struct Cli {
     #[command(flatten)]

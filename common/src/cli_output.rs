@@ -27,6 +27,14 @@ pub struct OperatorArgs {
     pub json: bool,
 }
 
+/// The end of both CLIs' `--help`: where AWS settings come from, then the tool's own `notes`.
+pub fn help_after(notes: &str) -> String {
+    format!(
+        "Credentials, region and endpoint come from the standard AWS environment: AWS_PROFILE,\n\
+         AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL.\n{notes}"
+    )
+}
+
 /// A failed AWS call as an operator reads it: what to fix. Built from an adapter's
 /// [`BackendError`] by its kind ([`crate::aws_errors`]), never by its text.
 #[derive(Debug, thiserror::Error)]

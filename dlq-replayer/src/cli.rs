@@ -16,13 +16,10 @@ use std::path::PathBuf;
 #[command(
     name = "dlq-replayer",
     version,
-    after_long_help = "\
-Credentials, region and endpoint come from the standard AWS environment: AWS_PROFILE,
-AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL (`make dlq` points
-everything at the `make dev` stack).
+    after_long_help = common::cli_output::help_after("`make dlq` points everything at the `make dev` stack.
 
 Exit codes: 0 everything asked was done; 1 failed or done in part (the summary says what
-was done); 2 bad command line; 3 the DLQ is empty (nothing to do); 130 interrupted."
+was done); 2 bad command line; 3 the DLQ is empty (nothing to do); 130 interrupted.")
 )]
 pub struct Cli {
     #[command(flatten)]
