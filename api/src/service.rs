@@ -276,7 +276,7 @@ impl OtpService {
         let now = self.clock.now();
         let slot = self.keys.code_slot(id, code);
         // Identifies this request across the SDK's retries (see `verify_outcome`).
-        let token = uuid::Uuid::new_v4().simple().to_string();
+        let token = common::entropy::uuid_v4().simple().to_string();
         let tenant = Some(caller.tenant.id.as_str());
         let outcome = self
             .store
