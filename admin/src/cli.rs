@@ -13,28 +13,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "otp-admin",
     version,
-    after_long_help = "\
-Credentials, region and endpoint come from the standard AWS environment: AWS_PROFILE,
-AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL. `key create` also
-needs the service secret the API uses: OTP_SECRET_ARN (Secrets Manager) or OTP_SECRET.
-`make admin ARGS=\"...\"` points everything at the `make dev` stack.
+    after_long_help = common::cli_output::help_after("`key create` also needs the service secret the API uses: OTP_SECRET_ARN
+(Secrets Manager) or OTP_SECRET. `make admin ARGS=\"...\"` points everything at the
+`make dev` stack.
 
-Exit codes: 0 done; 1 failed; 2 bad command line or a value out of bounds."
+Exit codes: 0 done; 1 failed; 2 bad command line or a value out of bounds.")
 )]
 pub struct Cli {
-    /// The DynamoDB table the service uses (tenants and keys live beside the OTP records).
-    #[arg(
-        long,
-        env = "OTP_TABLE_NAME",
-        value_name = "NAME",
-        default_value = "otp-relay",
-        global = true
-    )]
-    pub table: String,
-
-    /// Print one JSON document on stdout instead of text.
-    #[arg(long, global = true)]
-    pub json: bool,
+    #[command(flatten)]
+    pub global: common::cli_output::OperatorArgs,
 
     #[command(subcommand)]
     pub command: Command,

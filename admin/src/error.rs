@@ -1,6 +1,6 @@
 //! Everything that can stop a command, each saying what to do about it.
 
-use common::error::BackendError;
+use common::cli_output::{AwsFailure, CliError};
 use common::tenant::TenantStoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -41,51 +41,21 @@ pub enum Error {
     #[error("service secret: {0}")]
     Secret(#[from] common::secret::SecretError),
 
-    #[error("no AWS region: set AWS_REGION, or use an AWS_PROFILE that has one")]
-    NoRegion,
-
-    #[error(
-        "the table {table:?} does not exist (in this account and region): check --table / OTP_TABLE_NAME, and AWS_REGION / AWS_PROFILE"
-    )]
-    TableNotFound { table: String },
-
-    #[error(
-        "access denied: the AWS credentials in use need dynamodb:{operation} on the table {table} ({code})"
-    )]
-    AccessDenied {
-        operation: &'static str,
-        table: String,
-        code: String,
-    },
-
-    #[error(
-        "no answer from DynamoDB for {operation} ({detail}): check the network and the credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; `aws sso login` for an expired session), and AWS_ENDPOINT_URL when pointing at a local stack (`make dev` serves one on http://127.0.0.1:4566)"
-    )]
-    Unreachable {
-        operation: &'static str,
-        detail: String,
-    },
-
-    #[error("DynamoDB {operation} on the table {table} failed: {code}: {detail}")]
-    Aws {
-        operation: &'static str,
-        table: String,
-        code: String,
-        detail: String,
-    },
+    /// A failed AWS call, saying what to fix.
+    #[error(transparent)]
+    Aws(#[from] AwsFailure),
 }
 
-impl Error {
+impl CliError for Error {
     /// 2 for what the operator typed, 1 for everything else.
-    pub fn exit_code(&self) -> u8 {
+    fn exit_code(&self) -> u8 {
         match self {
             Error::Invalid { .. } => 2,
             _ => 1,
         }
     }
 
-    /// A stable name for scripts reading `--json`.
-    pub fn kind(&self) -> &'static str {
+    fn kind(&self) -> &'static str {
         match self {
             Error::Invalid { .. } => "invalid",
             Error::NoTenant { .. } => "no_tenant",
@@ -96,14 +66,12 @@ impl Error {
             Error::Corrupt { .. } => "corrupt",
             Error::NoSecret => "no_secret",
             Error::Secret(_) => "secret",
-            Error::NoRegion => "no_region",
-            Error::TableNotFound { .. } => "table_not_found",
-            Error::AccessDenied { .. } => "access_denied",
-            Error::Unreachable { .. } => "unreachable",
-            Error::Aws { .. } => "aws",
+            Error::Aws(failure) => failure.kind(),
         }
     }
+}
 
+impl Error {
     /// A value refused by one of the policy's parsers, named by the flag that carried it.
     pub fn invalid(flag: &str, problem: impl std::fmt::Display) -> Self {
         Error::Invalid {
@@ -130,51 +98,12 @@ impl Error {
                 tenant: id.to_string(),
             },
             TenantStoreError::Corrupt { item, problem } => Error::Corrupt { item, problem },
-            TenantStoreError::Backend(failure) => Self::from_failure(table, &failure),
+            TenantStoreError::Backend(failure) => Error::Aws(AwsFailure::of(
+                &failure,
+                format!("the table {table}"),
+                ("table_not_found", "--table / OTP_TABLE_NAME"),
+            )),
         }
-    }
-
-    fn from_failure(table: &str, failure: &BackendError) -> Self {
-        let detail = chain(failure);
-        let Some(code) = failure.code.clone() else {
-            return Error::Unreachable {
-                operation: failure.operation,
-                detail,
-            };
-        };
-        match code.as_str() {
-            "ResourceNotFoundException" => Error::TableNotFound {
-                table: table.to_owned(),
-            },
-            "AccessDeniedException" | "UnrecognizedClientException" | "AccessDenied" => {
-                Error::AccessDenied {
-                    operation: failure.operation,
-                    table: table.to_owned(),
-                    code,
-                }
-            }
-            _ => Error::Aws {
-                operation: failure.operation,
-                table: table.to_owned(),
-                code,
-                detail,
-            },
-        }
-    }
-}
-
-/// The error's sources, for the operator (the SDK's own messages hold no key or secret).
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut parts = Vec::new();
-    let mut source = err.source();
-    while let Some(s) = source {
-        parts.push(s.to_string());
-        source = s.source();
-    }
-    if parts.is_empty() {
-        err.to_string()
-    } else {
-        parts.join(": ")
     }
 }
 
@@ -184,9 +113,13 @@ mod tests {
     use common::tenant::TenantId;
 
     fn failure(code: Option<&str>) -> TenantStoreError {
+        use common::error::{BackendError, ErrorKind};
         match code {
             Some(code) => BackendError::from_code("dynamodb", "GetItem", code, "boom"),
-            None => BackendError::new("dynamodb", "GetItem", "boom"),
+            None => BackendError {
+                kind: ErrorKind::Unavailable,
+                ..BackendError::new("dynamodb", "GetItem", "boom")
+            },
         }
         .into()
     }

@@ -7,7 +7,6 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
-pub mod output;
 pub mod summary;
 
 use cli::{Cli, Command, KeyCommand, TenantCommand};
@@ -15,6 +14,9 @@ use common::clock::{Clock, SystemClock};
 use common::tenant::{DynamoTenantStore, TenantStore};
 use error::Error;
 use std::sync::Arc;
+
+/// A finished command's summary (admin commands either finish or fail: no partial error).
+pub type Done = common::cli_output::Done<Error>;
 
 /// What the commands work with.
 #[derive(Debug)]
@@ -28,9 +30,9 @@ pub struct Context {
 
 impl Context {
     pub async fn aws(table: &str) -> Result<Self, Error> {
-        let sdk = common::aws::load(common::aws::Budget::Background).await;
+        let sdk = common::aws::load(common::aws::Budget::Operator).await;
         if sdk.region().is_none() {
-            return Err(Error::NoRegion);
+            return Err(common::cli_output::AwsFailure::NoRegion.into());
         }
         Ok(Self {
             store: Arc::new(DynamoTenantStore::new(
@@ -57,16 +59,12 @@ impl Context {
 
 /// Runs one command and prints its outcome; returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
-    if std::env::var_os("RUST_LOG").is_some() {
-        common::telemetry::init();
-    }
-    let name = command_name(&cli.command);
-    let outcome = async {
-        let ctx = Context::aws(&cli.table).await?;
+    let command = async {
+        let ctx = Context::aws(&cli.global.table).await?;
         dispatch(&ctx, &cli.command).await
-    }
-    .await;
-    output::emit(name, outcome, cli.json)
+    };
+    let (name, json) = (command_name(&cli.command), cli.global.json);
+    common::cli_output::run(name, json, command).await
 }
 
 pub fn command_name(command: &Command) -> &'static str {
@@ -83,7 +81,7 @@ pub fn command_name(command: &Command) -> &'static str {
     }
 }
 
-pub async fn dispatch(ctx: &Context, command: &Command) -> Result<output::Done, Error> {
+pub async fn dispatch(ctx: &Context, command: &Command) -> Result<Done, Error> {
     use commands::{key, tenant};
     match command {
         Command::Tenant(TenantCommand::Create(args)) => tenant::create(ctx, args).await,

@@ -23,6 +23,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<Arc<OtpService>>)> {
         ("/v1/otp/verify", post(routes::verify)),
         ("/v1/otp/{otp_id}", get(routes::status)),
         ("/v1/otp/{otp_id}/resend", post(routes::resend)),
+        ("/v1/otp/{otp_id}/cancel", post(routes::cancel)),
     ]
 }
 

@@ -18,6 +18,10 @@ use std::sync::Arc;
 /// the relying app's backend needs.
 const STATUS_ROUTE: &str = "/v1/otp/{otp_id}";
 
+/// Cancel is for the relying app's backend too: a browser holding a publishable key must not
+/// be able to kill a code someone else is about to type.
+const CANCEL_ROUTE: &str = "/v1/otp/{otp_id}/cancel";
+
 /// Resolves `Authorization: Bearer <key>`, refuses what the key may not do, and attaches the
 /// [`common::tenant::Caller`] for the handlers ([`crate::extract::Authenticated`]).
 pub async fn require_key(
@@ -55,7 +59,11 @@ pub async fn require_key(
                     .extensions()
                     .get::<MatchedPath>()
                     .is_some_and(|p| p.as_str() == STATUS_ROUTE);
-            if is_status {
+            let is_cancel = request
+                .extensions()
+                .get::<MatchedPath>()
+                .is_some_and(|p| p.as_str() == CANCEL_ROUTE);
+            if is_status || is_cancel {
                 return ApiError::Forbidden.into_response();
             }
             HeaderValue::from_str(origin).ok()

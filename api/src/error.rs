@@ -35,12 +35,17 @@ pub enum ApiError {
     /// 405: the path exists, the method does not.
     #[error("method not allowed")]
     MethodNotAllowed,
-    /// 409: the code was used already.
+    /// 409: the code was used already (verify, resend; and cancel, which cannot undo a
+    /// verification).
     #[error("already verified")]
     AlreadyVerified,
     /// 410: the OTP's lifetime is over.
     #[error("expired")]
     Expired,
+    /// 410: a server key canceled the OTP (`POST /v1/otp/{id}/cancel`); verify and resend
+    /// refuse it, a new send to the destination makes a new code.
+    #[error("canceled")]
+    Canceled,
     /// 413: the body is over the limit.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -79,7 +84,7 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::AlreadyVerified => StatusCode::CONFLICT,
-            ApiError::Expired => StatusCode::GONE,
+            ApiError::Expired | ApiError::Canceled => StatusCode::GONE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::IdempotencyKeyReused | ApiError::InvalidCode { .. } => {
@@ -100,6 +105,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::AlreadyVerified => "already_verified",
             ApiError::Expired => "expired",
+            ApiError::Canceled => "canceled",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
@@ -123,6 +129,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "this path does not accept that method".into(),
             ApiError::AlreadyVerified => "this code has already been used".into(),
             ApiError::Expired => "this code has expired; request a new one".into(),
+            ApiError::Canceled => "this code was canceled; request a new one".into(),
             ApiError::PayloadTooLarge => "request body is larger than 8 KiB".into(),
             ApiError::UnsupportedMediaType => "request body must be application/json".into(),
             ApiError::IdempotencyKeyReused => {

@@ -61,6 +61,8 @@ pub struct StatusView {
     pub attempts_remaining: u32,
     pub sends: u32,
     pub expires_at: String,
+    /// When the code was verified (RFC 3339); `null` until then.
+    pub verified_at: Option<String>,
 }
 
 impl OtpService {
@@ -174,34 +176,34 @@ impl OtpService {
                 created_at: now,
                 expires_at: record.expires_at,
             });
-        match self
-            .store
-            .create(&record, &guards, idempotency.as_ref())
-            .await
-        {
-            Ok(()) => {}
-            Err(CreateError::Replay(first)) => {
-                let same_body = idempotency
-                    .as_ref()
-                    .is_some_and(|i| i.fingerprint == first.fingerprint);
-                if !same_body {
-                    return Err(ApiError::IdempotencyKeyReused);
+        // The destination's live code may be held: resend it, or replace a dead holder and try
+        // again (`live::LIVE_ROUNDS` rounds at most, see `service/live.rs`).
+        let mut replacing = None;
+        for round in 0.. {
+            match self
+                .store
+                .create_live(&record, &guards, idempotency.as_ref(), replacing)
+                .await
+            {
+                Ok(()) => break,
+                Err(CreateError::Replay(first)) => {
+                    return Self::replayed(&rules, idempotency.as_ref(), &first, now);
                 }
-                tracing::info!(otp_id = %first.otp_id, "idempotent replay of a send");
-                return Ok(Self::issued(
-                    &rules,
-                    first.otp_id,
-                    first.channel,
-                    first.created_at,
-                    first.expires_at,
-                    now,
-                ));
+                Err(CreateError::RateLimited(limit)) => {
+                    tracing::info!(limit = ?limit.scope, %channel, "send refused by a rate limit");
+                    return Err(ApiError::RateLimited(limit));
+                }
+                Err(CreateError::LiveCode(held)) => {
+                    let step = self
+                        .live_code(&rules, held, &guards, idempotency.as_ref(), round, now)
+                        .await?;
+                    match step {
+                        live::Step::Answered(issued) => return Ok(issued),
+                        live::Step::Replace(old) => replacing = old,
+                    }
+                }
+                Err(CreateError::Backend(err)) => return Err(err.into()),
             }
-            Err(CreateError::RateLimited(limit)) => {
-                tracing::info!(limit = ?limit.scope, %channel, "send refused by a rate limit");
-                return Err(ApiError::RateLimited(limit));
-            }
-            Err(CreateError::Backend(err)) => return Err(err.into()),
         }
         let job = Self::job(&record, 1, now)?;
         if let Err(err) = self.queue.enqueue(&job).await {
@@ -237,38 +239,92 @@ impl OtpService {
         Self::ensure_pending(&record, now)?;
         let rules = self.rules_for(caller);
         let guards = self.guards(caller, &rules, &record.destination_key, client_ip, now);
+        match self
+            .resend_record(&rules, &record, &guards, None, now)
+            .await?
+        {
+            Some(issued) => Ok(issued),
+            None => {
+                // Verified, locked or expired meanwhile, or another resend won the race.
+                let current = self.own_record(caller, id).await?;
+                Self::ensure_pending(&current, now)?;
+                Err(Self::changed(&rules))
+            }
+        }
+    }
+
+    /// The answer to a resend that lost a race with another: wait out the cooldown.
+    fn changed(rules: &Rules) -> ApiError {
+        ApiError::RateLimited(RateLimited {
+            scope: LimitScope::DestinationCooldown,
+            retry_after: Some(rules.resend_cooldown_seconds.max(1)),
+        })
+    }
+
+    /// One more send of `record`'s code: one transaction, one `SendMessage`, the transaction
+    /// undone if the enqueue fails. `None`: the record changed since it was read.
+    async fn resend_record(
+        &self,
+        rules: &Rules,
+        record: &OtpRecord,
+        guards: &SendGuards,
+        idempotency: Option<&IdempotencyRecord>,
+        now: i64,
+    ) -> Result<Option<Issued>, ApiError> {
+        let id = record.id;
         let send = match self
             .store
-            .add_send(&record, &guards, self.rules.max_sends_per_otp)
+            .add_send_keyed(record, guards, self.rules.max_sends_per_otp, idempotency)
             .await
         {
             Ok(send) => send,
             Err(ResendError::RateLimited(limit)) => return Err(ApiError::RateLimited(limit)),
             Err(ResendError::Backend(err)) => return Err(err.into()),
-            Err(ResendError::Changed) => {
-                // Verified, locked or expired meanwhile, or another resend won the race.
-                let current = self.own_record(caller, id).await?;
-                Self::ensure_pending(&current, now)?;
-                return Err(ApiError::RateLimited(RateLimited {
-                    scope: LimitScope::DestinationCooldown,
-                    retry_after: Some(rules.resend_cooldown_seconds.max(1)),
-                }));
+            Err(ResendError::Replay(first)) => {
+                return Self::replayed(rules, idempotency, &first, now).map(Some);
             }
+            Err(ResendError::Changed) => return Ok(None),
         };
-        let job = Self::job(&record, send, now)?;
+        let job = Self::job(record, send, now)?;
         if let Err(err) = self.queue.enqueue(&job).await {
-            if let Err(undo) = self.store.cancel_send(&record, &guards).await {
+            if let Err(undo) = self
+                .store
+                .cancel_send_keyed(record, guards, idempotency)
+                .await
+            {
                 tracing::error!(otp_id = %id, error = %undo, "could not undo a resend whose job was not enqueued");
             }
             return Err(err.into());
         }
         tracing::info!(otp_id = %id, send, "otp resend queued");
-        Ok(Self::issued(
-            &rules,
+        Ok(Some(Self::issued(
+            rules,
             id,
             record.channel,
             now,
             record.expires_at,
+            now,
+        )))
+    }
+
+    /// The first answer of an `Idempotency-Key`, if this request is the one it was used for.
+    fn replayed(
+        rules: &Rules,
+        idempotency: Option<&IdempotencyRecord>,
+        first: &IdempotencyRecord,
+        now: i64,
+    ) -> Result<Issued, ApiError> {
+        let same_body = idempotency.is_some_and(|i| i.fingerprint == first.fingerprint);
+        if !same_body {
+            return Err(ApiError::IdempotencyKeyReused);
+        }
+        tracing::info!(otp_id = %first.otp_id, "idempotent replay of a send");
+        Ok(Self::issued(
+            rules,
+            first.otp_id,
+            first.channel,
+            first.created_at,
+            first.expires_at,
             now,
         ))
     }
@@ -288,7 +344,7 @@ impl OtpService {
         let now = self.clock.now();
         let slot = self.keys.code_slot(id, code);
         // Identifies this request across the SDK's retries (see `verify_outcome`).
-        let token = uuid::Uuid::new_v4().simple().to_string();
+        let token = common::entropy::uuid_v4().simple().to_string();
         let tenant = Some(caller.tenant.id.as_str());
         let budget = GuessBudget {
             max_wrong_per_hour: caller
@@ -307,6 +363,7 @@ impl OtpService {
             VerifyOutcome::Expired => Err(ApiError::Expired),
             VerifyOutcome::Locked => Err(ApiError::TooManyAttempts),
             VerifyOutcome::NotFound => Err(ApiError::NotFound),
+            VerifyOutcome::Canceled => Err(ApiError::Canceled),
             VerifyOutcome::Wrong { attempts_remaining } => {
                 Err(ApiError::InvalidCode { attempts_remaining })
             }
@@ -325,6 +382,7 @@ impl OtpService {
             attempts_remaining: record.attempts_remaining(),
             sends: record.sends,
             expires_at: rfc3339(record.expires_at),
+            verified_at: record.verified_at.map(rfc3339),
         })
     }
 
@@ -334,6 +392,7 @@ impl OtpService {
             OtpStatus::Verified => Err(ApiError::AlreadyVerified),
             OtpStatus::Expired => Err(ApiError::Expired),
             OtpStatus::Locked => Err(ApiError::TooManyAttempts),
+            OtpStatus::Canceled => Err(ApiError::Canceled),
         }
     }
 
@@ -354,6 +413,11 @@ impl OtpService {
         })
     }
 }
+
+mod cancel;
+mod live;
+
+pub use cancel::Canceled;
 
 #[cfg(test)]
 mod tests;

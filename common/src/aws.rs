@@ -13,9 +13,12 @@ pub enum Budget {
     /// retries included, so a send (a transaction, an enqueue, and an undo when the enqueue
     /// fails) answers 503 well within 2 s when DynamoDB or SQS is unreachable.
     RequestPath,
-    /// The worker and the operators' tools: nobody is waiting on a socket, so a slow call
-    /// may take longer before it counts as a failure.
+    /// The worker: nobody is waiting on a socket, so a slow call may take longer before it
+    /// counts as a failure.
     Background,
+    /// The operators' CLIs (`dlq-replayer`, `otp-admin`): a person on any network, often in
+    /// an incident, waits for each call; seconds are fine, a spurious timeout is not.
+    Operator,
 }
 
 /// Upper bound of one AWS call on the request path, all attempts included.
@@ -44,6 +47,14 @@ pub fn loader(budget: Budget) -> ConfigLoader {
                 .connect_timeout(Duration::from_millis(500))
                 .operation_attempt_timeout(Duration::from_millis(1500))
                 .operation_timeout(Duration::from_secs(4))
+                .build(),
+        ),
+        Budget::Operator => (
+            RetryConfig::standard().with_max_attempts(3),
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .operation_timeout(Duration::from_secs(30))
                 .build(),
         ),
     };

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod entropy;
 pub mod error;
 pub mod job;
 pub mod lifecycle;

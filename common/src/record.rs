@@ -76,6 +76,11 @@ pub struct OtpRecord {
     /// [`crate::lifecycle::LeaseHolder::id`] of the receive holding the claim.
     pub lease_holder: Option<String>,
     pub failure_reason: Option<String>,
+    /// When the code was verified (the winning guess's time); `None` until then, and for
+    /// records verified before this was kept.
+    pub verified_at: Option<i64>,
+    /// When a server key canceled the OTP ([`crate::lifecycle::cancel`]); `None` while live.
+    pub canceled_at: Option<i64>,
 }
 
 /// What a record holds the moment its code is issued; everything else starts blank.
@@ -116,6 +121,8 @@ impl OtpRecord {
             lease_until: None,
             lease_holder: None,
             failure_reason: None,
+            verified_at: None,
+            canceled_at: None,
         }
     }
 

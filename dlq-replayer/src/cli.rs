@@ -16,13 +16,10 @@ use std::path::PathBuf;
 #[command(
     name = "dlq-replayer",
     version,
-    after_long_help = "\
-Credentials, region and endpoint come from the standard AWS environment: AWS_PROFILE,
-AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL (`make dlq` points
-everything at the `make dev` stack).
+    after_long_help = common::cli_output::help_after("`make dlq` points everything at the `make dev` stack.
 
 Exit codes: 0 everything asked was done; 1 failed or done in part (the summary says what
-was done); 2 bad command line; 3 the DLQ is empty (nothing to do); 130 interrupted."
+was done); 2 bad command line; 3 the DLQ is empty (nothing to do); 130 interrupted.")
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -42,19 +39,9 @@ pub struct Global {
     #[arg(long, env = "OTP_DLQ_URL", value_name = "URL", global = true)]
     pub dlq_url: Option<QueueUrl>,
 
-    /// The DynamoDB table of OTP records, read to tell live jobs from pointless ones.
-    #[arg(
-        long,
-        env = "OTP_TABLE_NAME",
-        value_name = "NAME",
-        default_value = "otp-relay",
-        global = true
-    )]
-    pub table: String,
-
-    /// Print a machine-readable JSON summary on stdout instead of text.
-    #[arg(long, global = true)]
-    pub json: bool,
+    /// `--table` (the OTP records, read to tell live jobs from pointless ones) and `--json`.
+    #[command(flatten)]
+    pub shared: common::cli_output::OperatorArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,6 +221,6 @@ mod tests {
             "sms",
         ])
         .unwrap();
-        assert!(cli.global.json);
+        assert!(cli.global.shared.json);
     }
 }

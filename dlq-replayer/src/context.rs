@@ -6,10 +6,10 @@ use crate::error::Error;
 use crate::monitoring::{CloudWatch, Monitoring};
 use crate::queue_url::{QueueArn, QueueRef, QueueUrl, Role};
 use crate::queues::{QueueStats, Queues};
+use common::cli_output::AwsFailure;
 use common::clock::{Clock, SystemClock};
 use common::store::{DynamoStore, OtpStore};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
@@ -25,22 +25,6 @@ pub struct Context {
     pub stop: CancellationToken,
 }
 
-/// The SDK configuration: the services' own loader (standard retries, 3 attempts: the only
-/// retry loop around AWS calls here), with timeouts for a CLI on an operator's network rather
-/// than the request path's tight ones.
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    common::aws::loader(common::aws::Budget::Background)
-        .timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .operation_attempt_timeout(Duration::from_secs(10))
-                .operation_timeout(Duration::from_secs(30))
-                .build(),
-        )
-        .load()
-        .await
-}
-
 /// Both queues of a replay, checked to be two different queues the right way round.
 #[derive(Debug, Clone)]
 pub struct Pair {
@@ -53,19 +37,18 @@ pub struct Pair {
 
 impl Context {
     pub async fn aws(global: &Global, stop: CancellationToken) -> Result<Self, Error> {
-        let sdk = sdk_config().await;
+        let sdk = common::aws::load(common::aws::Budget::Operator).await;
         if sdk.region().is_none() {
-            return Err(Error::NoRegion);
+            return Err(AwsFailure::NoRegion.into());
         }
+        let table = global.shared.table.clone();
+        let dynamodb = common::aws_clients::DynamoClient::new(&sdk);
         Ok(Self {
             queues: Queues(Arc::new(common::queue::AwsSqs::new(&sdk))),
             monitoring: Arc::new(CloudWatch::new(aws_sdk_cloudwatch::Client::new(&sdk))),
-            store: Arc::new(DynamoStore::new(
-                common::aws_clients::DynamoClient::new(&sdk),
-                global.table.clone(),
-            )),
+            store: Arc::new(DynamoStore::new(dynamodb, table.clone())),
             clock: Arc::new(SystemClock),
-            table: global.table.clone(),
+            table,
             queue_url: global.queue_url.clone(),
             dlq_url: global.dlq_url.clone(),
             stop,
@@ -73,22 +56,14 @@ impl Context {
     }
 
     pub fn job_queue(&self) -> Result<QueueRef, Error> {
-        self.queue_url
-            .clone()
-            .map(|url| QueueRef {
-                role: Role::JobQueue,
-                url,
-            })
-            .ok_or_else(no_job_queue)
+        let url = self.queue_url.clone().ok_or_else(no_job_queue)?;
+        Ok(QueueRef::new(Role::JobQueue, url))
     }
 
     /// `--dlq-url` / `OTP_DLQ_URL`, else the queue the job queue's redrive policy names.
     pub async fn dlq(&self) -> Result<QueueRef, Error> {
         if let Some(url) = &self.dlq_url {
-            return Ok(QueueRef {
-                role: Role::Dlq,
-                url: url.clone(),
-            });
+            return Ok(QueueRef::new(Role::Dlq, url.clone()));
         }
         let job_queue = self.job_queue().map_err(|_| queues(
             "no_queues",
@@ -103,16 +78,21 @@ impl Context {
             "bad_redrive_policy",
             format!("the redrive policy of {} names {:?}, which is not an SQS queue ARN: pass --dlq-url or set OTP_DLQ_URL", job_queue.url, redrive.target_arn),
         ))?;
-        Ok(QueueRef {
-            role: Role::Dlq,
-            url: self.queues.url_of(&arn, &job_queue).await?,
-        })
+        // A missing DLQ is the one the policy names, not the job queue: say so.
+        let named = format!(
+            "the DLQ {} named by the redrive policy of {job_queue}",
+            arn.name
+        );
+        let not_found = ("queue_not_found", Role::Dlq.flag());
+        let url = (self.queues.0.url_of(&arn.name, &arn.account).await)
+            .map_err(|e| Error::from(AwsFailure::of(&e, named, not_found)))?;
+        let url = url.parse().map_err(|e| queues("bad_redrive_policy", e))?;
+        Ok(QueueRef::new(Role::Dlq, url))
     }
 
     /// The DLQ and the job queue of a replay: never the same queue, never swapped.
     pub async fn pair(&self) -> Result<Pair, Error> {
-        let job_queue = self.job_queue()?;
-        let dlq = self.dlq().await?;
+        let (job_queue, dlq) = (self.job_queue()?, self.dlq().await?);
         // Replay would read from and write to the same queue: every job would go round forever.
         let same = || {
             queues(
@@ -142,18 +122,17 @@ impl Context {
                 ),
             ));
         }
-        let mut notes = Vec::new();
-        match (&job_stats.redrive, &dlq_stats.arn) {
-            (Some(redrive), Some(dlq_arn)) if &redrive.target_arn != dlq_arn => notes.push(format!(
+        let notes = match (&job_stats.redrive, &dlq_stats.arn) {
+            (Some(redrive), Some(dlq_arn)) if &redrive.target_arn != dlq_arn => vec![format!(
                 "the job queue's redrive policy sends failures to {}, not to this DLQ",
                 redrive.target_arn
-            )),
-            (None, _) => notes.push(
+            )],
+            (None, _) => vec![
                 "the job queue has no redrive policy: jobs that fail again will not come back to a DLQ"
                     .to_owned(),
-            ),
-            _ => {}
-        }
+            ],
+            _ => Vec::new(),
+        };
         Ok(Pair {
             dlq,
             job_queue,
@@ -172,11 +151,8 @@ impl Context {
         } else {
             ". If jobs should be there, check --dlq-url / OTP_DLQ_URL".to_owned()
         };
-        Error::DlqEmpty {
-            url: dlq.url.to_string(),
-            verb,
-            hint,
-        }
+        let url = dlq.url.to_string();
+        Error::DlqEmpty { url, verb, hint }
     }
 }
 
@@ -196,6 +172,7 @@ pub fn no_job_queue() -> Error {
 mod tests {
     use super::*;
     use crate::testkit::{TestQueues, context, queue_ref};
+    use common::cli_output::CliError;
 
     #[tokio::test]
     async fn the_dlq_defaults_to_the_redrive_target() {

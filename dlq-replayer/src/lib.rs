@@ -13,7 +13,6 @@ pub mod context;
 pub mod error;
 pub mod inspect;
 pub mod monitoring;
-pub mod output;
 pub mod peek;
 pub mod progress;
 pub mod purge;
@@ -29,14 +28,21 @@ pub mod transfer;
 use cli::{Cli, Command};
 use context::Context;
 use error::Error;
-use output::Done;
 use tokio_util::sync::CancellationToken;
+
+/// A finished command's summary and, if not everything asked was done, why.
+pub type Done = common::cli_output::Done<Error>;
+
+/// How a summary starts when nothing was changed.
+pub const DRY_RUN: &str = "dry run (nothing changed; add --execute to do it)";
+
+/// A queue's name, from its URL: what the text summaries show.
+pub fn queue_name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or(url)
+}
 
 /// Runs one command and prints its outcome; returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
-    if std::env::var_os("RUST_LOG").is_some() {
-        common::telemetry::init();
-    }
     let stop = CancellationToken::new();
     {
         let stop = stop.clone();
@@ -49,13 +55,12 @@ pub async fn run(cli: Cli) -> u8 {
             std::process::exit(130);
         });
     }
-    let name = command_name(&cli.command);
-    let outcome = async {
+    let command = async {
         let ctx = Context::aws(&cli.global, stop).await?;
         dispatch(&ctx, &cli.command).await
-    }
-    .await;
-    output::emit(name, outcome, cli.global.json)
+    };
+    let (name, json) = (command_name(&cli.command), cli.global.shared.json);
+    common::cli_output::run(name, json, command).await
 }
 
 pub fn command_name(command: &Command) -> &'static str {

@@ -1,11 +1,12 @@
 //! CloudWatch, for `status`: the alarms that watch the two queues, and the age of each
 //! queue's oldest message (an SQS metric: SQS exposes no attribute for it).
 
-use crate::error::{Error, Target};
+use crate::error::Error;
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricAlarm, Statistic};
+use common::cli_output::AwsFailure;
 use common::error::BackendError;
 use serde::Serialize;
 use std::time::Duration;
@@ -70,17 +71,14 @@ pub fn watched_queue(alarm: &MetricAlarm, names: &[&str]) -> Option<(String, Str
     })
 }
 
-fn failed<E, R>(action: &'static str, err: SdkError<E, R>) -> Error
+fn failed<E, R>(operation: &'static str, err: SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let operation = action.trim_start_matches("cloudwatch:");
-    Error::from_backend(
-        action,
-        Target::Alarms,
-        &BackendError::sdk("cloudwatch", operation, err),
-    )
+    let err = BackendError::sdk("cloudwatch", operation, err);
+    let not_found = ("not_found", "AWS_REGION / AWS_PROFILE");
+    AwsFailure::of(&err, "CloudWatch alarms".to_owned(), not_found).into()
 }
 
 #[async_trait::async_trait]
@@ -91,7 +89,7 @@ impl Monitoring for CloudWatch {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| failed("cloudwatch:DescribeAlarms", e))?;
+            let page = page.map_err(|e| failed("DescribeAlarms", e))?;
             for alarm in page.metric_alarms() {
                 if let Some((metric, queue)) = watched_queue(alarm, queue_names) {
                     alarms.push(Alarm {
@@ -131,7 +129,7 @@ impl Monitoring for CloudWatch {
             .statistics(Statistic::Maximum)
             .send()
             .await
-            .map_err(|e| failed("cloudwatch:GetMetricStatistics", e))?;
+            .map_err(|e| failed("GetMetricStatistics", e))?;
         Ok(out
             .datapoints()
             .iter()

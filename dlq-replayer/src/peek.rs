@@ -6,10 +6,10 @@
 use crate::context::Context;
 use crate::error::Error;
 use crate::inspect::{Inspected, inspect};
-use crate::output::Done;
 use crate::queues::{BATCH, Message};
 use crate::span::short;
 use crate::sweep::Sweep;
+use crate::{Done, queue_name};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -38,25 +38,25 @@ pub struct Row {
 }
 
 pub fn row(message: &Message, item: &Inspected, now: i64) -> Row {
+    let (message_id, receive_count) = (message.id.clone(), message.receive_count);
     let job = match &item.job {
         Ok(job) => job,
         Err(malformed) => {
+            let reason = Some(malformed.describe());
             return Row {
-                message_id: message.id.clone(),
-                receive_count: message.receive_count,
+                message_id,
+                receive_count,
                 verdict: "keep",
-                reason: Some(malformed.describe()),
+                reason,
                 ..Row::default()
             };
         }
     };
     let record = item.record.clone().flatten();
     let skip = common::lifecycle::replay_skip(job, record.as_ref(), now, false);
-    let verdict = if skip.is_some() { "skip" } else { "replay" };
-    let reason = skip.map(|reason| reason.name().to_owned());
     Row {
-        message_id: message.id.clone(),
-        receive_count: message.receive_count,
+        message_id,
+        receive_count,
         otp_id: Some(job.otp_id.to_string()),
         channel: Some(job.channel.as_str()),
         to: Some(job.to.clone()),
@@ -66,8 +66,8 @@ pub fn row(message: &Message, item: &Inspected, now: i64) -> Row {
         status: Some(record.as_ref().map_or("gone", |r| r.status(now).as_str())),
         delivery: record.as_ref().map(|r| r.delivery.as_str()),
         last_error: record.as_ref().and_then(|r| r.failure_reason.clone()),
-        verdict,
-        reason,
+        verdict: if skip.is_some() { "skip" } else { "replay" },
+        reason: skip.map(|reason| reason.name().to_owned()),
     }
 }
 
@@ -120,47 +120,42 @@ pub struct Summary {
     pub jobs: Vec<Row>,
 }
 
+const HEADER: [&str; 10] = [
+    "OTP ID",
+    "CHANNEL",
+    "TO",
+    "RECV",
+    "AGE",
+    "EXPIRES",
+    "STATUS",
+    "DELIVERY",
+    "LAST ERROR",
+    "REPLAY",
+];
+
 impl std::fmt::Display for Summary {
     fn fmt(&self, t: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (dlq, visible, in_flight) = (queue_name(&self.dlq_url), self.visible, self.in_flight);
+        let shown = self.shown;
         writeln!(
             t,
-            "{}: {} jobs visible, {} in flight; showing {} (all visible again)",
-            crate::output::queue_name(&self.dlq_url),
-            self.visible,
-            self.in_flight,
-            self.shown
+            "{dlq}: {visible} jobs visible, {in_flight} in flight; showing {shown} (all visible again)"
         )?;
-        let header = [
-            "OTP ID",
-            "CHANNEL",
-            "TO",
-            "RECV",
-            "AGE",
-            "EXPIRES",
-            "STATUS",
-            "DELIVERY",
-            "LAST ERROR",
-            "REPLAY",
-        ];
-        let cells: Vec<[String; 10]> = self.jobs.iter().map(cells).collect();
-        let mut widths = header.map(str::len);
-        for row in &cells {
-            for (w, cell) in widths.iter_mut().zip(row) {
+        let mut lines = vec![HEADER.map(str::to_owned)];
+        lines.extend(self.jobs.iter().map(cells));
+        let mut widths = [0; 10];
+        for cells in &lines {
+            for (w, cell) in widths.iter_mut().zip(cells) {
                 *w = (*w).max(cell.chars().count());
             }
         }
-        let line = |cols: &[String]| {
-            cols.iter()
+        for cells in &lines {
+            let padded: Vec<String> = cells
+                .iter()
                 .zip(widths)
                 .map(|(c, w)| format!("{c:<w$}"))
-                .collect::<Vec<_>>()
-                .join("  ")
-                .trim_end()
-                .to_owned()
-        };
-        writeln!(t, "{}", line(&header.map(str::to_owned)))?;
-        for row in &cells {
-            writeln!(t, "{}", line(row))?;
+                .collect();
+            writeln!(t, "{}", padded.join("  ").trim_end())?;
         }
         Ok(())
     }
@@ -168,12 +163,9 @@ impl std::fmt::Display for Summary {
 
 fn cells(r: &Row) -> [String; 10] {
     let dash = || "-".to_owned();
-    let expires = r.expires_in_seconds.map_or_else(dash, |s| {
-        if s > 0 {
-            format!("in {}", short(s.unsigned_abs()))
-        } else {
-            format!("{} ago", short(s.unsigned_abs()))
-        }
+    let expires = r.expires_in_seconds.map_or_else(dash, |s| match s > 0 {
+        true => format!("in {}", short(s.unsigned_abs())),
+        false => format!("{} ago", short(s.unsigned_abs())),
     });
     let verdict = match &r.reason {
         Some(reason) => format!("{}: {reason}", r.verdict),

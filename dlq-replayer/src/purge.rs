@@ -6,9 +6,9 @@
 use crate::classify;
 use crate::context::Context;
 use crate::error::Error;
-use crate::output::{DRY_RUN, Done, queue_name};
 use crate::queues::BATCH;
 use crate::sweep::Sweep;
+use crate::{DRY_RUN, Done, queue_name};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -21,9 +21,10 @@ pub async fn run(
     let dlq = ctx.dlq().await?;
     let stats = ctx.queues.stats(&dlq).await?;
     let mut sweep = Sweep::new(ctx, &dlq, hold, "purge", Some(stats.visible));
+    let dlq_url = dlq.url.to_string();
     let mut s = Summary {
         execute,
-        dlq_url: dlq.url.to_string(),
+        dlq_url,
         expired_only,
         ..Summary::default()
     };
@@ -33,18 +34,15 @@ pub async fn run(
             let mut doomed = Vec::new();
             for message in &batch {
                 s.examined += 1;
-                let job = classify::parse(&message.body);
-                let remove = match &job {
-                    Ok(job) => !expired_only || now >= job.expires_at,
-                    Err(_) => !expired_only,
-                };
-                match (remove, job.is_ok()) {
-                    (true, _) => doomed.push(message.id.as_str()),
-                    (false, true) => s.kept.live += 1,
-                    (false, false) => s.kept.malformed += 1,
+                match classify::parse(&message.body) {
+                    Ok(job) if expired_only && now < job.expires_at => s.kept.live += 1,
+                    Err(_) if expired_only => s.kept.malformed += 1,
+                    _ => doomed.push(message.id.as_str()),
                 }
             }
-            if execute {
+            if !execute {
+                s.removed += doomed.len() as u64;
+            } else {
                 for result in sweep.delete(&doomed).await? {
                     match result {
                         Ok(()) => s.removed += 1,
@@ -54,8 +52,6 @@ pub async fn run(
                         }
                     }
                 }
-            } else {
-                s.removed += doomed.len() as u64;
             }
             let verb = if execute { "removed" } else { "would remove" };
             sweep.progress(s.examined, &format!("{verb} {}", s.removed));
@@ -63,18 +59,15 @@ pub async fn run(
         Ok(())
     }
     .await;
-    let error = match sweep.finish(swept).await {
-        Err(err) => Some(err),
-        Ok(()) if ctx.stop.is_cancelled() => Some(Error::Interrupted),
-        Ok(()) if s.examined == 0 => Some(Context::empty(&dlq, &stats, "purge")),
-        Ok(()) if s.kept.failed > 0 => Some(Error::Incomplete {
-            failed: s.kept.failed,
-            asked: s.removed + s.kept.failed,
-            verb: "removed",
-            detail: s.errors.first().cloned().unwrap_or_default(),
-        }),
-        Ok(()) => None,
-    };
+    let error = sweep
+        .end(swept, s.examined, &stats, "purge")
+        .await
+        .or_else(|| {
+            (s.kept.failed > 0).then(|| {
+                let detail = s.errors.first().cloned().unwrap_or_default();
+                Error::incomplete(s.kept.failed, s.removed + s.kept.failed, "removed", detail)
+            })
+        });
     Ok(Done::of(&s, error))
 }
 
@@ -105,23 +98,21 @@ impl std::fmt::Display for Summary {
         } else {
             "messages"
         };
-        let dlq = queue_name(&self.dlq_url);
-        if !self.execute {
-            write!(t, "{DRY_RUN}: would remove")?;
+        let done = if self.execute {
+            "removed".to_owned()
         } else {
-            write!(t, "removed")?;
-        }
+            format!("{DRY_RUN}: would remove")
+        };
+        let (removed, examined, dlq) = (self.removed, self.examined, queue_name(&self.dlq_url));
         writeln!(
             t,
-            " {} {what} of {} examined from {dlq}",
-            self.removed, self.examined
+            "{done} {removed} {what} of {examined} examined from {dlq}"
         )?;
-        if self.expired_only && self.kept.live + self.kept.malformed > 0 {
-            writeln!(
-                t,
-                "kept: {} not expired, {} not jobs",
-                self.kept.live, self.kept.malformed
-            )?;
+        let Kept {
+            live, malformed, ..
+        } = self.kept;
+        if self.expired_only && live + malformed > 0 {
+            writeln!(t, "kept: {live} not expired, {malformed} not jobs")?;
         }
         if !self.expired_only && !self.execute {
             writeln!(t, "keep a copy first: dlq-replayer export --out dlq.jsonl")?;

@@ -1,24 +1,24 @@
 //! Queue names as SQS spells them: URLs (what operators pass) and ARNs (what a redrive policy
 //! holds), and which of the two queues a URL plays.
 
+use crate::error::Error;
+use common::cli_output::AwsFailure;
+use common::error::BackendError;
 use std::str::FromStr;
 
 /// An SQS queue URL, like `https://sqs.eu-west-1.amazonaws.com/123456789012/otp-relay-jobs`
 /// or moto's `http://127.0.0.1:4566/123456789012/otp-relay-jobs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueUrl {
-    url: String,
-    name_at: usize,
-}
+pub struct QueueUrl(String);
 
 impl QueueUrl {
     pub fn as_str(&self) -> &str {
-        &self.url
+        &self.0
     }
 
     /// The queue's name: the last path segment, and the `QueueName` dimension of its metrics.
     pub fn name(&self) -> &str {
-        &self.url[self.name_at..]
+        self.0.rsplit('/').next().unwrap_or_default()
     }
 }
 
@@ -26,42 +26,35 @@ impl FromStr for QueueUrl {
     type Err = String;
 
     fn from_str(raw: &str) -> Result<Self, String> {
-        let url = raw.trim().trim_end_matches('/').to_owned();
-        let bad = || {
-            format!(
-                "{raw:?} is not an SQS queue URL like https://sqs.<region>.amazonaws.com/<account>/<queue name>"
-            )
-        };
+        let url = raw.trim().trim_end_matches('/');
         let rest = url
             .strip_prefix("https://")
-            .or_else(|| url.strip_prefix("http://"))
-            .ok_or_else(bad)?;
-        let (host, path) = rest.split_once('/').ok_or_else(bad)?;
-        let name = path.rsplit('/').next().unwrap_or_default();
-        if host.is_empty() || !is_queue_name(name) {
-            return Err(bad());
+            .or_else(|| url.strip_prefix("http://"));
+        match rest.and_then(|rest| rest.split_once('/')) {
+            Some((host, path))
+                if !host.is_empty()
+                    && is_queue_name(path.rsplit('/').next().unwrap_or_default()) =>
+            {
+                Ok(Self(url.to_owned()))
+            }
+            _ => Err(format!(
+                "{raw:?} is not an SQS queue URL like https://sqs.<region>.amazonaws.com/<account>/<queue name>"
+            )),
         }
-        Ok(Self {
-            name_at: url.len() - name.len(),
-            url,
-        })
     }
 }
 
 impl std::fmt::Display for QueueUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.url)
+        f.write_str(&self.0)
     }
 }
 
 /// SQS allows 1 to 80 letters, digits, `-` and `_`, plus `.fifo` for FIFO queues.
 fn is_queue_name(name: &str) -> bool {
     let base = name.strip_suffix(".fifo").unwrap_or(name);
-    (1..=80).contains(&name.len())
-        && !base.is_empty()
-        && base
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    (1..=80).contains(&name.len()) && !base.is_empty() && base.chars().all(allowed)
 }
 
 /// `arn:<partition>:sqs:<region>:<account>:<name>`, as in a redrive policy's
@@ -74,15 +67,10 @@ pub struct QueueArn {
 
 impl QueueArn {
     pub fn parse(raw: &str) -> Option<Self> {
-        let parts: Vec<&str> = raw.split(':').collect();
-        match parts.as_slice() {
-            ["arn", _partition, "sqs", _region, account, name]
-                if !account.is_empty() && is_queue_name(name) =>
-            {
-                Some(Self {
-                    account: (*account).to_owned(),
-                    name: (*name).to_owned(),
-                })
+        match raw.split(':').collect::<Vec<_>>()[..] {
+            ["arn", _, "sqs", _, account, name] if !account.is_empty() && is_queue_name(name) => {
+                let (account, name) = (account.to_owned(), name.to_owned());
+                Some(Self { account, name })
             }
             _ => None,
         }
@@ -97,13 +85,6 @@ pub enum Role {
 }
 
 impl Role {
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::JobQueue => "job queue",
-            Role::Dlq => "DLQ",
-        }
-    }
-
     pub fn flag(self) -> &'static str {
         match self {
             Role::JobQueue => "--queue-url / OTP_QUEUE_URL",
@@ -119,9 +100,32 @@ pub struct QueueRef {
     pub url: QueueUrl,
 }
 
+impl QueueRef {
+    pub fn new(role: Role, url: QueueUrl) -> Self {
+        Self { role, url }
+    }
+
+    /// A failed call on this queue: a missing one names the flag that chose it.
+    pub fn failed(&self) -> impl Fn(BackendError) -> Error + '_ {
+        |err| {
+            AwsFailure::of(
+                &err,
+                self.to_string(),
+                ("queue_not_found", self.role.flag()),
+            )
+            .into()
+        }
+    }
+}
+
 impl std::fmt::Display for QueueRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the {} {}", self.role.label(), self.url)
+        let role = if self.role == Role::Dlq {
+            "DLQ"
+        } else {
+            "job queue"
+        };
+        write!(f, "the {role} {}", self.url)
     }
 }
 

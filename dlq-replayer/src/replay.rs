@@ -11,10 +11,10 @@ use crate::classify::SkipReason;
 use crate::context::{Context, Pair};
 use crate::error::Error;
 use crate::inspect::inspect;
-use crate::output::{DRY_RUN, Done, queue_name};
 use crate::queues::{BATCH, Message, send_chunks};
 use crate::rate::Rate;
 use crate::sweep::Sweep;
+use crate::{DRY_RUN, Done, queue_name};
 use common::lifecycle::{replay_precheck, replay_skip};
 use common::pacer::Pacer;
 use serde::Serialize;
@@ -40,68 +40,52 @@ pub async fn run(ctx: &Context, plan: &Plan) -> Result<Done, Error> {
     let pair = ctx.pair().await?;
     let started = std::time::Instant::now();
     // A batch's messages stay held while it waits for the pacer: the hold must outlast that.
-    let hold = plan
-        .hold
-        .duration()
-        .max(2 * Rate::longest_wait(plan.rate) + Duration::from_secs(30));
-    let mut s = Summary {
-        execute: plan.execute,
-        keep_skipped: plan.keep_skipped,
-        dlq_url: pair.dlq.url.to_string(),
-        queue_url: pair.job_queue.url.to_string(),
-        notes: pair.notes.clone(),
-        ..Summary::default()
-    };
+    let wait = 2 * Rate::longest_wait(plan.rate) + Duration::from_secs(30);
+    let hold = plan.hold.duration().max(wait);
     let mut run = Run {
         ctx,
         pair: &pair,
         plan,
         pacer: plan.rate.map(Rate::pacer),
+        sweep: Sweep::new(ctx, &pair.dlq, hold, "replay", Some(pair.dlq_stats.visible)),
+        s: Summary {
+            execute: plan.execute,
+            keep_skipped: plan.keep_skipped,
+            dlq_url: pair.dlq.url.to_string(),
+            queue_url: pair.job_queue.url.to_string(),
+            notes: pair.notes.clone(),
+            ..Summary::default()
+        },
     };
-    let mut sweep = Sweep::new(ctx, &pair.dlq, hold, "replay", Some(pair.dlq_stats.visible));
-    let outcome = async {
-        loop {
-            let room = plan.limit.map(|limit| limit.saturating_sub(s.replayed));
-            if room == Some(0) {
-                return Ok(());
-            }
-            let want = room.map_or(BATCH, |r| usize::try_from(r).unwrap_or(BATCH).min(BATCH));
-            let Some(batch) = sweep.next(want).await? else {
-                return Ok(());
-            };
-            run.batch(&mut sweep, &batch, &mut s).await?;
-            sweep.progress(s.examined, &s.status());
-        }
-    }
-    .await;
-    let outcome = sweep.finish(outcome).await;
+    let outcome = run.all().await;
+    let stopped = run
+        .sweep
+        .end(outcome, run.s.examined, &pair.dlq_stats, "replay")
+        .await;
+    let mut s = run.s;
     s.skipped_total = s.skipped.values().sum();
     if plan.execute {
         s.kept_in_dlq.skipped = s.skipped_total - s.removed_from_dlq;
     }
     s.seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
-    let k = &s.kept_in_dlq;
-    let error = match outcome {
-        Err(err) => Some(err),
-        Ok(()) if ctx.stop.is_cancelled() => Some(Error::Interrupted),
-        Ok(()) if s.examined == 0 => Some(Context::empty(&pair.dlq, &pair.dlq_stats, "replay")),
-        Ok(()) if k.failed > 0 => Some(Error::Incomplete {
-            failed: k.failed,
-            asked: s.replayed + k.failed,
-            verb: "put back",
-            detail: format!("SQS refused them ({})", s.first_error()),
-        }),
-        Ok(()) if s.not_removed > 0 => Some(Error::Incomplete {
-            failed: s.not_removed,
-            asked: s.replayed,
-            verb: "removed from the DLQ after being put back",
-            detail: format!(
-                "{}; they are now in both queues, and the worker delivers each code once",
-                s.first_error()
+    let first_error = s.errors.first().cloned().unwrap_or_default();
+    let error = stopped.or_else(|| match (s.kept_in_dlq.failed, s.not_removed) {
+        (0, 0) => None,
+        (0, not_removed) => Some(Error::incomplete(
+            not_removed,
+            s.replayed,
+            "removed from the DLQ after being put back",
+            format!(
+                "{first_error}; they are now in both queues, and the worker delivers each code once"
             ),
-        }),
-        Ok(()) => None,
-    };
+        )),
+        (failed, _) => Some(Error::incomplete(
+            failed,
+            s.replayed + failed,
+            "put back",
+            format!("SQS refused them ({first_error})"),
+        )),
+    });
     Ok(Done::of(&s, error))
 }
 
@@ -147,44 +131,47 @@ pub struct Kept {
     pub skipped: u64,
 }
 
-impl Summary {
-    fn first_error(&self) -> &str {
-        self.errors.first().map_or("", String::as_str)
-    }
-
-    /// `put back 300, skipped 40, kept 2`, for the progress line.
-    fn status(&self) -> String {
-        let k = &self.kept_in_dlq;
-        format!(
-            "{} {}, skipped {}, kept {}",
-            if self.execute {
-                "put back"
-            } else {
-                "would put back"
-            },
-            self.replayed,
-            self.skipped.values().sum::<u64>(),
-            k.malformed + k.not_selected + k.beyond_limit + k.failed + k.interrupted
-        )
+impl Kept {
+    /// The live or malformed jobs left (the skipped ones are counted with the skipped), each
+    /// with its name and why, for the text summary.
+    fn reasons(&self) -> [(u64, &'static str, &'static str); 5] {
+        [
+            (
+                self.malformed,
+                "malformed",
+                "not delivery jobs: left for you to inspect (peek, export)",
+            ),
+            (
+                self.not_selected,
+                "not selected",
+                "outside --channel / --older-than / --newer-than",
+            ),
+            (
+                self.beyond_limit,
+                "beyond --limit",
+                "live, left for a later run",
+            ),
+            (self.failed, "failed", "SQS did not take them"),
+            (
+                self.interrupted,
+                "interrupted",
+                "live, left when the run was stopped",
+            ),
+        ]
     }
 }
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, t: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let dry_run = format!("{DRY_RUN}:");
-        let (put, skip) = if self.execute {
-            ("put back", "skipped")
-        } else {
-            ("would put back", "would skip")
+        let (done, put, skip) = match self.execute {
+            true => ("replayed".to_owned(), "put back", "skipped"),
+            false => (format!("{DRY_RUN}:"), "would put back", "would skip"),
         };
+        let (dlq, jobs) = (queue_name(&self.dlq_url), queue_name(&self.queue_url));
+        let (examined, seconds) = (self.examined, self.seconds);
         writeln!(
             t,
-            "{} {} → {}: {} examined in {:.1} s",
-            if self.execute { "replayed" } else { &dry_run },
-            queue_name(&self.dlq_url),
-            queue_name(&self.queue_url),
-            self.examined,
-            self.seconds
+            "{done} {dlq} → {jobs}: {examined} examined in {seconds:.1} s"
         )?;
         writeln!(t, "  {put:<22}{:>7}", self.replayed)?;
         let fate = match (self.execute, self.keep_skipped) {
@@ -198,30 +185,7 @@ impl std::fmt::Display for Summary {
                 writeln!(t, "    {:<20}{n:>7}  {}", reason.name(), reason.describe())?;
             }
         }
-        let k = &self.kept_in_dlq;
-        let kept = [
-            (
-                k.malformed,
-                "malformed",
-                "not delivery jobs: left for you to inspect (peek, export)",
-            ),
-            (
-                k.not_selected,
-                "not selected",
-                "outside --channel / --older-than / --newer-than",
-            ),
-            (
-                k.beyond_limit,
-                "beyond --limit",
-                "live, left for a later run",
-            ),
-            (k.failed, "failed", "SQS did not take them"),
-            (
-                k.interrupted,
-                "interrupted",
-                "live, left when the run was stopped",
-            ),
-        ];
+        let kept = self.kept_in_dlq.reasons();
         let kept_total: u64 = kept.iter().map(|(n, _, _)| n).sum();
         if kept_total > 0 {
             writeln!(t, "  {:<22}{kept_total:>7}", "kept in the DLQ")?;
@@ -230,10 +194,11 @@ impl std::fmt::Display for Summary {
             }
         }
         if self.not_removed > 0 {
+            let n = self.not_removed;
             writeln!(
                 t,
-                "  {:<22}{:>7}  put back, but still in the DLQ too",
-                "not removed", self.not_removed
+                "  {:<22}{n:>7}  put back, but still in the DLQ too",
+                "not removed"
             )?;
         }
         for note in &self.notes {
@@ -242,10 +207,10 @@ impl std::fmt::Display for Summary {
         for error in self.errors.iter().take(10) {
             writeln!(t, "problem: {error}")?;
         }
-        if self.errors.len() > 10 {
-            writeln!(t, "problem: ... and {} more", self.errors.len() - 10)?;
+        match self.errors.len() {
+            n if n > 10 => writeln!(t, "problem: ... and {} more", n - 10),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -256,27 +221,52 @@ struct Run<'a> {
     pair: &'a Pair,
     plan: &'a Plan,
     pacer: Option<Pacer>,
+    sweep: Sweep<'a>,
+    s: Summary,
 }
 
 impl Run<'_> {
-    async fn batch(
-        &mut self,
-        sweep: &mut Sweep<'_>,
-        batch: &[Message],
-        s: &mut Summary,
-    ) -> Result<(), Error> {
-        s.examined += batch.len() as u64;
+    /// Batch after batch, until the DLQ has nothing more, `--limit` is reached or a signal came.
+    async fn all(&mut self) -> Result<(), Error> {
+        loop {
+            let room = self
+                .plan
+                .limit
+                .map(|limit| limit.saturating_sub(self.s.replayed));
+            if room == Some(0) {
+                return Ok(());
+            }
+            let want = room.map_or(BATCH, |r| usize::try_from(r).unwrap_or(BATCH).min(BATCH));
+            let Some(batch) = self.sweep.next(want).await? else {
+                return Ok(());
+            };
+            self.batch(&batch).await?;
+            let (s, k) = (&self.s, &self.s.kept_in_dlq);
+            let verb = if s.execute {
+                "put back"
+            } else {
+                "would put back"
+            };
+            let kept: u64 = k.reasons().iter().map(|(n, _, _)| n).sum();
+            let skipped: u64 = s.skipped.values().sum();
+            let status = format!("{verb} {}, skipped {skipped}, kept {kept}", s.replayed);
+            self.sweep.progress(s.examined, &status);
+        }
+    }
+
+    async fn batch(&mut self, batch: &[Message]) -> Result<(), Error> {
+        self.s.examined += batch.len() as u64;
         let decisions = decide(self.ctx, self.plan, batch).await?;
-        let mut to_send: Vec<&Message> = Vec::new();
-        let mut to_remove: Vec<&str> = Vec::new();
+        let (mut to_send, mut to_remove) = (Vec::new(), Vec::new());
         for (message, decision) in batch.iter().zip(decisions) {
+            let s = &mut self.s;
             match decision {
                 Decision::Malformed => s.kept_in_dlq.malformed += 1,
                 Decision::NotSelected => s.kept_in_dlq.not_selected += 1,
                 Decision::Skip(reason) => {
                     *s.skipped.entry(reason).or_default() += 1;
                     if self.plan.execute && !self.plan.keep_skipped {
-                        to_remove.push(&message.id);
+                        to_remove.push(message.id.as_str());
                     }
                 }
                 Decision::Replay => {
@@ -290,74 +280,65 @@ impl Run<'_> {
             }
         }
         if !self.plan.execute {
-            s.replayed += to_send.len() as u64;
+            self.s.replayed += to_send.len() as u64;
             return Ok(());
         }
-        self.put_back(sweep, &to_send, s).await?;
-        for result in sweep.delete(&to_remove).await? {
+        self.put_back(&to_send).await?;
+        for result in self.sweep.delete(&to_remove).await? {
             match result {
-                Ok(()) => s.removed_from_dlq += 1,
-                Err(e) => s.errors.push(format!("removing a skipped job: {e}")),
+                Ok(()) => self.s.removed_from_dlq += 1,
+                Err(e) => self.s.errors.push(format!("removing a skipped job: {e}")),
             }
         }
         Ok(())
     }
 
     /// Sends, then deletes exactly what was sent, one send at a time.
-    async fn put_back(
-        &mut self,
-        sweep: &mut Sweep<'_>,
-        messages: &[&Message],
-        s: &mut Summary,
-    ) -> Result<(), Error> {
+    async fn put_back(&mut self, messages: &[&Message]) -> Result<(), Error> {
         let outgoing: Vec<_> = messages.iter().map(|m| m.outgoing()).collect();
         for chunk in send_chunks(&outgoing, Rate::burst(self.plan.rate)) {
+            let pace = async {
+                if let Some(pacer) = &self.pacer {
+                    pacer
+                        .acquire_many(u32::try_from(chunk.len()).unwrap_or(u32::MAX))
+                        .await;
+                }
+            };
             tokio::select! {
                 biased;
                 () = self.ctx.stop.cancelled() => {
-                    s.kept_in_dlq.interrupted += (outgoing.len() - chunk.start) as u64;
+                    self.s.kept_in_dlq.interrupted += (outgoing.len() - chunk.start) as u64;
                     return Ok(());
                 }
-                () = pace(self.pacer.as_ref(), chunk.len()) => {}
+                () = pace => {}
             }
+            let job_queue = &self.pair.job_queue;
             let results = self
                 .ctx
                 .queues
-                .send(&self.pair.job_queue, &outgoing[chunk.clone()])
+                .send(job_queue, &outgoing[chunk.clone()])
                 .await?;
             let mut sent = Vec::new();
             for (message, result) in messages[chunk].iter().zip(results) {
-                match result {
-                    Ok(()) => sent.push(message.id.as_str()),
-                    Err(e) => {
-                        s.kept_in_dlq.failed += 1;
-                        s.errors
-                            .push(format!("putting back message {}: {e}", message.id));
-                    }
+                if let Err(e) = result {
+                    self.s.kept_in_dlq.failed += 1;
+                    (self.s.errors).push(format!("putting back message {}: {e}", message.id));
+                } else {
+                    sent.push(message.id.as_str());
                 }
             }
-            s.replayed += sent.len() as u64;
-            let deleted = sweep.delete(&sent).await.inspect_err(|_| {
-                s.not_removed += sent.len() as u64;
-            })?;
+            self.s.replayed += sent.len() as u64;
+            let deleted = self.sweep.delete(&sent).await;
+            let deleted = deleted.inspect_err(|_| self.s.not_removed += sent.len() as u64)?;
             for (id, result) in sent.iter().zip(deleted) {
                 if let Err(e) = result {
-                    s.not_removed += 1;
-                    s.errors
-                        .push(format!("removing put-back message {id} from the DLQ: {e}"));
+                    self.s.not_removed += 1;
+                    let problem = format!("removing put-back message {id} from the DLQ: {e}");
+                    self.s.errors.push(problem);
                 }
             }
         }
         Ok(())
-    }
-}
-
-/// Waits until `jobs` more may leave (at once without `--rate`).
-async fn pace(pacer: Option<&Pacer>, jobs: usize) {
-    if let Some(pacer) = pacer {
-        pacer
-            .acquire_many(u32::try_from(jobs).unwrap_or(u32::MAX))
-            .await;
     }
 }
 
@@ -368,20 +349,20 @@ async fn decide(ctx: &Context, plan: &Plan, batch: &[Message]) -> Result<Vec<Dec
         selected(job) && replay_precheck(job, now, plan.include_expired).is_none()
     })
     .await?;
-    Ok(inspected
-        .into_iter()
-        .map(|item| match &item.job {
-            Err(_) => Decision::Malformed,
-            Ok(job) if !selected(job) => Decision::NotSelected,
-            Ok(job) => {
-                let record = item.record.flatten();
-                match replay_skip(job, record.as_ref(), now, plan.include_expired) {
-                    Some(reason) => Decision::Skip(reason),
-                    None => Decision::Replay,
-                }
-            }
-        })
-        .collect())
+    let decision = |item: crate::inspect::Inspected| match &item.job {
+        Err(_) => Decision::Malformed,
+        Ok(job) if !selected(job) => Decision::NotSelected,
+        Ok(job) => match replay_skip(
+            job,
+            item.record.flatten().as_ref(),
+            now,
+            plan.include_expired,
+        ) {
+            Some(reason) => Decision::Skip(reason),
+            None => Decision::Replay,
+        },
+    };
+    Ok(inspected.into_iter().map(decision).collect())
 }
 
 #[cfg(test)]
@@ -389,6 +370,7 @@ mod tests {
     use super::*;
     use crate::classify::Selection;
     use crate::testkit::Fixture;
+    use common::cli_output::CliError;
     use common::domain::Channel;
 
     fn plan(execute: bool) -> Plan {

@@ -1,5 +1,5 @@
-//! Durations on the command line (`90s`, `30m`, `2h`, `1d`, `1h30m`, read by `humantime`) and
-//! their short display.
+//! Durations on the command line (`90s`, `30m`, `2h`, `1d`, `1h30m`) and their short display,
+//! both by `humantime`.
 
 const UNITS: &str = "use a number with a unit: 90s, 30m, 2h, 1d, or combined like 1h30m";
 
@@ -13,20 +13,15 @@ pub fn parse(raw: &str) -> Result<i64, String> {
     i64::try_from(duration.as_secs()).map_err(|_| format!("{raw:?} is too long"))
 }
 
-/// The two largest units of a number of seconds: `45s`, `12m 5s`, `3h 20m`, `2d 4h`
-/// (humantime's own format shows every unit).
+/// The two largest units of a number of seconds, by humantime: `45s`, `12m 5s`, `3h 20m`,
+/// `2days 4h` (its own format shows every unit).
 pub fn short(s: u64) -> String {
-    let (big, small) = match s {
-        0..60 => return format!("{s}s"),
-        60..3_600 => ((s / 60, "m"), (s % 60, "s")),
-        3_600..86_400 => ((s / 3_600, "h"), (s % 3_600 / 60, "m")),
-        _ => ((s / 86_400, "d"), (s % 86_400 / 3_600, "h")),
+    let unit = match s {
+        0..3_600 => 1,
+        3_600..86_400 => 60,
+        _ => 3_600,
     };
-    if small.0 == 0 {
-        format!("{}{}", big.0, big.1)
-    } else {
-        format!("{}{} {}{}", big.0, big.1, small.0, small.1)
-    }
+    humantime::format_duration(std::time::Duration::from_secs(s - s % unit)).to_string()
 }
 
 #[cfg(test)]
@@ -70,6 +65,6 @@ mod tests {
         assert_eq!(short(60), "1m");
         assert_eq!(short(725), "12m 5s");
         assert_eq!(short(3 * 3600 + 20 * 60 + 7), "3h 20m");
-        assert_eq!(short(2 * 86_400 + 4 * 3600), "2d 4h");
+        assert_eq!(short(2 * 86_400 + 4 * 3600 + 59), "2days 4h");
     }
 }

@@ -1,10 +1,10 @@
 //! `status`: both queues at a glance, and the alarms that watch them. Read-only: it receives
 //! nothing (a receive from the job queue would count toward sending a job to the DLQ).
 
+use crate::Done;
 use crate::context::Context;
 use crate::error::Error;
 use crate::monitoring::Alarm;
-use crate::output::Done;
 use crate::queue_url::{QueueRef, Role};
 use crate::queues::QueueStats;
 use crate::span::short;

@@ -13,7 +13,8 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::progress::Progress;
 use crate::queue_url::QueueRef;
-use crate::queues::{BATCH, Message, Queues};
+use crate::queues::{BATCH, Message, QueueStats, Queues};
+use common::queue::Receive;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -32,7 +33,8 @@ pub struct Sweep<'a> {
     queues: &'a Queues,
     queue: &'a QueueRef,
     stop: &'a CancellationToken,
-    hold_seconds: i32,
+    /// How each receive asks: the hold, and a short long poll.
+    ask: Receive,
     seen: HashMap<String, Seen>,
     progress: Progress,
 }
@@ -51,7 +53,11 @@ impl<'a> Sweep<'a> {
             queues: &ctx.queues,
             queue,
             stop: &ctx.stop,
-            hold_seconds: i32::try_from(hold.as_secs()).unwrap_or(i32::MAX),
+            ask: Receive {
+                max: BATCH,
+                wait_seconds: WAIT_SECONDS,
+                hold_seconds: Some(i32::try_from(hold.as_secs()).unwrap_or(i32::MAX)),
+            },
             seen: HashMap::new(),
             progress: Progress::new(label, total),
         }
@@ -63,22 +69,18 @@ impl<'a> Sweep<'a> {
     /// hands out again (standard queues deliver at least once) is deleted again.
     pub async fn next(&mut self, max: usize) -> Result<Option<Vec<Message>>, Error> {
         while !self.stop.is_cancelled() {
-            let received = self
-                .queues
-                .receive(self.queue, max, self.hold_seconds, WAIT_SECONDS)
-                .await?;
+            let max = max.clamp(1, BATCH);
+            let ask = Receive { max, ..self.ask };
+            let received = self.queues.receive(self.queue, ask).await?;
             if received.is_empty() {
                 return Ok(None);
             }
-            let mut fresh = Vec::new();
-            let mut deleted_again = Vec::new();
+            let (mut fresh, mut deleted_again) = (Vec::new(), Vec::new());
             for message in received {
                 match self.seen.get_mut(&message.id) {
                     None => {
-                        self.seen.insert(
-                            message.id.clone(),
-                            Seen::Held(message.receipt_handle.clone()),
-                        );
+                        let held = Seen::Held(message.receipt_handle.clone());
+                        self.seen.insert(message.id.clone(), held);
                         fresh.push(message);
                     }
                     Some(Seen::Held(handle)) => *handle = message.receipt_handle,
@@ -106,6 +108,23 @@ impl<'a> Sweep<'a> {
         self.progress.finish();
         let released = self.release().await;
         outcome.and(released)
+    }
+
+    /// Ends the sweep ([`Sweep::finish`]) and says why the run fell short, if it did: an
+    /// error, a signal, or a DLQ with nothing to `verb` (`examined` none of its `stats`).
+    pub async fn end(
+        &mut self,
+        outcome: Result<(), Error>,
+        examined: u64,
+        stats: &QueueStats,
+        verb: &'static str,
+    ) -> Option<Error> {
+        match self.finish(outcome).await {
+            Err(err) => Some(err),
+            Ok(()) if self.stop.is_cancelled() => Some(Error::Interrupted),
+            Ok(()) if examined == 0 => Some(Context::empty(self.queue, stats, verb)),
+            Ok(()) => None,
+        }
     }
 
     /// The current receipt handle of a held message (it changes when a lapsed hold is renewed).
@@ -138,20 +157,14 @@ impl<'a> Sweep<'a> {
     /// Makes every held message visible again at once. A handle SQS no longer takes belongs
     /// to a message whose hold already ran out: it is visible anyway.
     async fn release(&mut self) -> Result<(), Error> {
-        let held: Vec<(String, String)> = self
-            .seen
-            .iter()
-            .filter_map(|(id, seen)| match seen {
-                Seen::Held(handle) => Some((id.clone(), handle.clone())),
-                Seen::Deleted => None,
-            })
-            .collect();
-        for chunk in held.chunks(BATCH) {
+        let held = self.seen.iter().filter_map(|(id, seen)| match seen {
+            Seen::Held(handle) => Some((id.clone(), handle.clone())),
+            Seen::Deleted => None,
+        });
+        for chunk in held.collect::<Vec<_>>().chunks(BATCH) {
             let handles: Vec<String> = chunk.iter().map(|(_, h)| h.clone()).collect();
             self.queues.show(self.queue, &handles).await?;
-            for (id, _) in chunk {
-                self.seen.remove(id);
-            }
+            chunk.iter().for_each(|(id, _)| drop(self.seen.remove(id)));
         }
         Ok(())
     }

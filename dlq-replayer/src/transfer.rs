@@ -9,36 +9,17 @@
 
 use crate::context::Context;
 use crate::error::Error;
-use crate::output::{DRY_RUN, Done, queue_name};
 use crate::progress::Progress;
-use crate::queues::{AttributeValue, BATCH, Message, Outgoing, send_chunks};
+use crate::queues::{BATCH, Message, Outgoing, send_chunks};
 use crate::sweep::Sweep;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use crate::{DRY_RUN, Done, queue_name};
+use serde::Serialize;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Line {
-    pub message_id: String,
-    pub body: String,
-    #[serde(default)]
-    pub attributes: BTreeMap<String, String>,
-    #[serde(default)]
-    pub message_attributes: BTreeMap<String, AttributeValue>,
-}
-
-impl From<&Message> for Line {
-    fn from(m: &Message) -> Self {
-        Self {
-            message_id: m.id.clone(),
-            body: m.body.clone(),
-            attributes: m.attributes.clone(),
-            message_attributes: m.message_attributes.clone(),
-        }
-    }
-}
+/// One line of an export file: a message as [`Message`] serializes it.
+pub type Line = Message;
 
 fn partial_path(out: &Path) -> PathBuf {
     let mut name = out.file_name().unwrap_or_default().to_os_string();
@@ -63,12 +44,11 @@ pub async fn export(ctx: &Context, out: &Path, force: bool, hold: Duration) -> R
         let failed = |e| Error::file(&partial, e);
         while let Some(batch) = sweep.next(BATCH).await? {
             for message in &batch {
-                let mut line = serde_json::to_vec(&Line::from(message))
-                    .map_err(|e| failed(std::io::Error::other(e)))?;
+                let line = serde_json::to_vec(message);
+                let mut line = line.map_err(|e| failed(std::io::Error::other(e)))?;
                 line.push(b'\n');
                 writer.write_all(&line).map_err(failed)?;
-                count += 1;
-                bytes += line.len() as u64;
+                (count, bytes) = (count + 1, bytes + line.len() as u64);
             }
             sweep.progress(count, &format!("written {count}"));
         }
@@ -77,26 +57,25 @@ pub async fn export(ctx: &Context, out: &Path, force: bool, hold: Duration) -> R
     }
     .await;
     // The DLQ is left as it was, whatever happened to the file.
-    let finished = sweep.finish(written).await.and_then(|()| {
-        if ctx.stop.is_cancelled() {
-            Err(Error::Interrupted)
-        } else if count == 0 {
-            Err(Context::empty(&dlq, &stats, "export"))
-        } else {
-            std::fs::rename(&partial, out).map_err(|e| Error::file(out, e))
-        }
-    });
+    let stopped = sweep.end(written, count, &stats, "export").await;
+    let finished = stopped.map_or_else(
+        || std::fs::rename(&partial, out).map_err(|e| Error::file(out, e)),
+        Err,
+    );
     if let Err(err) = finished {
         let _ = std::fs::remove_file(&partial);
         return Err(err);
     }
-    let summary = Exported {
-        dlq_url: dlq.url.to_string(),
-        file: out.display().to_string(),
-        exported: count,
-        bytes,
-    };
-    Ok(Done::of(&summary, None))
+    let (dlq_url, file) = (dlq.url.to_string(), out.display().to_string());
+    Ok(Done::of(
+        &Exported {
+            dlq_url,
+            file,
+            exported: count,
+            bytes,
+        },
+        None,
+    ))
 }
 
 /// What `export` wrote.
@@ -110,13 +89,15 @@ pub struct Exported {
 
 impl std::fmt::Display for Exported {
     fn fmt(&self, t: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(
-            t,
-            "exported {} messages from {} to {} ({} bytes); the DLQ is unchanged",
+        let (n, dlq, file, bytes) = (
             self.exported,
             queue_name(&self.dlq_url),
-            self.file,
-            self.bytes
+            &self.file,
+            self.bytes,
+        );
+        writeln!(
+            t,
+            "exported {n} messages from {dlq} to {file} ({bytes} bytes); the DLQ is unchanged"
         )
     }
 }
@@ -138,18 +119,14 @@ pub struct Imported {
 
 impl std::fmt::Display for Imported {
     fn fmt(&self, t: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (file, dlq) = (&self.file, queue_name(&self.dlq_url));
+        let (file, dlq, n) = (&self.file, queue_name(&self.dlq_url), self.messages);
         if !self.execute {
-            return writeln!(
-                t,
-                "{DRY_RUN}: {} messages in {file} would go into {dlq}",
-                self.messages
-            );
+            return writeln!(t, "{DRY_RUN}: {n} messages in {file} would go into {dlq}");
         }
         writeln!(
             t,
-            "imported {} of {} messages from {file} into {dlq}",
-            self.imported, self.messages
+            "imported {} of {n} messages from {file} into {dlq}",
+            self.imported
         )?;
         match self.not_imported_lines.as_deref() {
             Some(lines) if !lines.is_empty() => writeln!(
@@ -165,25 +142,23 @@ impl std::fmt::Display for Imported {
 /// Every line of an export file, checked before anything is sent.
 pub fn read(path: &Path) -> Result<Vec<Line>, Error> {
     let file = std::fs::File::open(path).map_err(|e| Error::file(path, e))?;
+    let bad = |line, problem| Error::BadExportLine {
+        path: path.to_owned(),
+        line,
+        problem,
+    };
     let mut lines = Vec::new();
     for (n, text) in std::io::BufReader::new(file).lines().enumerate() {
         let text = text.map_err(|e| Error::file(path, e))?;
-        if text.trim().is_empty() {
-            continue;
+        if !text.trim().is_empty() {
+            let line = serde_json::from_str(&text);
+            lines.push(
+                line.map_err(|e| bad(n + 1, format!("not an exported message ({})", problem(&e))))?,
+            );
         }
-        let line: Line = serde_json::from_str(&text).map_err(|e| Error::BadExportLine {
-            path: path.to_owned(),
-            line: n + 1,
-            problem: format!("not an exported message ({})", problem(&e)),
-        })?;
-        lines.push(line);
     }
     if lines.is_empty() {
-        return Err(Error::BadExportLine {
-            path: path.to_owned(),
-            line: 0,
-            problem: "the file holds no messages".to_owned(),
-        });
+        return Err(bad(0, "the file holds no messages".to_owned()));
     }
     Ok(lines)
 }
@@ -215,20 +190,13 @@ pub async fn import(ctx: &Context, input: &Path, execute: bool) -> Result<Done, 
     if !execute {
         return Ok(Done::of(&summary, None));
     }
-    let outgoing: Vec<Outgoing> = lines
-        .iter()
-        .map(|l| Outgoing {
-            body: l.body.clone(),
-            message_attributes: l.message_attributes.clone(),
-        })
-        .collect();
+    let outgoing: Vec<Outgoing> = lines.iter().map(Message::outgoing).collect();
     let mut progress = Progress::new("import", Some(total));
     let (mut not_imported, mut errors, mut failure) = (Vec::new(), Vec::new(), None);
     for chunk in send_chunks(&outgoing, BATCH) {
-        let sent = if ctx.stop.is_cancelled() {
-            Err(Error::Interrupted)
-        } else {
-            ctx.queues.send(&dlq, &outgoing[chunk.clone()]).await
+        let sent = match ctx.stop.is_cancelled() {
+            true => Err(Error::Interrupted),
+            false => ctx.queues.send(&dlq, &outgoing[chunk.clone()]).await,
         };
         let results = match sent {
             Ok(results) => results,
@@ -239,55 +207,50 @@ pub async fn import(ctx: &Context, input: &Path, execute: bool) -> Result<Done, 
             }
         };
         for (i, result) in chunk.zip(results) {
-            match result {
-                Ok(()) => summary.imported += 1,
-                Err(e) => {
-                    not_imported.push(i + 1);
-                    errors.push(format!("line {}: {e}", i + 1));
-                }
+            if let Err(e) = result {
+                not_imported.push(i + 1);
+                errors.push(format!("line {}: {e}", i + 1));
+            } else {
+                summary.imported += 1;
             }
         }
         progress.update(summary.imported, &format!("imported {}", summary.imported));
     }
     progress.finish();
     let failure = failure.or_else(|| {
-        (!not_imported.is_empty()).then(|| Error::Incomplete {
-            failed: not_imported.len() as u64,
-            asked: total,
-            verb: "imported",
-            detail: errors.first().cloned().unwrap_or_default(),
+        (!not_imported.is_empty()).then(|| {
+            let (failed, detail) = (not_imported.len() as u64, errors.first().cloned());
+            Error::incomplete(failed, total, "imported", detail.unwrap_or_default())
         })
     });
-    summary.not_imported_lines = Some(not_imported);
-    summary.errors = Some(errors);
+    (summary.not_imported_lines, summary.errors) = (Some(not_imported), Some(errors));
     Ok(Done::of(&summary, failure))
 }
 
 /// `1-3, 7, 9-10`: line numbers, compactly.
 fn ranges(lines: &[usize]) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        let start = lines[i];
-        let mut end = start;
-        while i + 1 < lines.len() && lines[i + 1] == end + 1 {
-            i += 1;
-            end = lines[i];
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for &n in lines {
+        match runs.last_mut() {
+            Some((_, end)) if *end + 1 == n => *end = n,
+            _ => runs.push((n, n)),
         }
-        parts.push(if start == end {
-            start.to_string()
-        } else {
-            format!("{start}-{end}")
-        });
-        i += 1;
     }
-    parts.join(", ")
+    let run = |&(a, b): &(usize, usize)| {
+        if a == b {
+            a.to_string()
+        } else {
+            format!("{a}-{b}")
+        }
+    };
+    runs.iter().map(run).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testkit::Fixture;
+    use common::cli_output::CliError;
     use common::domain::Channel;
 
     fn temp_path(name: &str) -> PathBuf {

@@ -24,6 +24,13 @@ pub enum InfraError {
     },
 }
 
+impl InfraError {
+    /// A request for `id` that the SDK could not build from the template's values.
+    pub(crate) fn build(id: &str) -> impl Fn(aws_sdk_dynamodb::error::BuildError) -> Self + '_ {
+        move |e| InfraError::Template(format!("{id}: {e}"))
+    }
+}
+
 /// The `result` of an SDK call for `resource`, its error naming the operation.
 pub(crate) fn aws<T, E: std::error::Error + Send + Sync + 'static>(
     resource: &str,

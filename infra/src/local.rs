@@ -89,6 +89,16 @@ pub fn resources() -> Value {
     })
 }
 
+/// The template's queues, by logical id, each after the DLQ its redrive policy names.
+const QUEUES: [&str; 2] = ["DeadLetterQueue", "JobQueue"];
+
+/// The queue properties `CreateQueue` takes as attributes, as the template writes them.
+const QUEUE_ATTRIBUTES: [&str; 3] = [
+    "SqsManagedSseEnabled",
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+];
+
 /// A created resource: what `!Ref` gives, and its `!GetAtt` attributes (`Arn`, `QueueName`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Physical {
@@ -139,11 +149,7 @@ pub async fn provision(
         stack: stack_name,
         parameters: template.parameter_values(overrides)?,
         resources: BTreeMap::new(),
-        dynamodb: aws_sdk_dynamodb::Client::new(sdk),
-        sqs: aws_sdk_sqs::Client::new(sdk),
-        sns: aws_sdk_sns::Client::new(sdk),
-        cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
-        secrets: aws_sdk_secretsmanager::Client::new(sdk),
+        sdk,
     };
     local.table().await?;
     local.queues().await?;
@@ -160,9 +166,7 @@ pub async fn provision(
         .iter()
         .filter_map(|(variable, value)| Some((variable.clone(), local.value(value)?)))
         .collect();
-    let outputs = template
-        .outputs()
-        .iter()
+    let outputs = (template.section("Outputs").iter())
         .filter_map(|(name, output)| Some((name.clone(), local.value(output.get("Value")?)?)))
         .collect();
     Ok(LocalStack {
@@ -178,12 +182,8 @@ pub async fn provision(
 /// says how); locally, creating it is all it takes (moto verifies at once).
 pub async fn verify_sender(sdk: &aws_config::SdkConfig, address: &str) -> Result<(), InfraError> {
     let ses = aws_sdk_sesv2::Client::new(sdk);
-    match ses
-        .create_email_identity()
-        .email_identity(address)
-        .send()
-        .await
-    {
+    let created = ses.create_email_identity().email_identity(address).send();
+    match created.await {
         // Already there, from an earlier run.
         Err(e)
             if e.as_service_error()
@@ -200,11 +200,7 @@ struct Provisioner<'a> {
     stack: &'a str,
     parameters: BTreeMap<String, String>,
     resources: BTreeMap<String, Physical>,
-    dynamodb: aws_sdk_dynamodb::Client,
-    sqs: aws_sdk_sqs::Client,
-    sns: aws_sdk_sns::Client,
-    cloudwatch: aws_sdk_cloudwatch::Client,
-    secrets: aws_sdk_secretsmanager::Client,
+    sdk: &'a aws_config::SdkConfig,
 }
 
 impl Provisioner<'_> {
@@ -281,34 +277,35 @@ impl Provisioner<'_> {
     fn created(&mut self, id: &str, reference: String, attributes: &[(&str, String)]) {
         tracing::debug!(resource = %id, %reference, "created");
         let attributes = attributes.iter().map(|(k, v)| ((*k).to_owned(), v.clone()));
-        let physical = Physical {
-            reference,
-            attributes: attributes.collect(),
-        };
-        self.resources.insert(id.to_owned(), physical);
+        let attributes = attributes.collect();
+        (self.resources).insert(
+            id.to_owned(),
+            Physical {
+                reference,
+                attributes,
+            },
+        );
     }
 
     async fn table(&mut self) -> Result<(), InfraError> {
-        let id = "Table";
+        let (id, dynamodb) = ("Table", aws_sdk_dynamodb::Client::new(self.sdk));
         let name = self
             .get::<String>(id, "/TableName")?
             .unwrap_or_else(|| self.stack.to_owned());
-        let invalid =
-            |e: aws_sdk_dynamodb::error::BuildError| InfraError::Template(format!("{id}: {e}"));
-        let request = (self.dynamodb.create_table().table_name(&name))
+        let request = (dynamodb.create_table().table_name(&name))
             .set_attribute_definitions(self.each(id, "/AttributeDefinitions", |at| {
                 (ddb::AttributeDefinition::builder())
                     .set_attribute_name(self.get(id, &format!("{at}/AttributeName"))?)
                     .set_attribute_type(self.get(id, &format!("{at}/AttributeType"))?)
                     .build()
-                    .map_err(invalid)
+                    .map_err(InfraError::build(id))
             })?)
             .set_key_schema(self.each(id, "/KeySchema", |at| {
                 (ddb::KeySchemaElement::builder())
                     .set_attribute_name(self.get(id, &format!("{at}/AttributeName"))?)
                     .set_key_type(self.get(id, &format!("{at}/KeyType"))?)
                     .build()
-                    .map_err(invalid)
+                    .map_err(InfraError::build(id))
             })?)
             .set_billing_mode(self.get(id, "/BillingMode")?)
             .sse_specification(
@@ -317,22 +314,22 @@ impl Provisioner<'_> {
                     .build(),
             );
         let created = aws(id, "dynamodb:CreateTable", request.send().await)?;
-        let request = (self.dynamodb.update_time_to_live().table_name(&name))
+        let request = (dynamodb.update_time_to_live().table_name(&name))
             .time_to_live_specification(
                 ddb::TimeToLiveSpecification::builder()
                     .set_attribute_name(self.get(id, "/TimeToLiveSpecification/AttributeName")?)
                     .set_enabled(self.get(id, "/TimeToLiveSpecification/Enabled")?)
                     .build()
-                    .map_err(invalid)?,
+                    .map_err(InfraError::build(id))?,
             );
         aws(id, "dynamodb:UpdateTimeToLive", request.send().await)?;
         let pitr = "/PointInTimeRecoverySpecification/PointInTimeRecoveryEnabled";
-        let request = (self.dynamodb.update_continuous_backups().table_name(&name))
+        let request = (dynamodb.update_continuous_backups().table_name(&name))
             .point_in_time_recovery_specification(
                 ddb::PointInTimeRecoverySpecification::builder()
                     .set_point_in_time_recovery_enabled(self.get(id, pitr)?)
                     .build()
-                    .map_err(invalid)?,
+                    .map_err(InfraError::build(id))?,
             );
         aws(id, "dynamodb:UpdateContinuousBackups", request.send().await)?;
         let arn = created.table_description.and_then(|d| d.table_arn);
@@ -340,35 +337,28 @@ impl Provisioner<'_> {
         Ok(())
     }
 
-    /// The DLQ, then the job queue redriving into it after `maxReceiveCount` receives, then the
-    /// DLQ's permission to take redrives from the job queue only (it needs the job queue's ARN).
+    /// Each of [`QUEUES`] with the template's attributes and redrive policy (its DLQ is created
+    /// before it), then each DLQ's permission to take redrives from the queues that name it only.
     async fn queues(&mut self) -> Result<(), InfraError> {
-        let (dlq, jobs) = ("DeadLetterQueue", "JobQueue");
-        for id in [dlq, jobs] {
+        let sqs = aws_sdk_sqs::Client::new(self.sdk);
+        for id in QUEUES {
             let name = (self.get::<String>(id, "/QueueName")?)
                 .ok_or_else(|| InfraError::Template(format!("{id}: no QueueName")))?;
-            let mut request = self.sqs.create_queue().queue_name(&name);
-            for attribute in [
-                "SqsManagedSseEnabled",
-                "VisibilityTimeout",
-                "MessageRetentionPeriod",
-            ] {
+            let mut request = sqs.create_queue().queue_name(&name);
+            for attribute in QUEUE_ATTRIBUTES {
                 if let Some(value) = self.get::<String>(id, &format!("/{attribute}"))? {
                     request = request.attributes(attribute.into(), value);
                 }
             }
-            if id == jobs {
-                let redrive = json!({
-                    "deadLetterTargetArn": self.resources[dlq].attributes["Arn"],
-                    "maxReceiveCount": self.get::<u32>(jobs, "/RedrivePolicy/maxReceiveCount")?,
-                });
+            if let Some(dlq) = self.get::<String>(id, "/RedrivePolicy/deadLetterTargetArn")? {
+                let count = self.get::<u32>(id, "/RedrivePolicy/maxReceiveCount")?;
+                let redrive = json!({"deadLetterTargetArn": dlq, "maxReceiveCount": count});
                 request =
                     request.attributes(QueueAttributeName::RedrivePolicy, redrive.to_string());
             }
-            let url = aws(id, "sqs:CreateQueue", request.send().await)?
-                .queue_url
-                .unwrap_or_default();
-            let request = (self.sqs.get_queue_attributes().queue_url(&url))
+            let url = aws(id, "sqs:CreateQueue", request.send().await)?.queue_url;
+            let url = url.unwrap_or_default();
+            let request = (sqs.get_queue_attributes().queue_url(&url))
                 .attribute_names(QueueAttributeName::QueueArn);
             let arn = aws(id, "sqs:GetQueueAttributes", request.send().await)?
                 .attributes
@@ -376,14 +366,25 @@ impl Provisioner<'_> {
                 .unwrap_or_default();
             self.created(id, url, &[("Arn", arn), ("QueueName", name)]);
         }
-        let allow = json!({
-            "redrivePermission": self.get::<String>(dlq, "/RedriveAllowPolicy/redrivePermission")?,
-            "sourceQueueArns": [self.resources[jobs].attributes["Arn"]],
-        });
-        let request = (self.sqs.set_queue_attributes())
-            .queue_url(&self.resources[dlq].reference)
-            .attributes(QueueAttributeName::RedriveAllowPolicy, allow.to_string());
-        aws(dlq, "sqs:SetQueueAttributes", request.send().await)?;
+        for dlq in QUEUES {
+            let at = "/RedriveAllowPolicy/redrivePermission";
+            let Some(permission) = self.get::<String>(dlq, at)? else {
+                continue;
+            };
+            let arn = &self.resources[dlq].attributes["Arn"];
+            let mut sources = Vec::new();
+            for id in QUEUES {
+                let target = self.get::<String>(id, "/RedrivePolicy/deadLetterTargetArn")?;
+                if target.as_ref() == Some(arn) {
+                    sources.push(&self.resources[id].attributes["Arn"]);
+                }
+            }
+            let allow = json!({"redrivePermission": permission, "sourceQueueArns": sources});
+            let request = (sqs.set_queue_attributes())
+                .queue_url(&self.resources[dlq].reference)
+                .attributes(QueueAttributeName::RedriveAllowPolicy, allow.to_string());
+            aws(dlq, "sqs:SetQueueAttributes", request.send().await)?;
+        }
         Ok(())
     }
 
@@ -391,15 +392,16 @@ impl Provisioner<'_> {
     /// does it.
     async fn secret(&mut self) -> Result<(), InfraError> {
         let id = "ServiceSecret";
+        let secrets = aws_sdk_secretsmanager::Client::new(self.sdk);
         let setting = |name: &str| format!("/GenerateSecretString/{name}");
-        let request = (self.secrets.get_random_password())
+        let request = (secrets.get_random_password())
             .set_password_length(self.get(id, &setting("PasswordLength"))?)
             .set_exclude_punctuation(self.get(id, &setting("ExcludePunctuation"))?)
             .set_include_space(self.get(id, &setting("IncludeSpace"))?)
             .set_require_each_included_type(self.get(id, &setting("RequireEachIncludedType"))?);
         let password =
             aws(id, "secretsmanager:GetRandomPassword", request.send().await)?.random_password;
-        let request = (self.secrets.create_secret())
+        let request = (secrets.create_secret())
             .name(format!("{}-{id}", self.stack))
             .set_description(self.get(id, "/Description")?)
             .set_secret_string(password);
@@ -411,9 +413,9 @@ impl Provisioner<'_> {
     }
 
     async fn topic(&mut self) -> Result<(), InfraError> {
-        let id = "AlarmTopic";
+        let (id, sns) = ("AlarmTopic", aws_sdk_sns::Client::new(self.sdk));
         let display = self.get::<String>(id, "/DisplayName")?;
-        let request = (self.sns.create_topic().name(format!("{}-{id}", self.stack)))
+        let request = (sns.create_topic().name(format!("{}-{id}", self.stack)))
             .set_attributes(display.map(|d| [("DisplayName".to_owned(), d)].into()));
         let arn = aws(id, "sns:CreateTopic", request.send().await)?
             .topic_arn
@@ -461,7 +463,8 @@ impl Provisioner<'_> {
                 text(a)?.ok_or_else(|| InfraError::Template(format!("{id}: {a} is not local")))
             })
         };
-        let request = (self.cloudwatch.put_metric_alarm())
+        let cloudwatch = aws_sdk_cloudwatch::Client::new(self.sdk);
+        let request = (cloudwatch.put_metric_alarm())
             .alarm_name(format!("{}-{id}", self.stack))
             .set_alarm_description(text("/AlarmDescription")?)
             .set_namespace(text("/Namespace")?)

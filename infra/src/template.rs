@@ -32,28 +32,20 @@ impl Template {
         }
     }
 
-    fn section(&self, name: &str) -> &Map<String, Value> {
+    /// A top-level section (`Parameters`, `Conditions`, `Resources`, `Outputs`...), or an
+    /// empty one.
+    pub fn section(&self, name: &str) -> &Map<String, Value> {
         static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
-        self.root
-            .get(name)
-            .and_then(Value::as_object)
-            .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
+        let section = self.root.get(name).and_then(Value::as_object);
+        section.unwrap_or_else(|| EMPTY.get_or_init(Map::new))
     }
 
     pub fn parameters(&self) -> &Map<String, Value> {
         self.section("Parameters")
     }
 
-    pub fn conditions(&self) -> &Map<String, Value> {
-        self.section("Conditions")
-    }
-
     pub fn resources(&self) -> &Map<String, Value> {
         self.section("Resources")
-    }
-
-    pub fn outputs(&self) -> &Map<String, Value> {
-        self.section("Outputs")
     }
 
     pub fn resource(&self, id: &str) -> Option<&Value> {
@@ -132,6 +124,12 @@ pub fn scalar(value: &Value) -> Option<String> {
 
 /// Whether `value` satisfies `spec`: a number is bounded by its value, a string by its length.
 fn check(spec: &Value, value: &str) -> Result<(), String> {
+    if let Some(allowed) = spec.get("AllowedValues").and_then(Value::as_array)
+        && !allowed.iter().filter_map(scalar).any(|a| a == value)
+    {
+        let allowed = Value::from(allowed.clone());
+        return Err(format!("{value:?} is not one of {allowed}"));
+    }
     let bound = |key: &str| spec.get(key).and_then(scalar)?.trim().parse::<f64>().ok();
     let (size, min, max, unit) = if spec["Type"] == "Number" {
         let number = value.trim().parse::<f64>();
@@ -146,21 +144,11 @@ fn check(spec: &Value, value: &str) -> Result<(), String> {
             " characters",
         )
     };
-    if let Some(allowed) = spec.get("AllowedValues").and_then(Value::as_array)
-        && !allowed.iter().filter_map(scalar).any(|a| a == value)
-    {
-        return Err(format!(
-            "{value:?} is not one of {}",
-            Value::from(allowed.clone())
-        ));
+    match (min.filter(|min| size < *min), max.filter(|max| size > *max)) {
+        (Some(min), _) => Err(format!("{value} is below the minimum, {min}{unit}")),
+        (_, Some(max)) => Err(format!("{value} is above the maximum, {max}{unit}")),
+        _ => Ok(()),
     }
-    if let Some(min) = min.filter(|min| size < *min) {
-        return Err(format!("{value} is below the minimum, {min}{unit}"));
-    }
-    if let Some(max) = max.filter(|max| size > *max) {
-        return Err(format!("{value} is above the maximum, {max}{unit}"));
-    }
-    Ok(())
 }
 
 /// `{"!Ref": x}` (how a tagged YAML value serializes) -> `{"Ref": x}`, `{"!Sub": x}` ->

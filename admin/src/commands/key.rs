@@ -2,9 +2,9 @@
 
 use super::tenant_id;
 use crate::Context;
+use crate::Done;
 use crate::cli::{KeyCreateArgs, KeyRevokeArgs};
 use crate::error::Error;
-use crate::output::Done;
 use crate::summary::{KeyList, NewKey, Revoked};
 use common::tenant::{ApiKey, KeyHasher, KeyId, KeyRecord, Label};
 

@@ -2,9 +2,9 @@
 
 use super::tenant_id;
 use crate::Context;
+use crate::Done;
 use crate::cli::{CreateArgs, PolicyArgs, UpdateArgs};
 use crate::error::Error;
-use crate::output::Done;
 use crate::summary::{TenantList, TenantView};
 use common::domain::{Channel, EmailAddress};
 use common::lifecycle::listable_country;

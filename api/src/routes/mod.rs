@@ -6,4 +6,4 @@ mod otp;
 
 pub use health::health;
 pub use openapi::{OPENAPI_JSON, openapi};
-pub use otp::{resend, send, status, verify};
+pub use otp::{cancel, resend, send, status, verify};

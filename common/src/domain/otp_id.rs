@@ -8,7 +8,7 @@ pub struct OtpId(uuid::Uuid);
 
 impl OtpId {
     pub fn new_random() -> Self {
-        Self(uuid::Uuid::new_v4())
+        Self(crate::entropy::uuid_v4())
     }
 
     /// The 32 hex digits without hyphens, for places with tight length limits.

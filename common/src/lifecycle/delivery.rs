@@ -5,10 +5,11 @@
 //!
 //! 1. **gone**: no record (deleted by TTL a day after expiry, or never stored);
 //! 2. **verified**: the job's code slot is used, whatever else happened since;
-//! 3. **locked**: wrong guesses spent the attempts;
-//! 4. **delivered** / **rejected**: this send, or a later one carrying the same code, was
+//! 3. **canceled**: a server key canceled the OTP (it was asked for, so it beats what follows);
+//! 4. **locked**: wrong guesses spent the attempts;
+//! 5. **delivered** / **rejected**: this send, or a later one carrying the same code, was
 //!    finished (reached the provider, or was refused by it for good);
-//! 5. **expired**: the code's lifetime is over.
+//! 6. **expired**: the code's lifetime is over.
 //!
 //! Why this order: verified and locked are facts about the code that make any delivery useless,
 //! so they win. Delivered comes before expired because the worker *drops* an expired job, which
@@ -37,16 +38,19 @@ pub enum SkipReason {
     Delivered,
     /// The provider refused the destination for good (`failure_reason` on the record).
     Rejected,
+    /// A server key canceled the OTP: nothing of it is delivered any more.
+    Canceled,
 }
 
 impl SkipReason {
-    pub const ALL: [SkipReason; 6] = [
+    pub const ALL: [SkipReason; 7] = [
         SkipReason::Expired,
         SkipReason::Verified,
         SkipReason::Locked,
         SkipReason::Gone,
         SkipReason::Delivered,
         SkipReason::Rejected,
+        SkipReason::Canceled,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +61,7 @@ impl SkipReason {
             SkipReason::Gone => "gone",
             SkipReason::Delivered => "delivered",
             SkipReason::Rejected => "rejected",
+            SkipReason::Canceled => "canceled",
         }
     }
 
@@ -68,6 +73,7 @@ impl SkipReason {
             SkipReason::Gone => "no OTP record (removed by TTL, or never stored)",
             SkipReason::Delivered => "delivered since, by this job or a resend",
             SkipReason::Rejected => "the provider refused the destination for good",
+            SkipReason::Canceled => "the OTP was canceled",
         }
     }
 }
@@ -82,6 +88,9 @@ pub fn skip_reason(job: &DeliveryJob, record: Option<&OtpRecord>, now: i64) -> O
     // that verified it).
     if record.code_slot.as_deref() != Some(job.slot.as_str()) {
         return Some(SkipReason::Verified);
+    }
+    if record.canceled_at.is_some() {
+        return Some(SkipReason::Canceled);
     }
     if record.attempts >= record.max_attempts {
         return Some(SkipReason::Locked);
@@ -293,6 +302,31 @@ mod tests {
     }
 
     #[test]
+    fn a_canceled_otp_is_skipped_by_claim_and_replayer_before_locked_delivered_expired() {
+        let job = job();
+        let mut r = record(&job);
+        r.canceled_at = Some(NOW - 1);
+        r.attempts = 5;
+        r.delivered_send = 1;
+        assert_eq!(
+            skip_reason(&job, Some(&r), NOW + 300),
+            Some(SkipReason::Canceled)
+        );
+        assert!(!claim_allowed(&r, &job, &LeaseHolder::new("m", 1), NOW));
+        assert_eq!(
+            claim_refusal(Some(&r), &job, NOW),
+            Claim::Skip(SkipReason::Canceled)
+        );
+        assert_eq!(
+            replay_skip(&job, Some(&r), NOW + 1_000, true),
+            Some(SkipReason::Canceled),
+            "--include-expired does not waive a cancel"
+        );
+        r.code_slot = None;
+        assert_eq!(skip_reason(&job, Some(&r), NOW), Some(SkipReason::Verified));
+    }
+
+    #[test]
     fn a_delivered_job_that_expired_is_skipped_by_the_claim_not_dropped() {
         let job = job();
         let mut r = record(&job);
@@ -359,7 +393,8 @@ mod tests {
                 "locked",
                 "gone",
                 "delivered",
-                "rejected"
+                "rejected",
+                "canceled"
             ]
         );
         for reason in SkipReason::ALL {

@@ -7,14 +7,14 @@
 //! to the destination in this hour or the last (a code lives at most an hour) is locked, and
 //! sends to it are refused until the hour ends, so no later guess is evaluated.
 //!
-//! Exact for guesses made one after another; not for a burst in parallel. A guess is evaluated
-//! and counted on its own record in one atomic update (each code's `max_attempts` is a hard cap
-//! whatever the timing), and only then counted against the destination: guesses at several live
-//! codes that arrive together are all evaluated before the lock lands. The burst is bounded by
-//! the live codes' own attempts: at most `max_attempts` per code, and a destination gets at most
-//! `sends_per_destination_per_hour` codes an hour. Making it exact would mean counting on the
-//! destination before evaluating, which a verify (given only the OTP id) cannot address without
-//! a read first: a second call on every verify, the right ones included.
+//! Exact for guesses made one after another; a burst in parallel is bounded differently. A
+//! guess is evaluated and counted on its own record in one atomic update (each code's
+//! `max_attempts` is a hard cap whatever the timing), and only then counted against the
+//! destination, so simultaneous guesses can all be evaluated before the lock lands. A destination
+//! has one live code at a time ([`super::live`]), so such a burst gets at most that code's own
+//! attempts. Making it exact would mean counting on the destination before evaluating, which a
+//! verify by id cannot address without a read first: a second call on every verify, the right
+//! ones included.
 //!
 //! Where it is kept: on the destination's hourly send counter (`rate#dest#<hmac>#h<hour>` in
 //! DynamoDB), which every send already writes in its transaction and which records the ids of the

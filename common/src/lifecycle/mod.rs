@@ -13,14 +13,19 @@
 //! | how long to wait before retrying a job, from its receive count | [`backoff`] |
 //! | which phone numbers a tenant may text (country, kind of line) | [`destination`] |
 //! | how many wrong guesses a destination may take in an hour, across its codes | [`guesses`] |
+//! | one live code per destination: when a send may take it, and what it does if not | [`live`] |
+//! | what a cancel writes and answers | [`cancel`] |
 
 pub mod backoff;
+pub mod cancel;
 pub mod delivery;
 pub mod destination;
 pub mod guesses;
 pub mod limits;
+pub mod live;
 pub mod status;
 
+pub use cancel::{CancelOutcome, cancel_outcome, cancel_stamp};
 pub use delivery::{
     Claim, DeliveryResult, LeaseHolder, SkipReason, claim_allowed, claim_refusal, delivery_state,
     replay_precheck, replay_skip, skip_reason,
@@ -31,4 +36,5 @@ pub use limits::{
     LimitScope, RateLimited, ResendRefusal, SeenCounts, SendGuards, TenantBudget, resend_refusal,
     sends_exhausted,
 };
+pub use live::{Held, LivePointer, held_by, live_key, pointer_free};
 pub use status::{OtpStatus, VerifyOutcome, guess_is_counted, verify_outcome, visible_to};

@@ -8,6 +8,8 @@ pub enum OtpStatus {
     Verified,
     Expired,
     Locked,
+    /// A server key canceled it ([`super::cancel`]): no guess is evaluated, no job delivered.
+    Canceled,
 }
 
 impl OtpStatus {
@@ -17,15 +19,19 @@ impl OtpStatus {
             OtpStatus::Verified => "verified",
             OtpStatus::Expired => "expired",
             OtpStatus::Locked => "locked",
+            OtpStatus::Canceled => "canceled",
         }
     }
 }
 
 impl OtpRecord {
-    /// Verified wins over everything (it happened), then locked, then expired.
+    /// Verified wins over everything (it happened), then canceled (the relying app said so),
+    /// then locked, then expired.
     pub fn status(&self, now: i64) -> OtpStatus {
         if self.code_slot.is_none() {
             OtpStatus::Verified
+        } else if self.canceled_at.is_some() {
+            OtpStatus::Canceled
         } else if self.attempts >= self.max_attempts {
             OtpStatus::Locked
         } else if now >= self.expires_at {
@@ -36,7 +42,7 @@ impl OtpRecord {
     }
 
     pub fn attempts_remaining(&self) -> u32 {
-        if self.code_slot.is_none() {
+        if self.code_slot.is_none() || self.canceled_at.is_some() {
             return 0;
         }
         self.max_attempts.saturating_sub(self.attempts)
@@ -51,7 +57,11 @@ pub enum VerifyOutcome {
     Expired,
     Locked,
     NotFound,
-    Wrong { attempts_remaining: u32 },
+    Wrong {
+        attempts_remaining: u32,
+    },
+    /// Canceled before this guess: not counted, not evaluated.
+    Canceled,
 }
 
 /// The verify rule, given the record as it was just before the atomic update.
@@ -87,14 +97,13 @@ pub fn verify_outcome(
     match before.status(now) {
         OtpStatus::Verified => VerifyOutcome::AlreadyVerified,
         OtpStatus::Expired => VerifyOutcome::Expired,
+        OtpStatus::Canceled => VerifyOutcome::Canceled,
         // Pending cannot fail the condition; if it does (clock skew between check and read),
         // refusing is the safe side.
         OtpStatus::Locked | OtpStatus::Pending => VerifyOutcome::Locked,
     }
 }
 
-/// Whether a verify guess would be counted now. The DynamoDB adapter's `verify` expresses it as
-/// its condition (`attempts < max_attempts AND expires_at > :now`).
 /// Whether a caller acting for `tenant` may see `record` (`None`: the caller is not a tenant,
 /// e.g. the worker). Another tenant's OTP is answered exactly like one that does not exist, and
 /// a guess at it is never counted.
@@ -102,8 +111,11 @@ pub fn visible_to(record: &OtpRecord, tenant: Option<&str>) -> bool {
     tenant.is_none_or(|t| record.tenant.as_deref() == Some(t))
 }
 
+/// Whether a verify guess would be counted now. The DynamoDB adapter's `verify` expresses it as
+/// its condition (`attempts < max_attempts AND expires_at > :now AND
+/// attribute_not_exists(canceled_at)`).
 pub fn guess_is_counted(record: &OtpRecord, now: i64) -> bool {
-    record.attempts < record.max_attempts && record.expires_at > now
+    record.attempts < record.max_attempts && record.expires_at > now && record.canceled_at.is_none()
 }
 
 #[cfg(test)]
@@ -184,6 +196,26 @@ mod tests {
             verify_outcome(Some(&r), "live_right", "t2", false, now),
             VerifyOutcome::AlreadyVerified
         );
+    }
+
+    #[test]
+    fn a_canceled_code_counts_and_evaluates_no_guess_and_verified_still_wins() {
+        let now = 1_000;
+        let mut r = record(now);
+        r.canceled_at = Some(now);
+        assert_eq!(r.status(now), OtpStatus::Canceled);
+        assert_eq!(r.attempts_remaining(), 0);
+        assert!(!guess_is_counted(&r, now));
+        // Even the right code is refused, and the answer says why.
+        assert_eq!(
+            verify_outcome(Some(&r), "live_right", "t1", false, now),
+            VerifyOutcome::Canceled
+        );
+        // Canceled wins over locked and expired: it is what the app asked for.
+        r.attempts = 5;
+        assert_eq!(r.status(now + 600), OtpStatus::Canceled);
+        r.code_slot = None;
+        assert_eq!(r.status(now), OtpStatus::Verified);
     }
 
     #[test]

@@ -30,16 +30,22 @@ pub struct Receive {
     pub hold_seconds: Option<i32>,
 }
 
-/// One received message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One received message. Serialized, it is a line of the replayer's export file: what SQS
+/// keeps of a message (the receipt handle is this receive's alone, the count in `attributes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Received {
+    #[serde(rename = "message_id")]
     pub id: String,
+    #[serde(skip)]
     pub receipt_handle: String,
     pub body: String,
     /// See [`receive_count`]; a peek counts too.
+    #[serde(skip)]
     pub receive_count: u32,
     /// System attributes as SQS returned them (`ApproximateReceiveCount`, `SentTimestamp`, ...).
+    #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    #[serde(default)]
     pub message_attributes: BTreeMap<String, AttributeValue>,
 }
 

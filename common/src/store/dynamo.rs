@@ -5,7 +5,9 @@
 //! - `rate#dest#<hmac>`: last send time to a destination (cooldown);
 //! - `rate#dest#<hmac>#h<hour>` / `rate#ip#<hmac>#h<hour>` / `rate#tenant#<id>#h<hour>`: hourly
 //!   send counters (the destination and IP hashes are keyed by tenant, see [`crate::crypto`]);
-//! - `idem#<hmac>`: an idempotency key's first answer.
+//! - `idem#<hmac>`: an idempotency key's first answer;
+//! - `live#<tenant>#<channel>#<hmac>`: which OTP holds a destination's one live code
+//!   ([`crate::lifecycle::live`]).
 
 use super::{
     Claim, CreateError, DeliveryResult, IdempotencyRecord, LeaseHolder, LimitScope, OtpStore,
@@ -15,8 +17,9 @@ use crate::domain::{Channel, OtpId};
 use crate::error::BackendError;
 use crate::job::DeliveryJob;
 use crate::lifecycle::{
-    GuessBudget, VerifyOutcome, claim_refusal, delivery_state, guess_hour, guesses_refusal,
-    guesses_spent, sends_exhausted, verify_outcome, visible_to,
+    CancelOutcome, GuessBudget, LivePointer, VerifyOutcome, cancel_outcome, claim_refusal,
+    delivery_state, guess_hour, guesses_refusal, guesses_spent, sends_exhausted, verify_outcome,
+    visible_to,
 };
 use crate::record::{DeliveryState, OtpRecord};
 use aws_sdk_dynamodb::Client;
@@ -119,7 +122,7 @@ impl DynamoStore {
     /// conditions are [`SendGuards::violations`] expressed for DynamoDB; [`Self::limits_hit`]
     /// maps the failed ones back to the same [`RateLimited`]s.
     ///
-    /// A send also records `otp` in the destination's hourly item (`live`, a string set), and is
+    /// A send also records `otp` in the destination's hourly item (`codes`, a string set), and is
     /// refused there once a wrong guess spent the destination's guess budget (`blocked`): see
     /// `lifecycle::guesses` and [`Self::count_wrong_guess`].
     fn limit_items(
@@ -180,11 +183,11 @@ impl DynamoStore {
             items.insert(
                 1,
                 destination_hour
-                    .update_expression("ADD #n :delta, #live :otp SET #ttl = :ttl")
+                    .update_expression("ADD #n :delta, #codes :otp SET #ttl = :ttl")
                     .condition_expression(
                         "(attribute_not_exists(#n) OR #n < :max) AND attribute_not_exists(#blocked)",
                     )
-                    .expression_attribute_names("#live", "live")
+                    .expression_attribute_names("#codes", "codes")
                     .expression_attribute_names("#blocked", "blocked")
                     .expression_attribute_values(":otp", AttributeValue::Ss(vec![otp.to_string()]))
                     .return_values_on_condition_check_failure(OnFail::AllOld),
@@ -216,9 +219,9 @@ impl DynamoStore {
         // slot leaves its token under it, so a retry of the winning request can recognise itself.
         // Another tenant's record fails the condition (`lifecycle::visible_to`): not counted.
         let condition = if tenant.is_some() {
-            "attribute_exists(pk) AND attempts < max_attempts AND expires_at > :now AND tenant = :tenant"
+            "attribute_exists(pk) AND attempts < max_attempts AND expires_at > :now AND attribute_not_exists(canceled_at) AND tenant = :tenant"
         } else {
-            "attribute_exists(pk) AND attempts < max_attempts AND expires_at > :now"
+            "attribute_exists(pk) AND attempts < max_attempts AND expires_at > :now AND attribute_not_exists(canceled_at)"
         };
         let mut request = self
             .client
@@ -232,7 +235,14 @@ impl DynamoStore {
             .expression_attribute_names("#guess", guess_slot)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":token", s(token))
+            // Who guessed the slot first, and when: for the winning slot, the verify's time.
+            .expression_attribute_values(
+                ":token",
+                AttributeValue::M(HashMap::from([
+                    ("by".to_owned(), s(token)),
+                    ("at".to_owned(), n(now)),
+                ])),
+            )
             .return_values(ReturnValue::AllOld);
         if let Some(tenant) = tenant {
             request = request.expression_attribute_values(":tenant", s(tenant));
@@ -252,7 +262,7 @@ impl DynamoStore {
 
     /// `lifecycle::guesses`: counts a wrong guess on the destination's hourly item and, if that
     /// spends the budget, marks the item `blocked` (sends refuse it) and locks every code sent to
-    /// the destination in this hour or the last (their ids are the items' `live` sets). Returns
+    /// the destination in this hour or the last (their ids are the items' `codes` sets). Returns
     /// whether the budget is spent. The locks cost one `UpdateItem` per live code, once per
     /// destination and hour.
     async fn count_wrong_guess(
@@ -307,14 +317,14 @@ impl DynamoStore {
             .send()
             .await
             .map_err(|e| BackendError::sdk("dynamodb", "GetItem", e))?;
-        let live = |item: Option<&Item>| -> Vec<String> {
-            item.and_then(|item| item.get("live"))
+        let codes = |item: Option<&Item>| -> Vec<String> {
+            item.and_then(|item| item.get("codes"))
                 .and_then(|v| v.as_ss().ok())
                 .cloned()
                 .unwrap_or_default()
         };
-        let mut ids = live(block.attributes.as_ref());
-        ids.extend(live(previous.item.as_ref()));
+        let mut ids = codes(block.attributes.as_ref());
+        ids.extend(codes(previous.item.as_ref()));
         for id in ids {
             let lock = self
                 .client
@@ -327,6 +337,48 @@ impl DynamoStore {
             let _locked_or_gone = self.conditional_update(lock, "UpdateItem").await?;
         }
         Ok(true)
+    }
+
+    /// Takes the destination's live-code pointer for `record`: the condition is
+    /// `lifecycle::pointer_free`.
+    fn take_pointer(
+        &self,
+        record: &OtpRecord,
+        now: i64,
+        replacing: Option<OtpId>,
+    ) -> Result<TransactWriteItem, BackendError> {
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(pointer_item(record)))
+            .expression_attribute_values(":now", n(now))
+            .return_values_on_condition_check_failure(OnFail::AllOld);
+        put = match replacing {
+            None => put.condition_expression("attribute_not_exists(pk) OR expires_at <= :now"),
+            Some(old) => put
+                .condition_expression(
+                    "attribute_not_exists(pk) OR expires_at <= :now OR otp_id = :replacing",
+                )
+                .expression_attribute_values(":replacing", s(old.to_string())),
+        };
+        let put = put.build().map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The idempotency item of a send: put if absent or expired.
+    fn put_idempotency(
+        &self,
+        idem: &IdempotencyRecord,
+        now: i64,
+    ) -> Result<TransactWriteItem, BackendError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(idempotency_item(idem)))
+            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+            .expression_attribute_values(":now", n(now))
+            .return_values_on_condition_check_failure(OnFail::AllOld)
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// Which limits refused a transaction whose items after `first` are [`Self::limit_items`].
@@ -390,11 +442,12 @@ impl Cancelled {
 
 #[async_trait::async_trait]
 impl OtpStore for DynamoStore {
-    async fn create(
+    async fn create_live(
         &self,
         record: &OtpRecord,
         guards: &SendGuards,
         idempotency: Option<&IdempotencyRecord>,
+        replacing: Option<OtpId>,
     ) -> Result<(), CreateError> {
         let put_record = Put::builder()
             .table_name(&self.table)
@@ -407,20 +460,16 @@ impl OtpStore for DynamoStore {
         items.extend(self.limit_items(guards, 1, record.id)?);
         let idem_index = items.len();
         if let Some(idem) = idempotency {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(idempotency_item(idem)))
-                .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
-                .expression_attribute_values(":now", n(guards.now))
-                .return_values_on_condition_check_failure(OnFail::AllOld)
-                .build()
-                .map_err(build_error)?;
-            items.push(TransactWriteItem::builder().put(put).build());
+            items.push(self.put_idempotency(idem, guards.now)?);
         }
-        match self
-            .transact(items, &format!("c{}", record.id.compact()))
-            .await
-        {
+        let live_index = items.len();
+        items.push(self.take_pointer(record, guards.now, replacing)?);
+        // A replacing attempt writes other items than the first: it needs its own token.
+        let token = match replacing {
+            None => format!("c{}", record.id.compact()),
+            Some(old) => format!("r{}{}", &old.compact()[..8], &record.id.compact()[..27]),
+        };
+        match self.transact(items, &token).await {
             Ok(()) => Ok(()),
             Err(Cancelled::Backend(e)) => Err(e.into()),
             Err(Cancelled::Reasons(reasons)) => {
@@ -441,6 +490,12 @@ impl OtpStore for DynamoStore {
                     && let Some(existing) = reason.item().and_then(parse_idempotency)
                 {
                     return Err(CreateError::Replay(existing));
+                }
+                if let Some(reason) = reasons.get(live_index)
+                    && reason.code() == Some(CHECK_FAILED)
+                    && let Some(held) = reason.item().and_then(parse_pointer)
+                {
+                    return Err(CreateError::LiveCode(held));
                 }
                 match SendGuards::worst(Self::limits_hit(guards, &reasons, 1)) {
                     Some(limit) => Err(CreateError::RateLimited(limit)),
@@ -464,7 +519,11 @@ impl OtpStore for DynamoStore {
                 .map(|d| TransactWriteItem::builder().delete(d).build())
                 .map_err(build_error)
         };
-        let mut items = vec![delete(format!("otp#{}", record.id))?];
+        // The pointer is this record's: no other OTP can take it while this one is pending.
+        let mut items = vec![
+            delete(format!("otp#{}", record.id))?,
+            delete(format!("live#{}", record.live_key()))?,
+        ];
         if let Some(idem) = idempotency {
             items.push(delete(format!("idem#{}", idem.key_hash))?);
         }
@@ -488,6 +547,44 @@ impl OtpStore for DynamoStore {
             .await
             .map_err(|e| BackendError::sdk("dynamodb", "GetItem", e))?;
         out.item.as_ref().map(parse_record).transpose()
+    }
+
+    async fn live_pointer(&self, key: &str) -> Result<Option<LivePointer>, BackendError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(self::key(format!("live#{key}"))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| BackendError::sdk("dynamodb", "GetItem", e))?;
+        Ok(out.item.as_ref().and_then(parse_pointer))
+    }
+
+    async fn cancel(
+        &self,
+        tenant: &str,
+        id: OtpId,
+        now: i64,
+    ) -> Result<CancelOutcome, BackendError> {
+        // `lifecycle::cancel`: stamp any record of the caller's tenant (the first stamp stays);
+        // the record as left says whether the code was used before.
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("otp#{id}"))))
+            .update_expression("SET canceled_at = if_not_exists(canceled_at, :now)")
+            .condition_expression("attribute_exists(pk) AND tenant = :tenant")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":tenant", s(tenant))
+            .return_values(ReturnValue::AllNew);
+        let after = match self.conditional_update(request, "UpdateItem").await? {
+            Ok(after) => after.as_ref().map(parse_record).transpose()?,
+            Err(_) => None,
+        };
+        Ok(cancel_outcome(after.as_ref()))
     }
 
     async fn verify_for(
@@ -530,11 +627,12 @@ impl OtpStore for DynamoStore {
         }
     }
 
-    async fn add_send(
+    async fn add_send_keyed(
         &self,
         record: &OtpRecord,
         guards: &SendGuards,
         max_sends: u32,
+        idempotency: Option<&IdempotencyRecord>,
     ) -> Result<u32, ResendError> {
         // `lifecycle::resend_refusal`: the cap first, on the record as read (no write needed);
         // then the condition below (unchanged and pending), then the counters' conditions.
@@ -545,7 +643,7 @@ impl OtpStore for DynamoStore {
         let bump = update(&self.table, key(format!("otp#{}", record.id)))
             .update_expression("SET sends = :next, delivery = :queued")
             .condition_expression(
-                "attribute_exists(#slot) AND attempts < max_attempts AND expires_at > :now AND sends = :seen",
+                "attribute_exists(#slot) AND attempts < max_attempts AND expires_at > :now AND sends = :seen AND attribute_not_exists(canceled_at)",
             )
             .expression_attribute_names("#slot", slot)
             .expression_attribute_values(":next", n(record.sends + 1))
@@ -556,16 +654,29 @@ impl OtpStore for DynamoStore {
             .map_err(build_error)?;
         let mut items = vec![TransactWriteItem::builder().update(bump).build()];
         items.extend(self.limit_items(guards, 1, record.id)?);
+        let idem_index = items.len();
+        if let Some(idem) = idempotency {
+            items.push(self.put_idempotency(idem, guards.now)?);
+        }
+        // A keyed resend writes other items than a plain one of the same number.
+        let prefix = if idempotency.is_some() { "k" } else { "s" };
         match self
             .transact(
                 items,
-                &format!("s{}{}", record.sends + 1, record.id.compact()),
+                &format!("{prefix}{}{}", record.sends + 1, record.id.compact()),
             )
             .await
         {
             Ok(()) => Ok(record.sends + 1),
             Err(Cancelled::Backend(e)) => Err(e.into()),
             Err(Cancelled::Reasons(reasons)) => {
+                if idempotency.is_some()
+                    && let Some(reason) = reasons.get(idem_index)
+                    && reason.code() == Some(CHECK_FAILED)
+                    && let Some(existing) = reason.item().and_then(parse_idempotency)
+                {
+                    return Err(ResendError::Replay(existing));
+                }
                 if reasons.first().and_then(|r| r.code()) == Some(CHECK_FAILED) {
                     return Err(ResendError::Changed);
                 }
@@ -577,10 +688,11 @@ impl OtpStore for DynamoStore {
         }
     }
 
-    async fn cancel_send(
+    async fn cancel_send_keyed(
         &self,
         record: &OtpRecord,
         guards: &SendGuards,
+        idempotency: Option<&IdempotencyRecord>,
     ) -> Result<(), BackendError> {
         let restore = update(&self.table, key(format!("otp#{}", record.id)))
             .update_expression("SET sends = :sends, delivery = :delivery")
@@ -591,6 +703,14 @@ impl OtpStore for DynamoStore {
             .map_err(build_error)?;
         let mut items = vec![TransactWriteItem::builder().update(restore).build()];
         items.extend(self.limit_items(guards, -1, record.id)?);
+        if let Some(idem) = idempotency {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(format!("idem#{}", idem.key_hash))))
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
         self.transact(
             items,
             &format!("x{}{}", record.sends + 1, record.id.compact()),
@@ -624,7 +744,7 @@ impl OtpStore for DynamoStore {
             )
             .condition_expression(
                 "attribute_exists(#slot) AND attempts < max_attempts AND expires_at > :now \
-                 AND delivered_send < :send \
+                 AND attribute_not_exists(canceled_at) AND delivered_send < :send \
                  AND (attribute_not_exists(lease_until) OR lease_until < :now \
                       OR lease_holder = :predecessor)",
             )
@@ -782,9 +902,16 @@ fn parse_record(item: &Item) -> Result<OtpRecord, BackendError> {
         code_slot: slot
             .filter(|slot| item.contains_key(*slot))
             .map(str::to_owned),
-        verified_by: slot
-            .and_then(|slot| item.get("first_guess")?.as_m().ok()?.get(slot)?.as_s().ok())
-            .cloned(),
+        verified_by: first_guess(item, slot).and_then(|guess| match guess {
+            // Before guess times were kept, the entry was the token alone.
+            AttributeValue::S(token) => Some(token.clone()),
+            AttributeValue::M(entry) => entry.get("by")?.as_s().ok().cloned(),
+            _ => None,
+        }),
+        verified_at: first_guess(item, slot)
+            .filter(|_| slot.is_some_and(|slot| !item.contains_key(slot)))
+            .and_then(|guess| guess.as_m().ok()?.get("at")?.as_n().ok()?.parse().ok()),
+        canceled_at: num(item, "canceled_at"),
         sealed: text(item, "sealed")
             .ok_or_else(|| bad("sealed"))?
             .to_owned(),
@@ -800,6 +927,27 @@ fn parse_record(item: &Item) -> Result<OtpRecord, BackendError> {
         lease_until: num(item, "lease_until"),
         lease_holder: text(item, "lease_holder").map(str::to_owned),
         failure_reason: text(item, "failure_reason").map(str::to_owned),
+    })
+}
+
+/// The `first_guess` entry of `slot`: who guessed it first (and, since cancel, when).
+fn first_guess<'a>(item: &'a Item, slot: Option<&str>) -> Option<&'a AttributeValue> {
+    item.get("first_guess")?.as_m().ok()?.get(slot?)
+}
+
+fn pointer_item(record: &OtpRecord) -> Item {
+    let mut item = key(format!("live#{}", record.live_key()));
+    item.insert("kind".into(), s("live"));
+    item.insert("otp_id".into(), s(record.id.to_string()));
+    item.insert("expires_at".into(), n(record.expires_at));
+    item.insert("ttl".into(), n(record.expires_at + RECORD_RETENTION));
+    item
+}
+
+fn parse_pointer(item: &Item) -> Option<LivePointer> {
+    Some(LivePointer {
+        otp_id: OtpId::parse(text(item, "otp_id")?).ok()?,
+        expires_at: num(item, "expires_at")?,
     })
 }
 

@@ -9,9 +9,9 @@ use crate::domain::OtpId;
 use crate::error::BackendError;
 use crate::job::DeliveryJob;
 use crate::lifecycle::{
-    ResendRefusal, SeenCounts, VerifyOutcome, claim_allowed, claim_refusal, delivery_state,
-    guess_hour, guess_is_counted, guesses_refusal, guesses_spent, resend_refusal, verify_outcome,
-    visible_to,
+    CancelOutcome, LivePointer, ResendRefusal, SeenCounts, VerifyOutcome, cancel_outcome,
+    cancel_stamp, claim_allowed, claim_refusal, delivery_state, guess_hour, guess_is_counted,
+    guesses_refusal, guesses_spent, pointer_free, resend_refusal, verify_outcome, visible_to,
 };
 use crate::record::{DeliveryState, OtpRecord};
 use std::collections::HashMap;
@@ -26,15 +26,17 @@ struct Tables {
     ip_hours: HashMap<(String, i64), u32>,
     tenant_hours: HashMap<(String, i64), u32>,
     idempotency: HashMap<String, IdempotencyRecord>,
+    /// One live code per destination ([`crate::lifecycle::live`]), by its key.
+    live: HashMap<String, LivePointer>,
     /// By destination and hour: the codes sent, the wrong guesses, and whether they spent the
-    /// guess budget (`lifecycle::guesses`; the `live`, `wrong` and `blocked` attributes of
+    /// guess budget (`lifecycle::guesses`; the `codes`, `wrong` and `blocked` attributes of
     /// DynamoDB's hourly destination item).
     guess_hours: HashMap<(String, i64), GuessHour>,
 }
 
 #[derive(Debug, Default)]
 struct GuessHour {
-    live: Vec<OtpId>,
+    codes: Vec<OtpId>,
     wrong: u32,
     blocked: bool,
 }
@@ -59,6 +61,7 @@ impl MemoryStore {
             tenant_hours: HashMap::new(),
             idempotency: HashMap::new(),
             guess_hours: HashMap::with_capacity(records),
+            live: HashMap::with_capacity(records),
         };
         Self {
             tables: Mutex::new(tables),
@@ -110,6 +113,19 @@ impl MemoryStore {
 }
 
 impl Tables {
+    /// The first answer of `idempotency`'s key, while it is remembered.
+    fn replay(
+        &self,
+        idempotency: Option<&IdempotencyRecord>,
+        now: i64,
+    ) -> Option<IdempotencyRecord> {
+        let idem = idempotency?;
+        self.idempotency
+            .get(&idem.key_hash)
+            .filter(|existing| existing.expires_at > now)
+            .cloned()
+    }
+
     /// The limits `guards` would exceed now (the rule: [`SendGuards::violations`]).
     fn limit_violations(&self, guards: &SendGuards) -> Vec<RateLimited> {
         let bucket = guards.hour_bucket();
@@ -142,13 +158,13 @@ impl Tables {
     }
 
     /// Remembers that `id` was sent to its destination in this hour.
-    fn note_live(&mut self, guards: &SendGuards, id: OtpId) {
+    fn note_sent(&mut self, guards: &SendGuards, id: OtpId) {
         let hour = self
             .guess_hours
             .entry((guards.destination_key.clone(), guards.hour_bucket()))
             .or_default();
-        if !hour.live.contains(&id) {
-            hour.live.push(id);
+        if !hour.codes.contains(&id) {
+            hour.codes.push(id);
         }
     }
 
@@ -182,18 +198,22 @@ impl Tables {
 
 #[async_trait::async_trait]
 impl OtpStore for MemoryStore {
-    async fn create(
+    async fn create_live(
         &self,
         record: &OtpRecord,
         guards: &SendGuards,
         idempotency: Option<&IdempotencyRecord>,
+        replacing: Option<OtpId>,
     ) -> Result<(), CreateError> {
         let mut t = self.enter("create")?;
-        if let Some(idem) = idempotency
-            && let Some(existing) = t.idempotency.get(&idem.key_hash)
-            && existing.expires_at > guards.now
+        if let Some(existing) = t.replay(idempotency, guards.now) {
+            return Err(CreateError::Replay(existing));
+        }
+        let live_key = record.live_key();
+        if let Some(held) = t.live.get(&live_key)
+            && !pointer_free(Some(held), replacing, guards.now)
         {
-            return Err(CreateError::Replay(existing.clone()));
+            return Err(CreateError::LiveCode(*held));
         }
         if let Some(limit) = SendGuards::worst(t.limit_violations(guards)) {
             return Err(CreateError::RateLimited(limit));
@@ -202,12 +222,34 @@ impl OtpStore for MemoryStore {
             return Err(BackendError::new("memory", "create", "duplicate id").into());
         }
         t.count_send(guards, 1);
-        t.note_live(guards, record.id);
+        t.note_sent(guards, record.id);
         t.records.insert(record.id, record.clone());
+        t.live.insert(live_key, record.live_pointer());
         if let Some(idem) = idempotency {
             t.idempotency.insert(idem.key_hash.clone(), idem.clone());
         }
         Ok(())
+    }
+
+    async fn live_pointer(&self, key: &str) -> Result<Option<LivePointer>, BackendError> {
+        Ok(self.enter("live_pointer")?.live.get(key).copied())
+    }
+
+    async fn cancel(
+        &self,
+        tenant: &str,
+        id: OtpId,
+        now: i64,
+    ) -> Result<CancelOutcome, BackendError> {
+        let mut t = self.enter("cancel")?;
+        let record = t
+            .records
+            .get_mut(&id)
+            .filter(|r| visible_to(r, Some(tenant)));
+        Ok(cancel_outcome(record.map(|r| {
+            cancel_stamp(r, now);
+            &*r
+        })))
     }
 
     async fn cancel_create(
@@ -218,6 +260,7 @@ impl OtpStore for MemoryStore {
     ) -> Result<(), BackendError> {
         let mut t = self.enter("cancel_create")?;
         t.records.remove(&record.id);
+        t.live.remove(&record.live_key());
         if let Some(idem) = idempotency {
             t.idempotency.remove(&idem.key_hash);
         }
@@ -248,6 +291,7 @@ impl OtpStore for MemoryStore {
             if record.code_slot.as_deref() == Some(guess_slot) {
                 record.code_slot = None;
                 record.verified_by = Some(token.to_owned());
+                record.verified_at = Some(now);
             }
         }
         Ok(verify_outcome(
@@ -287,11 +331,11 @@ impl OtpStore for MemoryStore {
             return Ok(outcome);
         }
         entry.blocked = true;
-        let mut live = entry.live.clone();
+        let mut sent = entry.codes.clone();
         if let Some(previous) = t.guess_hours.get(&(destination, hour - 1)) {
-            live.extend(previous.live.iter().copied());
+            sent.extend(previous.codes.iter().copied());
         }
-        for id in live {
+        for id in sent {
             if let Some(record) = t.records.get_mut(&id) {
                 record.attempts = record.max_attempts;
             }
@@ -301,13 +345,17 @@ impl OtpStore for MemoryStore {
         })
     }
 
-    async fn add_send(
+    async fn add_send_keyed(
         &self,
         record: &OtpRecord,
         guards: &SendGuards,
         max_sends: u32,
+        idempotency: Option<&IdempotencyRecord>,
     ) -> Result<u32, ResendError> {
         let mut t = self.enter("add_send")?;
+        if let Some(existing) = t.replay(idempotency, guards.now) {
+            return Err(ResendError::Replay(existing));
+        }
         let limits = t.limit_violations(guards);
         match resend_refusal(record, t.records.get(&record.id), max_sends, guards, limits) {
             Some(ResendRefusal::Changed) => return Err(ResendError::Changed),
@@ -315,19 +363,27 @@ impl OtpStore for MemoryStore {
             None => {}
         }
         t.count_send(guards, 1);
-        t.note_live(guards, record.id);
+        t.note_sent(guards, record.id);
         let current = t.records.get_mut(&record.id).ok_or(ResendError::Changed)?;
         current.sends += 1;
         current.delivery = DeliveryState::Queued;
-        Ok(current.sends)
+        let sends = current.sends;
+        if let Some(idem) = idempotency {
+            t.idempotency.insert(idem.key_hash.clone(), idem.clone());
+        }
+        Ok(sends)
     }
 
-    async fn cancel_send(
+    async fn cancel_send_keyed(
         &self,
         record: &OtpRecord,
         guards: &SendGuards,
+        idempotency: Option<&IdempotencyRecord>,
     ) -> Result<(), BackendError> {
         let mut t = self.enter("cancel_send")?;
+        if let Some(idem) = idempotency {
+            t.idempotency.remove(&idem.key_hash);
+        }
         if let Some(current) = t.records.get_mut(&record.id) {
             current.sends = record.sends;
             current.delivery = record.delivery;

@@ -16,7 +16,7 @@ pub use crate::lifecycle::{
 use crate::domain::{Channel, OtpId};
 use crate::error::BackendError;
 use crate::job::DeliveryJob;
-use crate::lifecycle::VerifyOutcome;
+use crate::lifecycle::{CancelOutcome, LivePointer, VerifyOutcome};
 use crate::record::OtpRecord;
 
 /// What an `Idempotency-Key` remembers: enough to answer a repeat exactly as the first time.
@@ -39,6 +39,10 @@ pub enum CreateError {
     Replay(IdempotencyRecord),
     #[error("rate limited")]
     RateLimited(RateLimited),
+    /// The destination's live code is held by this OTP, and its lifetime is not over
+    /// ([`crate::lifecycle::live`]): read it, then resend it or replace it.
+    #[error("the destination has a live code")]
+    LiveCode(LivePointer),
     #[error(transparent)]
     Backend(#[from] BackendError),
 }
@@ -50,6 +54,9 @@ pub enum ResendError {
     /// The record changed since it was read (verified, locked, or another resend won).
     #[error("record changed concurrently")]
     Changed,
+    /// The send's `Idempotency-Key` was used before: here is what for.
+    #[error("idempotency key already used")]
+    Replay(IdempotencyRecord),
     #[error(transparent)]
     Backend(#[from] BackendError),
 }
@@ -63,7 +70,32 @@ pub trait OtpStore: Send + Sync + std::fmt::Debug {
         record: &OtpRecord,
         guards: &SendGuards,
         idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<(), CreateError> {
+        self.create_live(record, guards, idempotency, None).await
+    }
+
+    /// [`OtpStore::create`], taking the destination's live-code pointer in the same write
+    /// ([`crate::lifecycle::pointer_free`]); `replacing`: the OTP the caller found holding it
+    /// and no longer pending.
+    async fn create_live(
+        &self,
+        record: &OtpRecord,
+        guards: &SendGuards,
+        idempotency: Option<&IdempotencyRecord>,
+        replacing: Option<OtpId>,
     ) -> Result<(), CreateError>;
+
+    /// Which OTP holds the live code of the destination `key` ([`crate::lifecycle::live_key`]).
+    async fn live_pointer(&self, key: &str) -> Result<Option<LivePointer>, BackendError>;
+
+    /// Stamps `id` canceled if `tenant` owns it, in one conditional write
+    /// ([`crate::lifecycle::cancel`]).
+    async fn cancel(
+        &self,
+        tenant: &str,
+        id: OtpId,
+        now: i64,
+    ) -> Result<CancelOutcome, BackendError>;
 
     /// Undoes [`OtpStore::create`] after the job could not be enqueued: no code that can never
     /// arrive is left verifiable, and the failed attempt does not count against the limits.
@@ -120,6 +152,18 @@ pub trait OtpStore: Send + Sync + std::fmt::Debug {
         record: &OtpRecord,
         guards: &SendGuards,
         max_sends: u32,
+    ) -> Result<u32, ResendError> {
+        self.add_send_keyed(record, guards, max_sends, None).await
+    }
+
+    /// [`OtpStore::add_send`] for a send that found the destination's code live: its
+    /// `Idempotency-Key` (if any) is stored in the same write, naming this OTP.
+    async fn add_send_keyed(
+        &self,
+        record: &OtpRecord,
+        guards: &SendGuards,
+        max_sends: u32,
+        idempotency: Option<&IdempotencyRecord>,
     ) -> Result<u32, ResendError>;
 
     /// Undoes [`OtpStore::add_send`] after the job could not be enqueued: puts back the
@@ -128,6 +172,16 @@ pub trait OtpStore: Send + Sync + std::fmt::Debug {
         &self,
         record: &OtpRecord,
         guards: &SendGuards,
+    ) -> Result<(), BackendError> {
+        self.cancel_send_keyed(record, guards, None).await
+    }
+
+    /// Undoes [`OtpStore::add_send_keyed`], its idempotency item included.
+    async fn cancel_send_keyed(
+        &self,
+        record: &OtpRecord,
+        guards: &SendGuards,
+        idempotency: Option<&IdempotencyRecord>,
     ) -> Result<(), BackendError>;
 
     /// Takes a short exclusive claim on the record for delivering `job`, or takes over the one

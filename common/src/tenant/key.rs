@@ -232,7 +232,7 @@ impl KeyHasher {
     }
 
     pub fn hash(&self, key: &ApiKey) -> KeyHash {
-        KeyHash(hex::encode(
+        KeyHash(crate::crypto::to_hex(
             hmac::sign(&self.0, key.text.as_bytes()).as_ref(),
         ))
     }

@@ -8,10 +8,8 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     common::telemetry::init();
-    let stack = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "otp-relay".to_owned());
-    match run(&stack).await {
+    let stack = std::env::args().nth(1);
+    match run(stack.as_deref().unwrap_or("otp-relay")).await {
         Ok(lines) => {
             #[allow(clippy::print_stdout)] // The output is the product: shell assignments.
             {

@@ -22,14 +22,7 @@ pub(crate) async fn admin(app: &TestApp, args: &[&str]) -> Run {
 async fn admin_with(env: Vec<(&'static str, String)>, args: &[&str]) -> Run {
     let mut command = Command::new(binary("otp-admin"));
     command.env_clear().envs(env).args(args);
-    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Run::of(command).await
 }
 
 /// A resolver with no cache, as a cold API instance checks a key against this app's table.

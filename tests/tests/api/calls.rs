@@ -2,7 +2,9 @@
 //! Each call costs latency on the request path and money at scale: a change that adds one fails
 //! here, and the table in docs/benchmarks.md must change with it.
 
-use crate::helpers::{TestApp, random_email, random_phone, spawn_app, wrong_code};
+use crate::helpers::{TestApp, random_email, random_phone, spawn_app, spawn_app_with, wrong_code};
+use crate::live_codes::{cancel, verify_at};
+use common::config::Rules;
 use std::collections::BTreeMap;
 use tests::fault_proxy::{Fault, Target};
 use tokio_util::sync::CancellationToken;
@@ -165,4 +167,70 @@ async fn a_throttled_retry_costs_one_claim_and_no_release() {
     assert_eq!(retried.get("dynamodb:UpdateItem"), Some(&2), "{retried:?}");
     assert_eq!(retried.get("sesv2:SendEmail"), Some(&1), "{retried:?}");
     assert_eq!(app.outbox(&to).await.len(), 1);
+}
+
+/// A send to a destination whose code is pending is a resend of that code; one whose holder
+/// is no longer pending (here: canceled) replaces it. Verify by destination reads the pointer
+/// first; cancel is one write.
+#[tokio::test]
+async fn live_codes_verify_by_destination_and_cancel_make_their_documented_calls() {
+    let app = spawn_app_with(Rules {
+        resend_cooldown_seconds: 0,
+        ..Rules::default()
+    })
+    .await;
+    let to = random_email();
+    let id = app.send_email(&to).await.otp_id();
+
+    let pending = calls_of(&app, async {
+        let answer = app.send_email(&to).await;
+        assert_eq!((answer.status, answer.otp_id()), (202, id.clone()));
+    })
+    .await;
+    assert_eq!(
+        pending,
+        expect(&[
+            ("dynamodb:TransactWriteItems", 2), // refused create (the pointer is held), resend
+            ("dynamodb:GetItem", 1),            // the OTP the pointer names
+            ("sqs:SendMessage", 1),
+        ]),
+        "send while a code is pending"
+    );
+
+    let mut status = 0;
+    let by_destination = calls_of(&app, async {
+        let answer = verify_at(&app, "email", &to, "000000").await;
+        assert!(matches!(answer.status, 200 | 422), "{:?}", answer.body);
+        status = answer.status;
+    })
+    .await;
+    // A wrong code is also counted against the destination's guess budget, as by id.
+    let writes = if status == 422 { 2 } else { 1 };
+    assert_eq!(
+        by_destination,
+        expect(&[("dynamodb:GetItem", 1), ("dynamodb:UpdateItem", writes)]),
+        "verify by destination: the pointer, then the one counted write"
+    );
+
+    let canceled = calls_of(&app, async {
+        assert_eq!(cancel(&app, &id).await.status, 200);
+    })
+    .await;
+    assert_eq!(canceled, expect(&[("dynamodb:UpdateItem", 1)]), "cancel");
+
+    let replaced = calls_of(&app, async {
+        let answer = app.send_email(&to).await;
+        assert_eq!(answer.status, 202, "{:?}", answer.body);
+        assert_ne!(answer.otp_id(), id);
+    })
+    .await;
+    assert_eq!(
+        replaced,
+        expect(&[
+            ("dynamodb:TransactWriteItems", 2), // refused create, create replacing the holder
+            ("dynamodb:GetItem", 1),
+            ("sqs:SendMessage", 1),
+        ]),
+        "send after the destination's code was canceled"
+    );
 }

@@ -46,7 +46,7 @@ impl Scope {
         Self {
             parameters,
             resources: BTreeMap::new(),
-            conditions: template.conditions().clone(),
+            conditions: template.section("Conditions").clone(),
         }
     }
 

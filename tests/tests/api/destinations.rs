@@ -63,21 +63,41 @@ async fn aliases_of_one_mailbox_share_its_cooldown_and_hourly_limit() {
     .await;
     let user = format!("bob-{}", uuid::Uuid::new_v4().simple());
     let alias = |tag: u32| format!("{user}+{tag}@example.com");
-    assert_eq!(app.send_email(&alias(1)).await.status, 202);
+    let first = app.send_email(&alias(1)).await;
+    assert_eq!(first.status, 202, "{:?}", first.body);
     let cooled = app.send_email(&alias(2)).await;
     assert_eq!((cooled.status, cooled.error()), (429, "rate_limited"));
     assert_eq!(cooled.body["limit"], "destination_cooldown");
+    assert!(cooled.retry_after().is_some_and(|s| (1..=30).contains(&s)));
 
     app.clock.advance(31);
-    assert_eq!(app.send_email(&alias(3)).await.status, 202);
+    // The mailbox has a live code: a send to another of its aliases delivers that code again
+    // (one live code per destination), and counts as the mailbox's second send this hour.
+    let again = app.send_email(&alias(3)).await;
+    assert_eq!(again.status, 202, "{:?}", again.body);
+    assert_eq!(again.otp_id(), first.otp_id());
     app.clock.advance(31);
     let hourly = app.send_email(&alias(4)).await;
     assert_eq!((hourly.status, hourly.error()), (429, "rate_limited"));
     assert_eq!(hourly.body["limit"], "destination_hourly");
-    // Delivery goes to the address as given.
+    assert_eq!(
+        app.send_email(&format!("{}@example.com", user.to_uppercase()))
+            .await
+            .body["limit"],
+        "destination_hourly",
+        "the bare address is the same mailbox"
+    );
+
+    // Delivery goes to the address as given, never to the folded one.
+    let carol = format!("carol-{}", uuid::Uuid::new_v4().simple());
+    let tagged = format!("{carol}+shop@example.com");
+    assert_eq!(app.send_email(&tagged).await.status, 202);
     app.deliver_all().await;
-    assert_eq!(app.outbox(&alias(1)).await.len(), 1);
-    assert_eq!(app.outbox(&alias(3)).await.len(), 1);
+    assert_eq!(app.outbox(&tagged).await.len(), 1);
+    assert!(app.outbox(&format!("{carol}@example.com")).await.is_empty());
+    // The mailbox's one live code went where it was first asked for.
+    assert!(!app.outbox(&alias(1)).await.is_empty());
+    assert!(app.outbox(&alias(3)).await.is_empty());
 }
 
 #[tokio::test]
@@ -93,14 +113,16 @@ async fn eleven_wrong_guesses_across_two_codes_to_one_destination_in_an_hour_get
     let first = app.send_email(&to).await.otp_id();
     app.deliver_all().await;
     let first_code = app.code_for(&to).await;
-    let second = app.send_email(&to).await.otp_id();
-    app.deliver_all().await;
-    let second_code = app.code_for(&to).await;
-
     for _ in 0..8 {
         let answer = app.verify(&first, &wrong_code(&first_code)).await;
         assert_eq!(answer.status, 422, "{:?}", answer.body);
     }
+    // The first code is locked by its own attempts: the next send makes a second code (one live
+    // code per destination).
+    let second = app.send_email(&to).await.otp_id();
+    assert_ne!(second, first);
+    app.deliver_all().await;
+    let second_code = app.code_for(&to).await;
     let ninth = app.verify(&second, &wrong_code(&second_code)).await;
     assert_eq!(ninth.body["attempts_remaining"], 7, "{:?}", ninth.body);
     let tenth = app.verify(&second, &wrong_code(&second_code)).await;

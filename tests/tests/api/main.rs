@@ -16,6 +16,7 @@ mod heavy;
 mod helpers;
 mod idempotency;
 mod lambda_runtime;
+mod live_codes;
 mod local_stack;
 mod malformed;
 mod openapi;

@@ -172,6 +172,7 @@ fn every_error() -> Vec<ApiError> {
         ApiError::ChannelNotAllowed,
         ApiError::DestinationNotAllowed(NotAllowedReason::Country),
         ApiError::DestinationNotAllowed(NotAllowedReason::NumberType),
+        ApiError::Canceled,
     ];
     let kind = |error: &ApiError| match error {
         ApiError::InvalidRequest(_) => 0,
@@ -190,9 +191,10 @@ fn every_error() -> Vec<ApiError> {
         ApiError::Forbidden => 13,
         ApiError::ChannelNotAllowed => 14,
         ApiError::DestinationNotAllowed(_) => 15,
+        ApiError::Canceled => 16,
     };
     let kinds: BTreeSet<usize> = all.iter().map(kind).collect();
-    assert_eq!(kinds, (0..=15).collect(), "list one of each variant");
+    assert_eq!(kinds, (0..=16).collect(), "list one of each variant");
     all
 }
 

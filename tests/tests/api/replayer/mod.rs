@@ -25,6 +25,18 @@ pub struct Run {
 }
 
 impl Run {
+    /// Runs `command` (one of the operators' CLIs) to completion.
+    pub async fn of(mut command: Command) -> Self {
+        let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     /// The `--json` document on stdout.
     pub fn json(&self) -> Value {
         serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| {
@@ -66,15 +78,7 @@ fn command(app: &TestApp, args: &[&str]) -> Command {
 
 /// Runs `dlq-replayer ARGS` to completion.
 pub async fn replayer(app: &TestApp, args: &[&str]) -> Run {
-    let mut command = command(app, args);
-    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Run::of(command(app, args)).await
 }
 
 /// Starts `dlq-replayer ARGS` without waiting for it (to kill it).
