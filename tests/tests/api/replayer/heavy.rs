@@ -2,8 +2,8 @@
 //! Named `heavy` so `make test` runs them one at a time after the parallel suite.
 
 use super::{
-    Issued, bodies, delivered, destinations, issue, issue_among, malformed_bodies, otp_id_of,
-    put_in_dlq, redrive_all, replayer, spawn_replayer, verify_all, visible,
+    Issued, bodies, delivered, issue, malformed_bodies, otp_id_of, put_in_dlq, redrive_all,
+    replayer, spawn_replayer, verify_all, visible,
 };
 use crate::helpers::{TestApp, spawn_app_with};
 use common::config::Rules;
@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 use worker::metrics::Metric;
 
-/// Many codes per destination (see [`issue_among`]): no cooldown, a high hourly cap.
+/// Thousands of sends from one client in a few seconds: no cooldown, a high per-IP cap.
 fn rules() -> Rules {
     Rules {
         max_sends_per_ip_per_hour: 100_000,
@@ -100,13 +100,13 @@ async fn jobs_in(app: &TestApp, queue_url: &str) -> HashMap<String, usize> {
 async fn a_mixed_dlq_of_1000_jobs_replays_exactly_the_live_ones_which_the_worker_delivers() {
     let app = spawn_app_with(rules()).await;
     let fill = Instant::now();
-    // 700 live codes (half e-mail, half SMS, ten per destination) and 100 that will be
+    // 700 live codes (half e-mail, half SMS, one per destination) and 100 that will be
     // verified meanwhile ...
-    let live = issue_among(&app, 700, &destinations(70, false)).await;
+    let live = issue(&app, 700, false).await;
     let verified = issue(&app, 100, true).await;
     // ... 150 requested two hours ago (expired) ...
     app.clock.advance(-7_200);
-    let expired = issue_among(&app, 150, &destinations(15, false)).await;
+    let expired = issue(&app, 150, false).await;
     app.clock.advance(7_200);
     // ... all of whose jobs the outage sent to the DLQ.
     redrive_all(&app).await;
@@ -181,7 +181,7 @@ async fn a_mixed_dlq_of_1000_jobs_replays_exactly_the_live_ones_which_the_worker
     );
     assert_eq!(counts[Metric::Sent], 700, "{counts:?}");
     // Every live record says sent, no expired one does; one state dump shows no code went
-    // twice: ten messages per live destination, none to the expired ones, and only the
+    // twice: one message per live destination, none to the expired ones, and only the
     // resend their users asked for to the verified ones.
     let states = delivery_states(&app, &live.iter().chain(&expired).collect::<Vec<_>>()).await;
     for otp in &live {
@@ -206,7 +206,7 @@ async fn a_mixed_dlq_of_1000_jobs_replays_exactly_the_live_ones_which_the_worker
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_50_over_500_jobs_takes_at_least_10_s_and_the_limit_is_exact() {
     let app = spawn_app_with(rules()).await;
-    issue_among(&app, 537, &destinations(27, false)).await;
+    issue(&app, 537, false).await;
     redrive_all(&app).await;
     assert_eq!(app.queue_depth(&app.dlq_url).await, 537);
 
@@ -257,7 +257,7 @@ async fn rate_50_over_500_jobs_takes_at_least_10_s_and_the_limit_is_exact() {
 async fn a_replay_killed_halfway_and_run_again_loses_nothing_and_duplicates_only_the_send_in_flight()
  {
     let app = spawn_app_with(rules()).await;
-    let issued = issue_among(&app, 150, &destinations(15, true)).await;
+    let issued = issue(&app, 150, true).await;
     redrive_all(&app).await;
     let all = ids(&issued);
 

@@ -116,13 +116,30 @@ async fn send(app: &TestApp, body: &Value) -> String {
 
 /// Requests `n` codes through the API, five at a time, each for a new destination; even ones
 /// by e-mail, odd ones by SMS unless `email_only`.
+///
+/// One destination each: a destination has one live code at a time (a second send re-sends
+/// it), so `n` distinct jobs in a DLQ are `n` OTPs for `n` destinations.
 pub async fn issue(app: &TestApp, n: usize, email_only: bool) -> Vec<Issued> {
     let wanted = destinations(n, email_only);
-    issue_among(app, n, &wanted).await
+    let mut issued = Vec::with_capacity(n);
+    for chunk in wanted.chunks(5) {
+        let requests: Vec<Value> = chunk
+            .iter()
+            .map(|(to, channel)| json!({ "channel": channel, "destination": to }))
+            .collect();
+        let answers = futures::future::join_all(requests.iter().map(|body| send(app, body))).await;
+        for ((to, _), otp_id) in chunk.iter().zip(answers) {
+            issued.push(Issued {
+                otp_id,
+                to: to.clone(),
+            });
+        }
+    }
+    issued
 }
 
 /// `n` new destinations; even ones e-mail addresses, odd ones phone numbers unless `email_only`.
-pub fn destinations(n: usize, email_only: bool) -> Vec<(String, &'static str)> {
+fn destinations(n: usize, email_only: bool) -> Vec<(String, &'static str)> {
     (0..n)
         .map(|i| {
             if email_only || i % 2 == 0 {
@@ -132,34 +149,6 @@ pub fn destinations(n: usize, email_only: bool) -> Vec<(String, &'static str)> {
             }
         })
         .collect()
-}
-
-/// Requests `n` codes through the API, five at a time, taking the destinations in turn.
-///
-/// Many codes per destination keep the table small: moto copies the whole table for every
-/// transaction (to roll back), so each send's cost grows with the table, and every new
-/// destination adds two rate-limit items to it.
-pub async fn issue_among(
-    app: &TestApp,
-    n: usize,
-    destinations: &[(String, &'static str)],
-) -> Vec<Issued> {
-    let wanted: Vec<&(String, &str)> = destinations.iter().cycle().take(n).collect();
-    let mut issued = Vec::with_capacity(n);
-    for chunk in wanted.chunks(5) {
-        let requests: Vec<Value> = chunk
-            .iter()
-            .map(|(to, channel)| json!({ "channel": channel, "destination": to }))
-            .collect();
-        let answers = futures::future::join_all(requests.iter().map(|body| send(app, body))).await;
-        for ((to, _), otp_id) in chunk.iter().copied().zip(answers) {
-            issued.push(Issued {
-                otp_id,
-                to: to.clone(),
-            });
-        }
-    }
-    issued
 }
 
 /// Lets SQS's redrive policy move every job on the job queue to the DLQ, as five failed
